@@ -1,0 +1,22 @@
+//! Statistics for rollout guardrails: no IO, no clock, no random numbers.
+//!
+//! The pieces, from the bottom up:
+//! - [`Moments`]: the sums a cohort's telemetry carries for one metric, including the per-player
+//!   (cluster) sums the delta method needs, because one player's sessions are correlated.
+//! - [`contrast`]: the treatment-versus-control harm estimate with a margin, stratified by rollout
+//!   stage so that a ramping treatment is compared only with its contemporaneous control.
+//! - [`sequential`]: decisions on that estimate — the naive repeated z-test and the always-valid
+//!   mixture SPRT (mSPRT).
+//! - [`interval`]: Wilson and Clopper–Pearson intervals for the Monte Carlo rates.
+//! - [`quantile`]: sample quantiles for times and blast radii.
+
+pub mod contrast;
+pub mod interval;
+pub mod moments;
+pub mod normal;
+pub mod quantile;
+pub mod sequential;
+
+pub use contrast::{Direction, HarmEstimate, HarmSpec, Margin, Stratum, stratified_harm};
+pub use interval::{Interval, clopper_pearson, wilson};
+pub use moments::{Moments, VarianceModel};

@@ -1,0 +1,25 @@
+//! The rollout policy: a pure state machine that sees telemetry and decides.
+//!
+//! [`Policy`] walks a build through its stages ([`PolicyConfig`]), keeps a holdback cohort out of
+//! it, evaluates guardrails on every telemetry snapshot, and kills, pauses or advances. It does no
+//! IO, holds no clock (time is passed in) and draws no random numbers: the same inputs give the
+//! same decisions, whether the telemetry comes from rollcage's simulator or, one day, from a live
+//! feed. Its inputs are [`Telemetry`] (per-cohort sums, never the truth about a build) and operator
+//! [`Command`]s; its outputs are [`Action`]s for the world and [`Event`]s that explain each decision.
+
+pub mod config;
+pub mod event;
+pub mod guardrail;
+pub mod machine;
+pub mod metric;
+pub mod telemetry;
+pub mod units;
+
+pub use config::{Guardrail, Method, PolicyConfig, Severity, Stage};
+pub use event::{Action, BuildId, Command, Event, EventKind, Reason};
+pub use guardrail::{Evaluation, Verdict};
+pub use machine::{Controller, Phase, Policy, Step};
+pub use metric::Metric;
+pub use rollcage_stats::{Direction, Margin, VarianceModel};
+pub use telemetry::{Cohort, CohortTelemetry, Telemetry};
+pub use units::{BUCKETS, Bucket, BucketLayout, Minutes, Share};

@@ -1,0 +1,193 @@
+//! The world a scenario describes: population, baseline behaviour, the release under test with
+//! the faults it really carries, and live events. This is ground truth; the policy never sees it.
+
+use rollcage_policy::{BuildId, Minutes, Share};
+
+use crate::hash::HashScheme;
+
+/// Who plays, and how differently.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PopulationConfig {
+    pub players: u32,
+    /// Mean runs per player per day.
+    pub runs_per_day: f64,
+    /// Log-normal σ of each player's activity (heavy-tailed: a few players play a lot).
+    pub activity_spread: f64,
+    /// Log-normal σ of each player's crash-proneness (device, habits).
+    pub crash_proneness_spread: f64,
+    /// Log-normal σ of each player's latency factor (device, network).
+    pub latency_spread: f64,
+    /// Log-normal σ of each player's exchange skill, which scales the coins they make.
+    pub skill_spread: f64,
+    /// Share of players who are new to the game.
+    pub new_player_share: f64,
+    /// Platform names with their shares of players (shares sum to 1).
+    pub platforms: Vec<(String, f64)>,
+    /// Region names with their shares of players (shares sum to 1).
+    pub regions: Vec<(String, f64)>,
+    /// Clients fetch flags at this interval; a change reaches a client at its next fetch.
+    pub flag_refresh: Minutes,
+}
+
+/// How sessions go on the old build.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Baseline {
+    pub crash_rate: f64,
+    /// New players crash more often by this factor.
+    pub new_player_crash_multiplier: f64,
+    pub latency_ms_median: f64,
+    /// Log-normal σ of one session's latency around the player's own median.
+    pub latency_spread: f64,
+    pub coins_per_run: f64,
+    /// Log-normal σ of one session's coins around the player's own mean.
+    pub coins_spread: f64,
+    pub return_rate: f64,
+    /// Relative swing of traffic over the day: traffic is 1 ± amplitude around its mean.
+    pub daily_cycle_amplitude: f64,
+    /// Hour of the day (0–24) when traffic peaks.
+    pub peak_hour: f64,
+}
+
+/// Which players a fault touches. Indices refer to [`PopulationConfig::platforms`] and
+/// [`PopulationConfig::regions`]; `None` matches every value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SegmentFilter {
+    pub platform: Option<u8>,
+    pub region: Option<u8>,
+    pub new_player: Option<bool>,
+}
+
+impl SegmentFilter {
+    pub fn matches(&self, segment: Segment) -> bool {
+        self.platform.is_none_or(|p| p == segment.platform)
+            && self.region.is_none_or(|r| r == segment.region)
+            && self.new_player.is_none_or(|n| n == segment.new_player)
+    }
+}
+
+/// A player's segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segment {
+    pub platform: u8,
+    pub region: u8,
+    pub new_player: bool,
+}
+
+/// What a fault does to the sessions it touches.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FaultKind {
+    /// Multiplies the crash probability.
+    CrashRate { multiplier: f64 },
+    /// Multiplies the exchange latency.
+    Latency { multiplier: f64 },
+}
+
+impl FaultKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            FaultKind::CrashRate { .. } => "crash_rate",
+            FaultKind::Latency { .. } => "latency",
+        }
+    }
+
+    /// Whether the fault hurts players (a multiplier below 1 is an improvement).
+    pub fn is_harmful(&self) -> bool {
+        match *self {
+            FaultKind::CrashRate { multiplier } | FaultKind::Latency { multiplier } => {
+                multiplier > 1.0
+            }
+        }
+    }
+}
+
+/// A fault the release really carries, in one of its features.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fault {
+    pub feature: String,
+    pub kind: FaultKind,
+    /// From when the fault acts (since the rollout began).
+    pub onset: Minutes,
+    pub segment: SegmentFilter,
+}
+
+/// The build under test and the truth about it. Builds that replace it after a kill carry no
+/// faults: they are the fix.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Release {
+    pub build: BuildId,
+    pub features: Vec<String>,
+    pub faults: Vec<Fault>,
+}
+
+impl Release {
+    /// When the release first harms a player, if it ever does.
+    pub fn harmful_onset(&self) -> Option<Minutes> {
+        self.faults.iter().filter(|f| f.kind.is_harmful()).map(|f| f.onset).min()
+    }
+}
+
+/// Something that changes every player's behaviour for a while, whatever build they are on
+/// (a tournament, a holiday, an outage elsewhere).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveEvent {
+    pub name: String,
+    pub start: Minutes,
+    pub end: Minutes,
+    pub traffic_multiplier: f64,
+    pub crash_multiplier: f64,
+    pub latency_multiplier: f64,
+}
+
+/// A deliberately broken world, for the tests that show each oracle catches the bug it guards
+/// against. A scenario file cannot ask for one.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Sabotage {
+    /// Holdback players receive the build whenever it is exposed at all.
+    LeakHoldback,
+    /// Exposure reaches this many basis points beyond the share the policy set.
+    Overexpose { extra: u16 },
+    /// An exposed player's session goes to the old build with this probability.
+    Forgetful { probability: f64 },
+    /// Clients never learn of a kill.
+    IgnoreKill,
+}
+
+/// Everything the world needs to simulate a run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorldConfig {
+    pub population: PopulationConfig,
+    pub baseline: Baseline,
+    pub release: Release,
+    pub live_events: Vec<LiveEvent>,
+    pub assignment: HashScheme,
+    /// The holdback share, which the world's assignment keeps out of every exposure.
+    pub holdback: Share,
+    /// One run of the game.
+    pub session_length: Minutes,
+    #[doc(hidden)]
+    pub sabotage: Option<Sabotage>,
+}
+
+impl WorldConfig {
+    pub fn segment_count(&self) -> usize {
+        self.population.platforms.len() * self.population.regions.len() * 2
+    }
+
+    pub fn segment(&self, index: u8) -> Segment {
+        let regions = self.population.regions.len();
+        let i = usize::from(index);
+        Segment {
+            platform: (i / (regions * 2)) as u8,
+            region: ((i / 2) % regions) as u8,
+            new_player: i % 2 == 1,
+        }
+    }
+
+    pub fn segment_index(&self, segment: Segment) -> u8 {
+        let regions = self.population.regions.len();
+        (usize::from(segment.platform) * regions * 2
+            + usize::from(segment.region) * 2
+            + usize::from(segment.new_player)) as u8
+    }
+}

@@ -1,0 +1,22 @@
+//! rollcage's world: everything that is true about a rollout, and the telemetry it gives off.
+//!
+//! A [`World`] holds one run: a seeded population of players ([`population`]) with their own
+//! activity, crash-proneness, latency and skill; stable buckets from a production-compatible hash
+//! ([`hash`]); the builds being served and the faults they really carry ([`config`]); and the
+//! flags that clients see late. It simulates sessions window by window, tells an observer the
+//! truth about each one ([`SessionEvent`]), and hands the policy only telemetry.
+
+pub mod config;
+pub mod fastmath;
+pub mod hash;
+pub mod population;
+pub mod seed;
+pub mod world;
+
+pub use config::{
+    Baseline, Fault, FaultKind, LiveEvent, PopulationConfig, Release, Sabotage, Segment,
+    SegmentFilter, WorldConfig,
+};
+pub use hash::HashScheme;
+pub use seed::{RunSeed, Stream};
+pub use world::{SessionEvent, SessionObserver, World};

@@ -1,0 +1,44 @@
+//! Seeds and random streams. Every random number in a run comes from a ChaCha8 stream derived
+//! from (scenario seed, run index), one stream per subsystem, so runs are independent of one
+//! another and of the order or thread in which they execute.
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// SplitMix64's finaliser: a bijective mix of 64 bits.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The seed of one run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RunSeed(pub u64);
+
+impl RunSeed {
+    /// The seed of run `run` of a scenario seeded with `scenario_seed`.
+    pub fn derive(scenario_seed: u64, run: u32) -> RunSeed {
+        RunSeed(mix(scenario_seed ^ mix(u64::from(run))))
+    }
+
+    /// The random stream of one subsystem of this run.
+    pub fn stream(self, stream: Stream) -> ChaCha8Rng {
+        let mut rng = ChaCha8Rng::seed_from_u64(self.0);
+        rng.set_stream(stream as u64);
+        rng
+    }
+}
+
+/// The subsystems that draw random numbers, each from its own stream, so that a change in how
+/// many numbers one of them draws does not shift the others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    /// Player attributes.
+    Population = 1,
+    /// Session arrivals and outcomes.
+    Sessions = 2,
+    /// Planted bugs in tests (never drawn from in a correct world).
+    Sabotage = 3,
+}

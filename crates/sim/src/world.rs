@@ -33,7 +33,7 @@ use crate::seed::{RunSeed, Stream};
 
 /// What the truth records of one session, for the harness's oracles and outcomes. The policy
 /// never sees these.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SessionEvent {
     pub start: Minutes,
     pub player: u32,
@@ -43,6 +43,8 @@ pub struct SessionEvent {
     pub cohort: Cohort,
     /// The session was played on a build whose fault was acting on this player.
     pub harmed: bool,
+    pub crashed: bool,
+    pub latency_ms: f32,
 }
 
 /// Sees every session as it starts, in time order.
@@ -200,6 +202,11 @@ impl<'a> World<'a> {
 
     pub fn now(&self) -> Minutes {
         self.now
+    }
+
+    /// The build under test, which carries the faults.
+    pub fn release(&self) -> &BuildId {
+        &self.config.release.build
     }
 
     /// The world's index of a build it has seen exposed.
@@ -421,6 +428,8 @@ impl<'a> World<'a> {
                 build,
                 cohort,
                 harmed: build != 0 && effect.harmful,
+                crashed,
+                latency_ms: latency as f32,
             });
             // The session reports when it ends; its next-day return is known a day after that.
             let ends = start + session_length;

@@ -1,0 +1,215 @@
+//! Human-readable accounts: the short summary of a batch, and the timeline of one run.
+
+use std::fmt::Write;
+
+use rollcage_policy::{Command, EventKind, Reason};
+
+use crate::oracle::Oracle;
+use crate::run::RunRecord;
+use crate::scenario::Scenario;
+use crate::summary::{Rate, Summary};
+
+fn rate(r: Option<Rate>) -> String {
+    r.map_or_else(
+        || "n/a".to_string(),
+        |r| {
+            format!(
+                "{:.4} [{:.4}, {:.4}] ({}/{})",
+                r.value, r.interval.lo, r.interval.hi, r.successes, r.trials
+            )
+        },
+    )
+}
+
+/// The command that replays one run of a scenario.
+pub fn repro_command(scenario_path: &str, run: u32) -> String {
+    format!("rollcage explain {scenario_path} --run {run}")
+}
+
+/// A few lines on one scenario's batch, ending with the repro command of every failing run shown.
+pub fn describe_summary(s: &Summary, scenario_path: &str) -> String {
+    let mut out = String::new();
+    let verdict = if !s.panicked.is_empty() {
+        "INTERNAL ERROR (runs panicked)"
+    } else if s.held() {
+        "held"
+    } else {
+        "FAILED"
+    };
+    let _ = writeln!(out, "{}: {} runs, {}", s.scenario, s.runs, verdict);
+    let _ = writeln!(
+        out,
+        "  outcomes: {} detected, {} missed, {} false kills, {} clean passes",
+        s.detected, s.missed, s.false_kills, s.clean_passes
+    );
+    if s.detection_rate.is_some() {
+        let _ = writeln!(out, "  detection rate:  {}", rate(s.detection_rate));
+    }
+    if s.false_kill_rate.is_some() {
+        let _ = writeln!(out, "  false-kill rate: {}", rate(s.false_kill_rate));
+    }
+    if let Some(t) = s.time_to_detect_h {
+        let _ = writeln!(
+            out,
+            "  time to detect:  median {:.2}h, p90 {:.2}h, max {:.2}h",
+            t.median, t.p90, t.max
+        );
+    }
+    if let (Some(h), Some(e)) = (s.harmed_players, s.exposed_players) {
+        let _ = writeln!(
+            out,
+            "  blast radius:    {:.1} players harmed on average (p90 {:.0}); {:.1} exposed to the release",
+            h.mean, h.p90, e.mean
+        );
+    }
+    let release =
+        s.release_h.map_or_else(String::new, |t| format!(", median {:.1}h to release", t.median));
+    let _ = writeln!(out, "  released:        {}{}", rate(s.released_rate), release);
+    if s.violation_runs == 0 {
+        let _ = writeln!(out, "  oracles:         no violation in {} runs", s.completed);
+    } else {
+        let by: Vec<String> = Oracle::ALL
+            .iter()
+            .zip(s.violation_runs_by_oracle)
+            .filter(|(_, n)| *n > 0)
+            .map(|(o, n)| format!("{} in {n}", o.name()))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  oracles:         VIOLATED in {} runs ({})",
+            s.violation_runs,
+            by.join(", ")
+        );
+        for v in &s.violating {
+            let _ = writeln!(
+                out,
+                "    run {} (seed {}): {} at {}: {}",
+                v.run,
+                v.seed.0,
+                v.violation.oracle.name(),
+                v.violation.at,
+                v.violation.detail
+            );
+            let _ = writeln!(out, "      reproduce: {}", repro_command(scenario_path, v.run));
+        }
+    }
+    for p in &s.panicked {
+        let _ = writeln!(out, "  run {} (seed {}) PANICKED: {}", p.run, p.seed.0, p.message);
+        let _ = writeln!(out, "      reproduce: {}", repro_command(scenario_path, p.run));
+    }
+    for c in &s.checks {
+        let actual = c.actual.map_or_else(|| "not measurable".to_string(), |a| format!("{a:.4}"));
+        let mark = if c.held { "ok" } else { "FAILED" };
+        let _ =
+            writeln!(out, "  expect {} {} {}: {} {}", c.name, c.relation, c.bound, actual, mark);
+    }
+    out
+}
+
+fn reason(scenario: &Scenario, r: &Reason) -> String {
+    match r {
+        Reason::Guardrail(e) => {
+            let g = &scenario.policy.guardrails[e.guardrail];
+            format!("guardrail {} ({} severity): {}", g.name, g.severity.name(), e.describe(g))
+        }
+        Reason::Operator(note) => format!("operator: {note}"),
+    }
+}
+
+fn command(c: &Command) -> String {
+    match c {
+        Command::Kill { note } | Command::Pause { note } | Command::Resume { note } => {
+            format!("{} ({note})", c.name())
+        }
+        Command::Approve { stage } => format!("approve stage {}", stage + 1),
+        Command::NewBuild { build } => format!("new_build {build}"),
+    }
+}
+
+/// The timeline of one run: every stage, every evaluation with its statistic and threshold, the
+/// stop, every oracle's verdict and the outcome.
+pub fn timeline(scenario: &Scenario, r: &RunRecord) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} run {} (seed {})", scenario.name, r.run, r.seed.0);
+    let truth = &scenario.world.release;
+    if truth.faults.is_empty() {
+        let _ = writeln!(out, "truth: build {} carries no fault", truth.build);
+    }
+    for f in &truth.faults {
+        let what = match f.kind {
+            rollcage_sim::FaultKind::CrashRate { multiplier } => {
+                format!("crash rate x{multiplier}")
+            }
+            rollcage_sim::FaultKind::Latency { multiplier } => format!("latency x{multiplier}"),
+        };
+        let _ = writeln!(
+            out,
+            "truth: build {} feature {}: {} from {}",
+            truth.build, f.feature, what, f.onset
+        );
+    }
+    for e in &r.events {
+        let at = e.at;
+        let line = match &e.kind {
+            EventKind::StageStarted { build, stage, share } => {
+                format!("stage {} started: build {build} to {share} of players", stage + 1)
+            }
+            EventKind::GateHeld { stage, elapsed, treatment_sessions, holdback_sessions } => {
+                format!(
+                    "gate of stage {} held after {elapsed}: {treatment_sessions} treatment and {holdback_sessions} holdback sessions",
+                    stage + 1
+                )
+            }
+            EventKind::HoldbackPeriodStarted { build } => {
+                format!("holdback period started for build {build}")
+            }
+            EventKind::Released { build } => format!("RELEASED build {build} to everyone"),
+            EventKind::Evaluated(ev) => {
+                format!("  {}", ev.describe(&scenario.policy.guardrails[ev.guardrail]))
+            }
+            EventKind::Paused { reason: why } => format!("PAUSED by {}", reason(scenario, why)),
+            EventKind::Resumed { note } => format!("resumed by operator ({note})"),
+            EventKind::Killed { build, reason: why } => {
+                format!("KILLED build {build} by {}", reason(scenario, why))
+            }
+            EventKind::Approved { stage } => format!("operator approved stage {}", stage + 1),
+            EventKind::Refused { command: c, why } => {
+                format!("refused operator command {}: {why}", command(c))
+            }
+        };
+        let _ = writeln!(out, "{at:>8}  {line}");
+    }
+    let _ = writeln!(out, "{:>8}  run ended ({})", r.ended_at, r.final_phase.name());
+    let _ = writeln!(out, "oracles:");
+    for (i, o) in Oracle::ALL.iter().enumerate() {
+        let count = r.violations.counts[i];
+        if count == 0 {
+            let _ = writeln!(out, "  {:<26} ok: {}", o.name(), o.guarantee());
+        } else {
+            let first = r
+                .violations
+                .first
+                .iter()
+                .find(|v| v.oracle == *o)
+                .expect("a counted violation is kept");
+            let _ = writeln!(
+                out,
+                "  {:<26} VIOLATED {count} times; first at {}: {}",
+                o.name(),
+                first.at,
+                first.detail
+            );
+        }
+    }
+    let ttd = r.time_to_detect.map_or_else(String::new, |t| format!(", time to detect {t}"));
+    let _ = writeln!(
+        out,
+        "outcome: {}{ttd}; {} players and {} sessions harmed; {} players exposed; stage reached {}",
+        r.outcome.name(),
+        r.harmed_players,
+        r.harmed_sessions,
+        r.exposed_players,
+        r.stage_reached
+    );
+    out
+}

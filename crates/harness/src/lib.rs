@@ -1,0 +1,22 @@
+//! rollcage's harness: runs a rollout policy against the simulated world, thousands of times,
+//! and judges every run with the truth.
+//!
+//! - [`run`]: one run, the driver loop, and its record ([`RunRecord`]).
+//! - [`oracle`]: the safety and liveness guarantees, checked on every session.
+//! - [`batch`]: Monte Carlo batches in parallel, with panics caught per run.
+//! - [`summary`]: rates with intervals, quantiles, and the scenario's expectations judged.
+//! - [`rows`]: the CSV report tables; [`explain`]: the human summary and a run's timeline.
+
+pub mod batch;
+pub mod explain;
+pub mod oracle;
+pub mod rows;
+pub mod run;
+pub mod scenario;
+pub mod summary;
+
+pub use batch::{BatchOptions, RunResult, simulate};
+pub use oracle::{Oracle, Violation, Violations};
+pub use run::{FinalPhase, Outcome, RunOptions, RunRecord, run, run_controller, run_with_seed};
+pub use scenario::{Expectations, Scenario, ScheduledCommand};
+pub use summary::Summary;

@@ -1,0 +1,237 @@
+//! A batch in numbers: rates with 95% Wilson intervals, time-to-detect and blast-radius
+//! quantiles, oracle violations, and the scenario's expectations held or not.
+
+use rollcage_sim::RunSeed;
+use rollcage_stats::quantile::sorted_quantile;
+use rollcage_stats::{Interval, wilson};
+
+use crate::batch::RunResult;
+use crate::oracle::{Oracle, Violation};
+use crate::run::{FinalPhase, Outcome, RunRecord};
+use crate::scenario::Scenario;
+
+/// The confidence of every interval in rollcage's reports.
+pub const CONFIDENCE: f64 = 0.95;
+
+/// A rate over runs, with its Wilson interval.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rate {
+    pub successes: u64,
+    pub trials: u64,
+    pub value: f64,
+    pub interval: Interval,
+}
+
+impl Rate {
+    fn of(successes: u64, trials: u64) -> Option<Rate> {
+        (trials > 0).then(|| Rate {
+            successes,
+            trials,
+            value: successes as f64 / trials as f64,
+            interval: wilson(successes, trials, CONFIDENCE),
+        })
+    }
+}
+
+/// Median, 90th percentile and maximum of a sample.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Spread {
+    pub mean: f64,
+    pub median: f64,
+    pub p90: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    fn of(mut values: Vec<f64>) -> Option<Spread> {
+        values.sort_by(|a, b| a.partial_cmp(b).expect("no NaN in run figures"));
+        let max = *values.last()?;
+        Some(Spread {
+            mean: values.iter().sum::<f64>() / values.len() as f64,
+            median: sorted_quantile(&values, 0.5)?,
+            p90: sorted_quantile(&values, 0.9)?,
+            max,
+        })
+    }
+}
+
+/// One expectation of the scenario, judged.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Check {
+    /// The expectation's key in the scenario file.
+    pub name: &'static str,
+    /// `<=` or `>=`.
+    pub relation: &'static str,
+    pub bound: f64,
+    /// `None` when the batch cannot measure it (e.g. a detection rate without harmful runs).
+    pub actual: Option<f64>,
+    pub held: bool,
+}
+
+/// A run that broke an oracle, with the first violation in it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ViolatingRun {
+    pub run: u32,
+    pub seed: RunSeed,
+    pub violation: Violation,
+}
+
+/// A run that panicked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PanickedRun {
+    pub run: u32,
+    pub seed: RunSeed,
+    pub message: String,
+}
+
+/// Everything `summary.csv` and the human summary say about one scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Summary {
+    pub scenario: String,
+    pub runs: u64,
+    pub completed: u64,
+    pub panicked: Vec<PanickedRun>,
+    pub harmful_runs: u64,
+    pub detected: u64,
+    pub missed: u64,
+    pub false_kills: u64,
+    pub clean_passes: u64,
+    /// Detected among harmful runs.
+    pub detection_rate: Option<Rate>,
+    /// False kills among runs the release did no harm in when stopped or at all.
+    pub false_kill_rate: Option<Rate>,
+    pub time_to_detect_h: Option<Spread>,
+    pub harmed_players: Option<Spread>,
+    pub harmed_sessions: Option<Spread>,
+    pub exposed_players: Option<Spread>,
+    pub released_rate: Option<Rate>,
+    pub release_h: Option<Spread>,
+    /// Runs with at least one violation, per oracle.
+    pub violation_runs_by_oracle: [u64; Oracle::COUNT],
+    pub violation_runs: u64,
+    /// The first violating runs (at most five), for the repro commands.
+    pub violating: Vec<ViolatingRun>,
+    pub checks: Vec<Check>,
+}
+
+impl Summary {
+    /// Whether every expectation held and no oracle was violated beyond what the scenario allows.
+    /// Panics are judged separately (exit code 3).
+    pub fn held(&self) -> bool {
+        self.checks.iter().all(|c| c.held)
+    }
+
+    pub fn from_results(scenario: &Scenario, results: &[RunResult]) -> Summary {
+        let mut records: Vec<&RunRecord> = Vec::with_capacity(results.len());
+        let mut panicked = Vec::new();
+        for r in results {
+            match r {
+                RunResult::Done(record) => records.push(record),
+                RunResult::Panicked { run, seed, message } => {
+                    panicked.push(PanickedRun { run: *run, seed: *seed, message: message.clone() });
+                }
+            }
+        }
+        let count = |o: Outcome| records.iter().filter(|r| r.outcome == o).count() as u64;
+        let (detected, missed, false_kills, clean_passes) = (
+            count(Outcome::Detected),
+            count(Outcome::Missed),
+            count(Outcome::FalseKill),
+            count(Outcome::CleanPass),
+        );
+        let figure = |f: &dyn Fn(&RunRecord) -> Option<f64>| {
+            Spread::of(records.iter().filter_map(|r| f(r)).collect())
+        };
+        let mut violation_runs_by_oracle = [0; Oracle::COUNT];
+        let mut violating = Vec::new();
+        for r in &records {
+            for (i, &c) in r.violations.counts.iter().enumerate() {
+                violation_runs_by_oracle[i] += u64::from(c > 0);
+            }
+            if let (Some(first), true) = (r.violations.first.first(), violating.len() < 5) {
+                violating.push(ViolatingRun { run: r.run, seed: r.seed, violation: first.clone() });
+            }
+        }
+        let violation_runs = records.iter().filter(|r| !r.violations.is_empty()).count() as u64;
+        let released =
+            records.iter().filter(|r| r.final_phase == FinalPhase::Released).count() as u64;
+        let mut summary = Summary {
+            scenario: scenario.name.clone(),
+            runs: results.len() as u64,
+            completed: records.len() as u64,
+            panicked,
+            harmful_runs: records.iter().filter(|r| r.harmful).count() as u64,
+            detected,
+            missed,
+            false_kills,
+            clean_passes,
+            detection_rate: Rate::of(detected, detected + missed),
+            false_kill_rate: Rate::of(false_kills, false_kills + clean_passes),
+            time_to_detect_h: figure(&|r| r.time_to_detect.map(|t| t.hours())),
+            harmed_players: figure(&|r| Some(r.harmed_players as f64)),
+            harmed_sessions: figure(&|r| Some(r.harmed_sessions as f64)),
+            exposed_players: figure(&|r| Some(r.exposed_players as f64)),
+            released_rate: Rate::of(released, records.len() as u64),
+            release_h: figure(&|r| r.released_at.map(|t| t.hours())),
+            violation_runs_by_oracle,
+            violation_runs,
+            violating,
+            checks: Vec::new(),
+        };
+        summary.checks = summary.judge(scenario);
+        summary
+    }
+
+    fn judge(&self, scenario: &Scenario) -> Vec<Check> {
+        let e = &scenario.expect;
+        let at_most = |name, bound: Option<f64>, actual: Option<f64>| {
+            bound.map(|b| Check {
+                name,
+                relation: "<=",
+                bound: b,
+                actual,
+                held: actual.is_some_and(|a| a <= b),
+            })
+        };
+        let at_least = |name, bound: Option<f64>, actual: Option<f64>| {
+            bound.map(|b| Check {
+                name,
+                relation: ">=",
+                bound: b,
+                actual,
+                held: actual.is_some_and(|a| a >= b),
+            })
+        };
+        [
+            at_most(
+                "false_kill_rate_max",
+                e.false_kill_rate_max,
+                self.false_kill_rate.map(|r| r.value),
+            ),
+            at_least(
+                "detection_rate_min",
+                e.detection_rate_min,
+                self.detection_rate.map(|r| r.value),
+            ),
+            at_most(
+                "time_to_detect_h_p90_max",
+                e.time_to_detect_h_p90_max,
+                self.time_to_detect_h.map(|s| s.p90),
+            ),
+            at_most(
+                "harmed_players_mean_max",
+                e.harmed_players_mean_max,
+                self.harmed_players.map(|s| s.mean),
+            ),
+            at_least("released_rate_min", e.released_rate_min, self.released_rate.map(|r| r.value)),
+            at_most(
+                "oracle_violation_runs_max",
+                Some(e.oracle_violation_runs_max as f64),
+                Some(self.violation_runs as f64),
+            ),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+}

@@ -1,0 +1,38 @@
+//! Batches give the same records at any thread count, and a panicking run is caught and reported
+//! with its seed while the rest complete.
+
+mod common;
+
+use rollcage_harness::rows::{runs_table, stages_table};
+use rollcage_harness::{BatchOptions, RunResult, Summary, simulate};
+
+fn batch(threads: usize, options: BatchOptions) -> Vec<RunResult> {
+    let s = common::scenario();
+    let buckets = s.buckets();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    pool.install(|| simulate(&s, &buckets, 0..s.runs, options, &|| {}))
+}
+
+#[test]
+fn one_thread_and_two_give_identical_tables() {
+    let one = batch(1, BatchOptions::default());
+    let two = batch(2, BatchOptions::default());
+    assert_eq!(runs_table(&one), runs_table(&two));
+    assert_eq!(stages_table(&one), stages_table(&two));
+    assert_eq!(one.iter().map(RunResult::run).collect::<Vec<_>>(), (0..20).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_panicking_run_is_reported_and_the_rest_complete() {
+    let results = batch(2, BatchOptions { panic_on_run: Some(3) });
+    let s = common::scenario();
+    let summary = Summary::from_results(&s, &results);
+    assert_eq!(summary.runs, 20);
+    assert_eq!(summary.completed, 19);
+    assert_eq!(summary.panicked.len(), 1);
+    assert_eq!(summary.panicked[0].run, 3);
+    assert!(summary.panicked[0].message.contains("planted panic"));
+    let table = runs_table(&results);
+    assert_eq!(table.rows[3][2], "panicked");
+    assert_eq!(table.rows[4][2], "clean_pass");
+}

@@ -1,0 +1,555 @@
+//! The scenario format, declared once: every table, every key, its type, bounds, default and
+//! meaning. The loader validates against these declarations and `rollcage schema` prints them as
+//! a JSON Schema, so the two cannot drift apart.
+//!
+//! The bounds double as rollcage's limits: populations, runs, stages, durations and counts all
+//! have explicit maxima, checked at load time with an error that names the limit.
+
+/// A TOML table of the format.
+#[derive(Debug)]
+pub struct TableSpec {
+    /// How messages name the table, e.g. `[policy]` or `[[policy.stages]]`.
+    pub name: &'static str,
+    pub doc: &'static str,
+    pub keys: &'static [Key],
+}
+
+/// One key of a table.
+#[derive(Debug)]
+pub struct Key {
+    pub name: &'static str,
+    pub doc: &'static str,
+    pub kind: Kind,
+    pub required: bool,
+}
+
+/// What a key holds.
+#[derive(Debug)]
+pub enum Kind {
+    Integer {
+        min: i64,
+        max: i64,
+        default: Option<i64>,
+    },
+    /// A number; integers are accepted too.
+    Number {
+        min: f64,
+        max: f64,
+        default: Option<f64>,
+    },
+    Text {
+        default: Option<&'static str>,
+    },
+    /// A lowercase name: letters, digits, `-` and `_`, starting with a letter or digit.
+    Name,
+    Choice {
+        values: &'static [&'static str],
+        default: Option<&'static str>,
+    },
+    Boolean {
+        default: Option<bool>,
+    },
+    Table(&'static TableSpec),
+    Tables {
+        spec: &'static TableSpec,
+        min: usize,
+        max: usize,
+    },
+    /// An inline table of names to shares in [0, 1] that sum to 1.
+    Shares {
+        max: usize,
+    },
+}
+
+const fn optional(name: &'static str, kind: Kind, doc: &'static str) -> Key {
+    Key { name, doc, kind, required: false }
+}
+
+const fn required(name: &'static str, kind: Kind, doc: &'static str) -> Key {
+    Key { name, doc, kind, required: true }
+}
+
+const fn number(min: f64, max: f64, default: f64) -> Kind {
+    Kind::Number { min, max, default: Some(default) }
+}
+
+const fn number_or_none(min: f64, max: f64) -> Kind {
+    Kind::Number { min, max, default: None }
+}
+
+/// Rollcage's limits.
+pub const MAX_PLAYERS: i64 = 1_000_000;
+pub const MAX_RUNS: i64 = 100_000;
+pub const MAX_STAGES: usize = 20;
+pub const MAX_GUARDRAILS: usize = 16;
+pub const MAX_FEATURES: usize = 32;
+pub const MAX_FAULTS_PER_FEATURE: usize = 16;
+pub const MAX_LIVE_EVENTS: usize = 64;
+pub const MAX_OPERATOR_EVENTS: usize = 256;
+pub const MAX_PLATFORMS: usize = 8;
+pub const MAX_REGIONS: usize = 16;
+/// 90 days.
+pub const MAX_HOURS: f64 = 2_160.0;
+/// How many builds a run may roll out: the release and the builds that replace it after kills.
+pub const MAX_BUILDS: usize = 8;
+
+pub const METRICS: &[&str] = &["crash_rate", "latency_ms", "coins_per_run", "return_rate"];
+pub const METHODS: &[&str] = &["threshold", "naive_z", "msprt"];
+pub const ACTIONS: &[&str] = &["kill", "pause", "resume", "approve", "new_build"];
+pub const HASHES: &[&str] = &["unleash-murmur3", "launchdarkly-sha1"];
+pub const FAULT_KINDS: &[&str] = &["crash_rate", "latency"];
+
+pub static POPULATION: TableSpec = TableSpec {
+    name: "[population]",
+    doc: "Who plays, and how differently. Player attributes are drawn afresh in every run.",
+    keys: &[
+        required(
+            "players",
+            Kind::Integer { min: 100, max: MAX_PLAYERS, default: None },
+            "Simulated players.",
+        ),
+        optional(
+            "runs_per_day",
+            number(0.01, 200.0, 3.0),
+            "Mean 12-minute runs per player per day.",
+        ),
+        optional(
+            "activity_spread",
+            number(0.0, 3.0, 0.8),
+            "Log-normal sigma of per-player activity: a few players play far more than the rest.",
+        ),
+        optional(
+            "crash_proneness_spread",
+            number(0.0, 3.0, 0.5),
+            "Log-normal sigma of per-player crash-proneness.",
+        ),
+        optional(
+            "latency_spread",
+            number(0.0, 3.0, 0.25),
+            "Log-normal sigma of per-player latency (device, network).",
+        ),
+        optional(
+            "skill_spread",
+            number(0.0, 3.0, 0.3),
+            "Log-normal sigma of per-player exchange skill (coins per run).",
+        ),
+        optional(
+            "new_player_share",
+            number(0.0, 1.0, 0.2),
+            "Share of players who are new to the game.",
+        ),
+        optional(
+            "platforms",
+            Kind::Shares { max: MAX_PLATFORMS },
+            "Platforms and their shares of players, e.g. { ios = 0.45, android = 0.45, pc = 0.1 }. Default: one platform, `all`.",
+        ),
+        optional(
+            "regions",
+            Kind::Shares { max: MAX_REGIONS },
+            "Regions and their shares of players. Default: one region, `global`.",
+        ),
+        optional(
+            "flag_refresh_min",
+            Kind::Integer { min: 1, max: 1_440, default: Some(15) },
+            "Clients fetch feature flags every this many minutes; a change reaches a client at its next fetch. Also the promised bound on kill propagation.",
+        ),
+    ],
+};
+
+pub static BASELINE: TableSpec = TableSpec {
+    name: "[baseline]",
+    doc: "How sessions go on the old build.",
+    keys: &[
+        required(
+            "crash_rate",
+            number_or_none(0.0, 1.0),
+            "Share of runs that crash, for a typical veteran player.",
+        ),
+        optional(
+            "new_player_crash_multiplier",
+            number(0.0, 100.0, 1.0),
+            "New players crash this many times as often.",
+        ),
+        optional(
+            "latency_ms_median",
+            number(0.001, 1e6, 80.0),
+            "Median exchange latency of a run, in milliseconds.",
+        ),
+        optional(
+            "latency_spread",
+            number(0.0, 3.0, 0.35),
+            "Log-normal sigma of one run's latency around the player's median.",
+        ),
+        optional(
+            "coins_per_run",
+            number(0.0, 1e9, 100.0),
+            "Mean coins minted through the exchange per run.",
+        ),
+        optional(
+            "coins_spread",
+            number(0.0, 3.0, 0.5),
+            "Log-normal sigma of one run's coins around the player's mean.",
+        ),
+        optional(
+            "return_rate",
+            number(0.0, 1.0, 0.6),
+            "Share of runs after which the player returns the next day.",
+        ),
+        optional(
+            "daily_cycle_amplitude",
+            number(0.0, 0.95, 0.4),
+            "Traffic swings by this fraction around its daily mean.",
+        ),
+        optional("peak_hour", number(0.0, 24.0, 20.0), "Hour of the day when traffic peaks."),
+    ],
+};
+
+pub static ASSIGNMENT: TableSpec = TableSpec {
+    name: "[assignment]",
+    doc: "How players are hashed to buckets. Player ids are `player-0`, `player-1`, ...",
+    keys: &[
+        optional(
+            "hash",
+            Kind::Choice { values: HASHES, default: Some("unleash-murmur3") },
+            "unleash-murmur3: MurmurHash3 of \"{group}:{id}\", as Unleash's gradual rollout; launchdarkly-sha1: SHA-1 of \"{group}.{salt}.{id}\", as LaunchDarkly's percentage rollouts.",
+        ),
+        optional(
+            "group",
+            Kind::Text { default: Some("rollcage") },
+            "Unleash's groupId, or LaunchDarkly's flag key.",
+        ),
+        optional(
+            "salt",
+            Kind::Text { default: Some("rollcage") },
+            "LaunchDarkly's salt (unused by Unleash).",
+        ),
+        optional(
+            "seed",
+            Kind::Integer { min: i64::MIN, max: i64::MAX, default: None },
+            "LaunchDarkly's rollout seed, which replaces the flag key and salt in the hash (unused by Unleash).",
+        ),
+    ],
+};
+
+pub static SEGMENT: TableSpec = TableSpec {
+    name: "segment",
+    doc: "Which players a fault touches; a key left out matches everyone.",
+    keys: &[
+        optional(
+            "platform",
+            Kind::Text { default: None },
+            "A platform named in [population] platforms.",
+        ),
+        optional("region", Kind::Text { default: None }, "A region named in [population] regions."),
+        optional(
+            "new_player",
+            Kind::Boolean { default: None },
+            "Only new players (true) or only veterans (false).",
+        ),
+    ],
+};
+
+pub static FAULT: TableSpec = TableSpec {
+    name: "[[release.features.faults]]",
+    doc: "A fault the feature really carries: the ground truth the policy must discover.",
+    keys: &[
+        required(
+            "kind",
+            Kind::Choice { values: FAULT_KINDS, default: None },
+            "crash_rate multiplies the crash probability; latency multiplies the exchange latency.",
+        ),
+        required(
+            "multiplier",
+            number_or_none(0.01, 1_000.0),
+            "The factor; above 1 harms players, below 1 is an improvement.",
+        ),
+        optional(
+            "onset_h",
+            number(0.0, MAX_HOURS, 0.0),
+            "Hours after the rollout starts when the fault begins to act.",
+        ),
+        optional("segment", Kind::Table(&SEGMENT), "Only these players are affected."),
+    ],
+};
+
+pub static FEATURE: TableSpec = TableSpec {
+    name: "[[release.features]]",
+    doc: "A feature of the release, behind its own flag.",
+    keys: &[
+        required("name", Kind::Name, "The feature's name."),
+        optional(
+            "faults",
+            Kind::Tables { spec: &FAULT, min: 0, max: MAX_FAULTS_PER_FEATURE },
+            "Faults the feature carries.",
+        ),
+    ],
+};
+
+pub static RELEASE: TableSpec = TableSpec {
+    name: "[release]",
+    doc: "The build under test and the truth about it. A build that replaces it after a kill carries no fault.",
+    keys: &[
+        required("build", Kind::Text { default: None }, "The build id, e.g. \"1.4.0\"."),
+        optional(
+            "features",
+            Kind::Tables { spec: &FEATURE, min: 0, max: MAX_FEATURES },
+            "The release's features.",
+        ),
+    ],
+};
+
+pub static LIVE_EVENT: TableSpec = TableSpec {
+    name: "[[live_events]]",
+    doc: "Something that changes every player's behaviour for a while, whatever their build.",
+    keys: &[
+        required("name", Kind::Name, "The event's name."),
+        required("start_h", number_or_none(0.0, MAX_HOURS), "Hours after the rollout starts."),
+        required("duration_h", number_or_none(0.0, MAX_HOURS), "How long it lasts, in hours."),
+        optional(
+            "traffic_multiplier",
+            number(0.0, 100.0, 1.0),
+            "Sessions per minute are multiplied by this.",
+        ),
+        optional(
+            "crash_multiplier",
+            number(0.0, 100.0, 1.0),
+            "Every run's crash probability is multiplied by this.",
+        ),
+        optional(
+            "latency_multiplier",
+            number(0.0, 100.0, 1.0),
+            "Every run's latency is multiplied by this.",
+        ),
+    ],
+};
+
+pub static STAGE: TableSpec = TableSpec {
+    name: "[[policy.stages]]",
+    doc: "One stage of the rollout.",
+    keys: &[
+        required(
+            "percent",
+            number_or_none(0.01, 100.0),
+            "Share of all players exposed during the stage, in steps of 0.01%. Stages must increase, and the last plus the holdback may not exceed 100.",
+        ),
+        required(
+            "min_duration_h",
+            number_or_none(0.0, 720.0),
+            "The stage lasts at least this many hours.",
+        ),
+        optional(
+            "min_sample",
+            Kind::Integer { min: 0, max: 1_000_000_000, default: Some(0) },
+            "Sessions each of the treatment and the holdback must report during the stage before it may end.",
+        ),
+        optional(
+            "approval",
+            Kind::Boolean { default: Some(false) },
+            "Leaving the stage needs an operator's approve event.",
+        ),
+    ],
+};
+
+pub static GUARDRAIL: TableSpec = TableSpec {
+    name: "[[policy.guardrails]]",
+    doc: "A metric watched for harm, comparing the treatment with the holdback (or, for threshold, the treatment alone).",
+    keys: &[
+        required("name", Kind::Name, "The guardrail's name, unique in the policy."),
+        required("metric", Kind::Choice { values: METRICS, default: None }, "The metric watched."),
+        required(
+            "method",
+            Kind::Choice { values: METHODS, default: None },
+            "threshold: an absolute critical limit on the treatment; naive_z: a one-sided z-test at every look (inflates false kills); msprt: the mixture sequential probability ratio test, which holds alpha over any number of looks.",
+        ),
+        optional(
+            "harmful",
+            Kind::Choice { values: &["increase", "decrease"], default: None },
+            "The harmful direction. Default: increase, except decrease for return_rate.",
+        ),
+        optional(
+            "alpha",
+            Kind::Number { min: 1e-6, max: 0.5, default: None },
+            "Error rate (naive_z, msprt). Default 0.05.",
+        ),
+        optional(
+            "margin_relative",
+            number_or_none(0.0, 10.0),
+            "Tolerated change as a fraction of the holdback's mean (naive_z, msprt). Default 0.",
+        ),
+        optional(
+            "margin_absolute",
+            number_or_none(0.0, 1e9),
+            "Tolerated change in the metric's units (naive_z, msprt); instead of margin_relative.",
+        ),
+        optional(
+            "mixture_sd",
+            number_or_none(1e-12, 1e9),
+            "msprt's mixture standard deviation, in the metric's units: the effect size it is most sensitive to. Default: half the metric's baseline mean, which balances speed on severe regressions against power on subtle ones.",
+        ),
+        optional(
+            "limit",
+            number_or_none(-1e12, 1e12),
+            "threshold's critical limit on the treatment's mean (required for threshold).",
+        ),
+        optional(
+            "min_sample",
+            Kind::Integer { min: 1, max: 1_000_000_000, default: Some(100) },
+            "Sessions each compared cohort needs before the guardrail decides; until then it is inconclusive, never a pass.",
+        ),
+        optional(
+            "severity",
+            Kind::Choice { values: &["rollback", "pause"], default: Some("rollback") },
+            "rollback kills the build; pause stops the rollout until an operator resumes it.",
+        ),
+        optional(
+            "breaches_required",
+            Kind::Integer { min: 1, max: 100, default: Some(1) },
+            "Consecutive breaching evaluations before the breach acts.",
+        ),
+        optional(
+            "variance",
+            Kind::Choice { values: &["clustered", "session"], default: Some("clustered") },
+            "clustered: delta-method variance over players (sessions of one player are correlated); session: every session independent.",
+        ),
+    ],
+};
+
+pub static POLICY: TableSpec = TableSpec {
+    name: "[policy]",
+    doc: "The rollout policy under test.",
+    keys: &[
+        optional(
+            "evaluation_interval_min",
+            Kind::Integer { min: 15, max: 1_440, default: Some(60) },
+            "Minutes between telemetry snapshots; the policy evaluates and acts at each.",
+        ),
+        optional(
+            "holdback_percent",
+            number(0.0, 50.0, 5.0),
+            "Share of players who never receive the build during the rollout and the holdback period.",
+        ),
+        optional(
+            "holdback_period_h",
+            number(0.0, 720.0, 24.0),
+            "Hours the holdback is kept after the last stage before the build is released to everyone.",
+        ),
+        optional(
+            "max_duration_h",
+            number_or_none(1.0, MAX_HOURS),
+            "The schedule bound: a rollout never stopped must be released by then; every run ends then. Default: 1.5 times the stages' minimum durations plus the holdback period.",
+        ),
+        optional(
+            "resume_stage",
+            Kind::Integer { min: 1, max: MAX_STAGES as i64, default: Some(1) },
+            "The stage (1-based) a new build starts from after a kill.",
+        ),
+        required(
+            "stages",
+            Kind::Tables { spec: &STAGE, min: 1, max: MAX_STAGES },
+            "The stages, in order.",
+        ),
+        optional(
+            "guardrails",
+            Kind::Tables { spec: &GUARDRAIL, min: 0, max: MAX_GUARDRAILS },
+            "The guardrails.",
+        ),
+    ],
+};
+
+pub static OPERATOR: TableSpec = TableSpec {
+    name: "[[operator]]",
+    doc: "A scripted operator intervention; it takes effect at the first evaluation at or after its time.",
+    keys: &[
+        required("at_h", number_or_none(0.0, MAX_HOURS), "Hours after the rollout starts."),
+        required(
+            "action",
+            Kind::Choice { values: ACTIONS, default: None },
+            "kill the build; pause or resume the rollout; approve a stage's gate; new_build resumes after a kill with a new build id.",
+        ),
+        optional("note", Kind::Text { default: None }, "Why, for the timeline."),
+        optional(
+            "stage",
+            Kind::Integer { min: 1, max: MAX_STAGES as i64, default: None },
+            "The stage (1-based) an approve event approves.",
+        ),
+        optional("build", Kind::Text { default: None }, "The new build id of a new_build event."),
+    ],
+};
+
+pub static EXPECT: TableSpec = TableSpec {
+    name: "[expect]",
+    doc: "What the batch must show; any bound not met makes `simulate` exit with 1.",
+    keys: &[
+        optional(
+            "false_kill_rate_max",
+            number_or_none(0.0, 1.0),
+            "Highest acceptable share of harmless runs stopped.",
+        ),
+        optional(
+            "detection_rate_min",
+            number_or_none(0.0, 1.0),
+            "Lowest acceptable share of harmful runs stopped.",
+        ),
+        optional(
+            "time_to_detect_h_p90_max",
+            number_or_none(0.0, MAX_HOURS),
+            "Highest acceptable 90th percentile of hours from harm to stop.",
+        ),
+        optional(
+            "harmed_players_mean_max",
+            number_or_none(0.0, 1e9),
+            "Highest acceptable mean number of players harmed per run.",
+        ),
+        optional(
+            "released_rate_min",
+            number_or_none(0.0, 1.0),
+            "Lowest acceptable share of runs ending released.",
+        ),
+        optional(
+            "oracle_violation_runs_max",
+            Kind::Integer { min: 0, max: MAX_RUNS, default: Some(0) },
+            "Runs with a safety or liveness violation the scenario tolerates.",
+        ),
+    ],
+};
+
+pub static SCENARIO: TableSpec = TableSpec {
+    name: "the top level",
+    doc: "A rollcage scenario: a world, a release, a rollout policy, an operators' script and expectations.",
+    keys: &[
+        required("name", Kind::Name, "The scenario's name; reports go to reports/<name>/."),
+        optional("description", Kind::Text { default: None }, "What the scenario shows."),
+        required(
+            "seed",
+            Kind::Integer { min: 0, max: i64::MAX, default: None },
+            "The seed every run's seed derives from.",
+        ),
+        optional(
+            "runs",
+            Kind::Integer { min: 1, max: MAX_RUNS, default: Some(1_000) },
+            "Seeded runs in the batch.",
+        ),
+        required("population", Kind::Table(&POPULATION), POPULATION.doc),
+        required("baseline", Kind::Table(&BASELINE), BASELINE.doc),
+        optional("assignment", Kind::Table(&ASSIGNMENT), ASSIGNMENT.doc),
+        required("release", Kind::Table(&RELEASE), RELEASE.doc),
+        optional(
+            "live_events",
+            Kind::Tables { spec: &LIVE_EVENT, min: 0, max: MAX_LIVE_EVENTS },
+            LIVE_EVENT.doc,
+        ),
+        required("policy", Kind::Table(&POLICY), POLICY.doc),
+        optional(
+            "operator",
+            Kind::Tables { spec: &OPERATOR, min: 0, max: MAX_OPERATOR_EVENTS },
+            OPERATOR.doc,
+        ),
+        optional("expect", Kind::Table(&EXPECT), EXPECT.doc),
+    ],
+};
+
+impl TableSpec {
+    pub fn key(&'static self, name: &str) -> Option<&'static Key> {
+        self.keys.iter().find(|k| k.name == name)
+    }
+}

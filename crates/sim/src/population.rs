@@ -8,6 +8,7 @@ use rand_distr::{Distribution, StandardNormal};
 use rollcage_policy::Bucket;
 
 use crate::config::{Segment, WorldConfig};
+use crate::fastmath;
 
 /// What the hot loop needs of a player, packed into 20 bytes.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -71,10 +72,10 @@ impl AliasTable {
     }
 }
 
-/// A log-normal factor with mean 1 and log-σ `sigma`.
-fn mean_one_lognormal(rng: &mut ChaCha8Rng, sigma: f64) -> f64 {
+/// The logarithm of a log-normal factor with mean 1 and log-σ `sigma`.
+fn log_mean_one(rng: &mut ChaCha8Rng, sigma: f64) -> f64 {
     let z: f64 = StandardNormal.sample(rng);
-    (sigma * z - sigma * sigma / 2.0).exp()
+    sigma * z - sigma * sigma / 2.0
 }
 
 fn categorical(rng: &mut ChaCha8Rng, shares: &[(String, f64)]) -> u8 {
@@ -106,10 +107,12 @@ impl Population {
         assert_eq!(buckets.len(), pop.players as usize, "one bucket per player");
         let refresh = u64::from(pop.flag_refresh.0.max(1));
         let mut activity = Vec::with_capacity(buckets.len());
+        let (log_latency, log_coins) = (base.latency_ms_median.ln(), base.coins_per_run.ln());
+        let coins_median_shift = -base.coins_spread * base.coins_spread / 2.0;
         let players = buckets
             .iter()
             .map(|&bucket| {
-                activity.push(mean_one_lognormal(rng, pop.activity_spread));
+                activity.push(fastmath::exp(log_mean_one(rng, pop.activity_spread)));
                 let segment = Segment {
                     platform: categorical(rng, &pop.platforms),
                     region: categorical(rng, &pop.regions),
@@ -117,19 +120,16 @@ impl Population {
                 };
                 let new_factor =
                     if segment.new_player { base.new_player_crash_multiplier } else { 1.0 };
-                let crash = base.crash_rate
-                    * new_factor
-                    * mean_one_lognormal(rng, pop.crash_proneness_spread);
-                let latency = base.latency_ms_median * mean_one_lognormal(rng, pop.latency_spread);
-                let coins = base.coins_per_run * mean_one_lognormal(rng, pop.skill_spread);
-                let coins_median = coins * (-base.coins_spread * base.coins_spread / 2.0).exp();
+                let proneness = fastmath::exp(log_mean_one(rng, pop.crash_proneness_spread));
+                let latency = log_latency + log_mean_one(rng, pop.latency_spread);
+                let coins = log_coins + log_mean_one(rng, pop.skill_spread) + coins_median_shift;
                 Player {
                     bucket,
                     segment: config.segment_index(segment),
                     refresh_phase: (((rng.next_u64() >> 32) * refresh) >> 32) as u16,
-                    crash_probability: crash.min(1.0) as f32,
-                    log_latency_ms: latency.ln() as f32,
-                    log_coins: coins_median.ln() as f32,
+                    crash_probability: (base.crash_rate * new_factor * proneness).min(1.0) as f32,
+                    log_latency_ms: latency as f32,
+                    log_coins: coins as f32,
                 }
             })
             .collect();

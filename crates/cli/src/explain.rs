@@ -1,0 +1,45 @@
+//! `rollcage explain`: replay one run and print its timeline.
+
+use std::path::PathBuf;
+
+use rollcage_harness::explain::timeline;
+use rollcage_harness::{RunOptions, run_with_seed};
+use rollcage_sim::RunSeed;
+
+use crate::exit;
+use crate::files::load_one;
+
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["run", "seed"])))]
+pub struct Args {
+    /// The scenario file.
+    scenario: PathBuf,
+    /// The run to replay (its index in the batch, as in runs.csv).
+    #[arg(long)]
+    run: Option<u32>,
+    /// Replay a run from its seed instead (the `seed` column of runs.csv).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Print only decisions, not every guardrail evaluation.
+    #[arg(long)]
+    decisions_only: bool,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<u8> {
+    let Some(loaded) = load_one(&args.scenario)? else { return Ok(exit::BAD_INPUT) };
+    let s = &loaded.scenario;
+    let (run, seed) = match (args.run, args.seed) {
+        (Some(run), _) => (run, RunSeed::derive(s.seed, run)),
+        (None, Some(seed)) => (0, RunSeed(seed)),
+        (None, None) => unreachable!("clap requires --run or --seed"),
+    };
+    let record = run_with_seed(
+        s,
+        &s.buckets(),
+        run,
+        seed,
+        RunOptions { record_evaluations: !args.decisions_only },
+    );
+    print!("{}", timeline(s, &record));
+    Ok(if record.violations.is_empty() { exit::HELD } else { exit::FAILED })
+}

@@ -1,0 +1,111 @@
+//! Finding, reading and loading scenario files, and reporting their problems.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use rollcage_scenario::Scenario;
+
+use crate::exit;
+
+/// A scenario loaded from a file.
+pub struct Loaded {
+    pub path: PathBuf,
+    pub scenario: Scenario,
+}
+
+impl Loaded {
+    /// The path as the user would type it in a repro command.
+    pub fn display_path(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+/// The scenario files named by `paths`: files as given, directories' `*.toml` files sorted by name.
+pub fn discover(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        let meta =
+            std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+        if meta.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .with_context(|| format!("cannot list {}", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+                .collect();
+            found.sort();
+            if found.is_empty() {
+                bail!("{} holds no scenario files (*.toml)", path.display());
+            }
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+/// Loads every file. On any problem, prints them all (to stderr) and returns `None`.
+pub fn load_all(paths: &[PathBuf]) -> anyhow::Result<Option<Vec<Loaded>>> {
+    let files = discover(paths)?;
+    let mut loaded: Vec<Loaded> = Vec::new();
+    let mut problems = 0;
+    let mut bad_files = 0;
+    for path in files {
+        let source = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        match rollcage_scenario::load(&source) {
+            Ok(scenario) => {
+                if let Some(other) = loaded.iter().find(|l| l.scenario.name == scenario.name) {
+                    eprintln!(
+                        "{}: scenario name `{}` is already used by {}; reports would overwrite each other",
+                        path.display(),
+                        scenario.name,
+                        other.path.display()
+                    );
+                    problems += 1;
+                    bad_files += 1;
+                }
+                loaded.push(Loaded { path, scenario });
+            }
+            Err(diagnostics) => {
+                for d in &diagnostics {
+                    eprintln!("{}\n", d.render(&path.display().to_string(), &source));
+                }
+                problems += diagnostics.len();
+                bad_files += 1;
+            }
+        }
+    }
+    if problems > 0 {
+        eprintln!(
+            "{problems} problem{} in {bad_files} file{}; nothing was simulated and no report was written",
+            if problems == 1 { "" } else { "s" },
+            if bad_files == 1 { "" } else { "s" }
+        );
+        return Ok(None);
+    }
+    Ok(Some(loaded))
+}
+
+/// `rollcage check`.
+pub fn check(paths: &[PathBuf]) -> anyhow::Result<u8> {
+    let Some(loaded) = load_all(paths)? else { return Ok(exit::BAD_INPUT) };
+    for l in &loaded {
+        let s = &l.scenario;
+        println!(
+            "ok: {} ({}: {} runs of {} players, {} stages, {} guardrails)",
+            l.path.display(),
+            s.name,
+            s.runs,
+            s.world.population.players,
+            s.policy.stages.len(),
+            s.policy.guardrails.len()
+        );
+    }
+    Ok(exit::HELD)
+}
+
+/// Loads the one scenario file `explain` is about.
+pub fn load_one(path: &Path) -> anyhow::Result<Option<Loaded>> {
+    Ok(load_all(&[path.to_path_buf()])?.and_then(|mut v| v.pop()))
+}

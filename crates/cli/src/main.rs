@@ -1,0 +1,73 @@
+//! The `rollcage` command line: the one place that reads files, writes reports, prints, and reads
+//! the clock. It validates what the user typed first, then does the work.
+
+mod explain;
+mod files;
+mod report;
+mod simulate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes, a stable interface (documented in README.md).
+pub mod exit {
+    /// Every scenario held.
+    pub const HELD: u8 = 0;
+    /// An oracle was violated or an expectation was not met.
+    pub const FAILED: u8 = 1;
+    /// Bad input or usage; nothing was simulated.
+    pub const BAD_INPUT: u8 = 2;
+    /// An internal error: a run panicked (reported with its seed; the other runs still reported).
+    pub const INTERNAL: u8 = 3;
+}
+
+/// Proves a game-release rollout policy safe before it touches players.
+///
+/// rollcage runs a rollout policy (stages, holdback, guardrails, kill switches) thousands of times
+/// against a seeded population of simulated players with injected failures, and reports how often
+/// it kills a good build, how often and how fast it catches a bad one, and how many players a bad
+/// build reaches.
+#[derive(Parser, Debug)]
+#[command(name = "rollcage", version, about, long_about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run every scenario's batch and write reports (exit 0 held, 1 failed, 2 bad input, 3 internal error).
+    Simulate(simulate::Args),
+    /// Validate scenario files and report every problem, without running them.
+    Check {
+        /// Scenario files or directories of them.
+        #[arg(default_value = "scenarios")]
+        paths: Vec<PathBuf>,
+    },
+    /// Replay one run of a scenario and print its timeline: stages, evaluations, the stop, the oracles.
+    Explain(explain::Args),
+    /// Print the JSON Schema of the scenario format.
+    Schema,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Simulate(args) => simulate::run(&args),
+        Command::Check { paths } => files::check(&paths),
+        Command::Explain(args) => explain::run(&args),
+        Command::Schema => {
+            print!("{}", rollcage_scenario::schema::schema());
+            Ok(exit::HELD)
+        }
+    };
+    match code {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit::BAD_INPUT)
+        }
+    }
+}

@@ -526,20 +526,22 @@ pub(crate) fn scenario(r: &mut Reader<'_>, root: &Obj<'_, '_>) -> Option<Scenari
     }
     // Stable: events at the same time keep their order in the file.
     commands.sort_by_key(|c| c.at);
-    if let Some(b) = &built {
-        let stage_tables = policy_table.as_ref().map(|t| t.tables("stages")).unwrap_or_default();
-        for (i, stage) in b.policy.stages.iter().enumerate() {
-            let approved = commands.iter().any(|c| c.command == Command::Approve { stage: i });
-            if stage.approval && !approved {
-                r.error(
-                    stage_tables[i].span_of("approval"),
-                    format!(
-                        "stage {} needs an approval, but no [[operator]] approves it: add one with action = \"approve\" and stage = {}",
-                        i + 1,
-                        i + 1
-                    ),
-                );
-            }
+    let approvals: Vec<i64> = root
+        .tables("operator")
+        .iter()
+        .filter(|t| t.text("action") == Some("approve"))
+        .filter_map(|t| t.integer("stage"))
+        .collect();
+    let stage_tables = policy_table.as_ref().map(|t| t.tables("stages")).unwrap_or_default();
+    for (i, stage) in stage_tables.iter().enumerate() {
+        let number = i as i64 + 1;
+        if stage.boolean("approval") == Some(true) && !approvals.contains(&number) {
+            r.error(
+                stage.span_of("approval"),
+                format!(
+                    "stage {number} needs an approval, but no [[operator]] approves it: add one with action = \"approve\" and stage = {number}"
+                ),
+            );
         }
     }
     let builds =

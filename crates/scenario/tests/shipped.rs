@@ -40,17 +40,16 @@ fn number(v: &DeValue<'_>) -> Option<f64> {
 /// Checks `value` against `schema`, collecting the paths that do not fit.
 fn validate(path: &str, value: &DeValue<'_>, schema: &Value, errors: &mut Vec<String>) {
     let fail = |errors: &mut Vec<String>, why: &str| errors.push(format!("{path}: {why}"));
-    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
-        if !values.iter().any(|v| v.as_str() == value.as_str()) {
-            fail(errors, "not one of the enum");
-        }
+    if let Some(values) = schema.get("enum").and_then(Value::as_array)
+        && !values.iter().any(|v| v.as_str() == value.as_str())
+    {
+        fail(errors, "not one of the enum");
     }
-    if let Some(n) = number(value) {
-        if schema["minimum"].as_f64().is_some_and(|m| n < m)
-            || schema["maximum"].as_f64().is_some_and(|m| n > m)
-        {
-            fail(errors, "out of bounds");
-        }
+    if let Some(n) = number(value)
+        && (schema["minimum"].as_f64().is_some_and(|m| n < m)
+            || schema["maximum"].as_f64().is_some_and(|m| n > m))
+    {
+        fail(errors, "out of bounds");
     }
     match (schema["type"].as_str(), value) {
         (Some("object"), DeValue::Table(t)) => {

@@ -1,0 +1,202 @@
+//! End-to-end tests of the `rollcage` binary: reports, determinism, exit codes, and what is (not)
+//! written on bad input. The fixtures in tests/fixtures are small fixed-seed scenarios.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn rollcage(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rollcage"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("rollcage runs")
+}
+
+fn out_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn simulate(out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["simulate", "tests/fixtures", "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    rollcage(&args)
+}
+
+const REPORTS: [&str; 7] = [
+    "summary.csv",
+    "small-null/runs.csv",
+    "small-null/stages.csv",
+    "small-null/summary.txt",
+    "small-severe/runs.csv",
+    "small-severe/stages.csv",
+    "small-severe/summary.txt",
+];
+
+#[test]
+fn reports_are_byte_identical_at_one_and_two_threads() {
+    let (one, two) = (out_dir("threads-1"), out_dir("threads-2"));
+    assert!(simulate(&one, &["--threads", "1"]).status.success());
+    assert!(simulate(&two, &["--threads", "2"]).status.success());
+    for report in REPORTS {
+        assert_eq!(
+            read(&one.join(report)),
+            read(&two.join(report)),
+            "{report} differs between thread counts"
+        );
+    }
+}
+
+#[test]
+fn summaries_are_pinned() {
+    let out = out_dir("pinned");
+    let output = simulate(&out, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    insta::assert_snapshot!("summary_csv", read(&out.join("summary.csv")));
+    insta::assert_snapshot!("stdout", String::from_utf8_lossy(&output.stdout));
+    let runs = read(&out.join("small-severe/runs.csv"));
+    assert_eq!(runs.lines().count(), 41, "a header and one row per run");
+    let header = runs.lines().next().unwrap();
+    assert_eq!(header, rollcage_harness_header());
+}
+
+/// The runs.csv header, a stable interface documented in reports/README.md.
+fn rollcage_harness_header() -> &'static str {
+    "run,seed,outcome,harmful,stop_kind,stopped_by,stop_h,time_to_detect_h,final_phase,released_h,ended_h,\
+stage_reached,builds,sessions,treatment_sessions,holdback_sessions,exposed_players,exposed_sessions,\
+harmed_players,harmed_sessions,oracle_violations,problem"
+}
+
+/// Every column of every report is documented in reports/README.md.
+#[test]
+fn every_column_is_documented() {
+    let out = out_dir("documented");
+    assert!(simulate(&out, &[]).status.success());
+    let doc = read(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/reports/README.md")));
+    for report in ["summary.csv", "small-null/runs.csv", "small-null/stages.csv"] {
+        let text = read(&out.join(report));
+        for column in text.lines().next().unwrap().split(',') {
+            assert!(
+                doc.contains(&format!("| `{column}` |")),
+                "{report} column `{column}` is not documented"
+            );
+        }
+    }
+}
+
+#[test]
+fn bad_input_exits_2_and_touches_no_report() {
+    let out = out_dir("bad-input");
+    std::fs::create_dir_all(out.join("small-null")).unwrap();
+    let earlier = out.join("small-null/runs.csv");
+    std::fs::write(&earlier, "an earlier report\n").unwrap();
+    let output = rollcage(&[
+        "simulate",
+        "tests/fixtures",
+        "tests/fixtures/bad",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "tests/fixtures/bad/small-bad.toml:26:14: `crash_rate` must be between 0 and 1"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was simulated and no report was written"), "{stderr}");
+    assert_eq!(read(&earlier), "an earlier report\n", "an earlier report was touched");
+    assert!(!out.join("summary.csv").exists());
+    assert!(!out.join("small-severe").exists());
+}
+
+#[test]
+fn unmet_expectations_exit_1_and_say_which() {
+    let out = out_dir("unmet");
+    let output = rollcage(&["simulate", "tests/fixtures/unmet", "--out", out.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("expect detection_rate_min >= 0.5: not measurable FAILED"), "{stdout}");
+    let summary = read(&out.join("summary.csv"));
+    assert!(summary.lines().nth(1).unwrap().ends_with(",failed,detection_rate_min"), "{summary}");
+}
+
+#[test]
+fn a_panicking_run_exits_3_and_the_rest_are_reported() {
+    let out = out_dir("panic");
+    let output = rollcage(&[
+        "simulate",
+        "tests/fixtures/small-null.toml",
+        "--out",
+        out.to_str().unwrap(),
+        "--debug-panic-run",
+        "7",
+    ]);
+    assert_eq!(output.status.code(), Some(3));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("run 7 (seed "), "{stdout}");
+    assert!(
+        stdout.contains("reproduce: rollcage explain tests/fixtures/small-null.toml --run 7"),
+        "{stdout}"
+    );
+    let runs = read(&out.join("small-null/runs.csv"));
+    assert_eq!(runs.lines().count(), 41);
+    let row = runs.lines().nth(8).unwrap();
+    assert!(row.starts_with("7,") && row.contains(",panicked,"), "{row}");
+    assert!(runs.lines().nth(9).unwrap().contains(",clean_pass,"));
+}
+
+#[test]
+fn explain_replays_a_run_as_in_the_batch() {
+    let out = out_dir("explain");
+    assert!(simulate(&out, &[]).status.success());
+    let runs = read(&out.join("small-severe/runs.csv"));
+    let row: Vec<&str> = runs.lines().nth(4).unwrap().split(',').collect();
+    let (run, seed, stop_h) = (row[0], row[1], row[6]);
+    let by_run = rollcage(&[
+        "explain",
+        "tests/fixtures/small-severe.toml",
+        "--run",
+        run,
+        "--decisions-only",
+    ]);
+    let by_seed = rollcage(&[
+        "explain",
+        "tests/fixtures/small-severe.toml",
+        "--seed",
+        seed,
+        "--decisions-only",
+    ]);
+    assert_eq!(by_run.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&by_run.stdout);
+    let hours = stop_h.split('.').next().unwrap();
+    assert!(text.contains(&format!("{hours:>5}h00  KILLED build 1.4.0 by guardrail")), "{text}");
+    assert_eq!(
+        text.replace(&format!("run {run} "), "run 0 "),
+        String::from_utf8_lossy(&by_seed.stdout)
+    );
+    insta::assert_snapshot!("explain", text);
+}
+
+#[test]
+fn schema_is_json_and_check_reports_ok() {
+    let output = rollcage(&["schema"]);
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.starts_with('{') && text.contains("\"title\": \"rollcage scenario\""));
+    let check = rollcage(&["check"]);
+    assert_eq!(check.status.code(), Some(0), "{}", String::from_utf8_lossy(&check.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&check.stdout).lines().filter(|l| l.starts_with("ok: ")).count(),
+        7
+    );
+    assert_eq!(rollcage(&["check", "tests/fixtures/bad"]).status.code(), Some(2));
+    assert_eq!(rollcage(&["check", "no/such/path"]).status.code(), Some(2));
+    assert_eq!(rollcage(&["simulate", "--threads", "lots"]).status.code(), Some(2));
+}

@@ -92,6 +92,13 @@ pub fn describe_summary(s: &Summary, scenario_path: &str) -> String {
             );
             let _ = writeln!(out, "      reproduce: {}", repro_command(scenario_path, v.run));
         }
+        let more = s.violation_runs - s.violating.len() as u64;
+        if more > 0 {
+            let _ = writeln!(
+                out,
+                "    ... and {more} more violating runs, each in runs.csv with its run number and seed"
+            );
+        }
     }
     for p in &s.panicked {
         let _ = writeln!(out, "  run {} (seed {}) PANICKED: {}", p.run, p.seed.0, p.message);

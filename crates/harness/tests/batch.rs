@@ -36,3 +36,27 @@ fn a_panicking_run_is_reported_and_the_rest_complete() {
     assert_eq!(table.rows[3][2], "panicked");
     assert_eq!(table.rows[4][2], "clean_pass");
 }
+
+/// A batch where every run breaks an oracle prints five repro commands and says where the rest are.
+#[test]
+fn every_violating_run_can_be_found_from_the_summary() {
+    let mut s = common::scenario();
+    s.world.sabotage = Some(rollcage_sim::Sabotage::LeakHoldback);
+    let buckets = s.buckets();
+    let results = simulate(&s, &buckets, 0..s.runs, BatchOptions::default(), &|| {});
+    let summary = Summary::from_results(&s, &results);
+    assert_eq!(summary.violation_runs, 20);
+    let text = rollcage_harness::explain::describe_summary(&summary, "scenarios/test.toml");
+    assert_eq!(
+        text.matches("reproduce: rollcage explain scenarios/test.toml --run ").count(),
+        5,
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "... and 15 more violating runs, each in runs.csv with its run number and seed"
+        ),
+        "{text}"
+    );
+    assert!(!summary.held());
+}

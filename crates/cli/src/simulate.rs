@@ -38,11 +38,12 @@ fn progress_bar(name: &str, runs: u32) -> ProgressBar {
     }
     let bar = ProgressBar::new(u64::from(runs));
     bar.set_style(
-        ProgressStyle::with_template(
-            "{prefix:>24} [{bar:30}] {pos}/{len} runs, {per_sec}, ETA {eta}",
-        )
-        .expect("a valid progress template")
-        .progress_chars("=> "),
+        ProgressStyle::with_template("{prefix:>24} [{bar:30}] {pos}/{len} runs, {rate}, ETA {eta}")
+            .expect("a valid progress template")
+            .with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0} runs/s", state.per_sec());
+            })
+            .progress_chars("=> "),
     );
     bar.set_prefix(name.to_string());
     bar
@@ -106,7 +107,10 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
         eprintln!("FAILED: {}", failed.join(", "));
         Ok(exit::FAILED)
     } else {
-        eprintln!("all {} scenarios held", summaries.len());
+        match summaries.len() {
+            1 => eprintln!("the scenario held"),
+            n => eprintln!("all {n} scenarios held"),
+        }
         Ok(exit::HELD)
     }
 }

@@ -27,43 +27,33 @@ fn table(spec: &TableSpec) -> Value {
     })
 }
 
+/// `schema` with its `default`, if the key has one.
+fn with_default(mut schema: Value, default: Option<Value>) -> Value {
+    if let Some(d) = default {
+        schema["default"] = d;
+    }
+    schema
+}
+
 fn kind(kind: &Kind) -> Value {
     let mut schema = match kind {
-        Kind::Integer { min, max, default } => {
-            let mut s = json!({ "type": "integer", "minimum": min, "maximum": max });
-            if let Some(d) = default {
-                s["default"] = json!(d);
-            }
-            s
-        }
-        Kind::Number { min, max, default } => {
-            let mut s = json!({ "type": "number", "minimum": min, "maximum": max });
-            if let Some(d) = default {
-                s["default"] = json!(d);
-            }
-            s
-        }
+        Kind::Integer { min, max, default } => with_default(
+            json!({ "type": "integer", "minimum": min, "maximum": max }),
+            default.map(Value::from),
+        ),
+        Kind::Number { min, max, default } => with_default(
+            json!({ "type": "number", "minimum": min, "maximum": max }),
+            default.map(Value::from),
+        ),
         Kind::Text { default } => {
-            let mut s = json!({ "type": "string" });
-            if let Some(d) = default {
-                s["default"] = json!(d);
-            }
-            s
+            with_default(json!({ "type": "string" }), default.map(Value::from))
         }
         Kind::Name => json!({ "type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$" }),
         Kind::Choice { values, default } => {
-            let mut s = json!({ "type": "string", "enum": values });
-            if let Some(d) = default {
-                s["default"] = json!(d);
-            }
-            s
+            with_default(json!({ "type": "string", "enum": values }), default.map(Value::from))
         }
         Kind::Boolean { default } => {
-            let mut s = json!({ "type": "boolean" });
-            if let Some(d) = default {
-                s["default"] = json!(d);
-            }
-            s
+            with_default(json!({ "type": "boolean" }), default.map(Value::from))
         }
         Kind::Table(spec) => table(spec),
         Kind::Tables { spec, min, max } => {

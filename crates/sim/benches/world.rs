@@ -7,51 +7,19 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rollcage_policy::{Action, BuildId, Minutes, Share};
 use rollcage_sim::hash::buckets;
 use rollcage_sim::{
-    Baseline, Fault, FaultKind, HashScheme, PopulationConfig, Release, RunSeed, SegmentFilter,
-    SessionEvent, SessionObserver, World, WorldConfig,
+    Fault, FaultKind, RunSeed, SegmentFilter, SessionEvent, SessionObserver, World, WorldConfig,
 };
 
 fn config() -> WorldConfig {
-    WorldConfig {
-        population: PopulationConfig {
-            players: 20_000,
-            runs_per_day: 3.0,
-            activity_spread: 0.8,
-            crash_proneness_spread: 0.5,
-            latency_spread: 0.25,
-            skill_spread: 0.3,
-            new_player_share: 0.2,
-            platforms: vec![("ios".into(), 0.45), ("android".into(), 0.45), ("pc".into(), 0.10)],
-            regions: vec![("na".into(), 0.4), ("eu".into(), 0.35), ("apac".into(), 0.25)],
-            flag_refresh: Minutes(15),
-        },
-        baseline: Baseline {
-            crash_rate: 0.02,
-            new_player_crash_multiplier: 1.5,
-            latency_ms_median: 80.0,
-            latency_spread: 0.35,
-            coins_per_run: 120.0,
-            coins_spread: 0.5,
-            return_rate: 0.6,
-            daily_cycle_amplitude: 0.5,
-            peak_hour: 20.0,
-        },
-        release: Release {
-            build: BuildId::new("1.4.0"),
-            features: vec!["exchange-v2".into()],
-            faults: vec![Fault {
-                feature: "exchange-v2".into(),
-                kind: FaultKind::CrashRate { multiplier: 2.0 },
-                onset: Minutes(0),
-                segment: SegmentFilter::default(),
-            }],
-        },
-        live_events: vec![],
-        assignment: HashScheme::UnleashMurmur3 { group: "bench".into() },
-        holdback: Share::from_basis_points(500).unwrap(),
-        session_length: Minutes(12),
-        sabotage: None,
-    }
+    let mut config = rollcage_sim::testing::world(20_000);
+    config.population.runs_per_day = 3.0;
+    config.release.faults.push(Fault {
+        feature: "exchange-v2".into(),
+        kind: FaultKind::CrashRate { multiplier: 2.0 },
+        onset: Minutes(0),
+        segment: SegmentFilter::default(),
+    });
+    config
 }
 
 /// Counts sessions, as the harness's oracles would look at each.

@@ -11,6 +11,8 @@ pub mod fastmath;
 pub mod hash;
 pub mod population;
 pub mod seed;
+#[doc(hidden)]
+pub mod testing;
 pub mod world;
 
 pub use config::{

@@ -69,7 +69,9 @@ fn summaries_are_pinned() {
 fn rollcage_harness_header() -> &'static str {
     "run,seed,outcome,harmful,stop_kind,stopped_by,stop_h,time_to_detect_h,final_phase,released_h,ended_h,\
 stage_reached,builds,sessions,treatment_sessions,holdback_sessions,exposed_players,exposed_sessions,\
-harmed_players,harmed_sessions,oracle_violations,problem"
+harmed_players,harmed_sessions,stop_scope,kills,sessions_after_stop,aborted_sessions,rollback_result,\
+rollback_h,rollback_attempts,coins_lost,exploit_coins_left,items_lost,corrupted_saves_left,players_restored,\
+players_affected,oracle_violations,problem"
 }
 
 /// Every column of every report is documented in reports/README.md.

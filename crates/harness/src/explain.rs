@@ -2,7 +2,8 @@
 
 use std::fmt::Write;
 
-use rollcage_policy::{Command, EventKind, Reason};
+use rollcage_policy::{Command, EventKind, KillScope, Reason, StepKind};
+use rollcage_sim::FaultKind;
 
 use crate::oracle::Oracle;
 use crate::run::RunRecord;
@@ -62,6 +63,27 @@ pub fn describe_summary(s: &Summary, scenario_path: &str) -> String {
             h.mean, h.p90, e.mean
         );
     }
+    if s.rollbacks > 0 {
+        let duration = s.rollback_h.map_or_else(String::new, |t| {
+            format!(", median {:.2}h (p90 {:.2}h) from kill to done", t.median, t.p90)
+        });
+        let attempts = s.rollback_attempts.map_or(0.0, |a| a.mean);
+        let _ = writeln!(
+            out,
+            "  rollbacks:       {} rolled back{duration}; {attempts:.1} step attempts on average",
+            rate(s.rolled_back_rate)
+        );
+    }
+    if let (Some(lost), Some(left), Some(corrupt), Some(restored)) =
+        (s.coins_lost, s.exploit_coins_left, s.corrupted_saves_left, s.players_restored)
+        && (lost.max > 0.0 || left.max > 0.0 || corrupt.max > 0.0 || restored.max > 0.0)
+    {
+        let _ = writeln!(
+            out,
+            "  player data:     per run {:.1} players restored; {:.1} legitimate coins lost, {:.1} exploit coins left, {:.2} saves still corrupt",
+            restored.mean, lost.mean, left.mean, corrupt.mean
+        );
+    }
     let release =
         s.release_h.map_or_else(String::new, |t| format!(", median {:.1}h to release", t.median));
     let _ = writeln!(out, "  released:        {}{}", rate(s.released_rate), release);
@@ -117,15 +139,41 @@ fn reason(scenario: &Scenario, r: &Reason) -> String {
     match r {
         Reason::Guardrail(e) => {
             let g = &scenario.policy.guardrails[e.guardrail];
-            format!("guardrail {} ({} severity): {}", g.name, g.severity.name(), e.describe(g))
+            let cells = &scenario.policy.cells;
+            format!(
+                "guardrail {} ({} severity): {}",
+                g.name,
+                g.severity.name(),
+                e.describe(g, cells)
+            )
         }
         Reason::Operator(note) => format!("operator: {note}"),
     }
 }
 
+/// What a kill switched off, in words.
+fn scope(scenario: &Scenario, build: &rollcage_policy::BuildId, scope: KillScope) -> String {
+    match scope {
+        KillScope::Release => format!("build {build}"),
+        KillScope::Feature(f) => {
+            format!("feature {} of build {build}", scenario.policy.features[f])
+        }
+        KillScope::Segment(c) => format!("build {build} for segment {}", scenario.policy.cells[c]),
+    }
+}
+
+fn step_name(scenario: &Scenario, step: usize) -> String {
+    match scenario.policy.rollback[step].kind {
+        StepKind::RestorePlayers(strategy) => {
+            format!("step {} restore_players ({})", step + 1, strategy.name())
+        }
+        kind => format!("step {} {}", step + 1, kind.name()),
+    }
+}
+
 fn command(c: &Command) -> String {
     match c {
-        Command::Kill { note } | Command::Pause { note } | Command::Resume { note } => {
+        Command::Kill { note, .. } | Command::Pause { note } | Command::Resume { note } => {
             format!("{} ({note})", c.name())
         }
         Command::Approve { stage } => format!("approve stage {}", stage + 1),
@@ -144,15 +192,21 @@ pub fn timeline(scenario: &Scenario, r: &RunRecord) -> String {
     }
     for f in &truth.faults {
         let what = match f.kind {
-            rollcage_sim::FaultKind::CrashRate { multiplier } => {
-                format!("crash rate x{multiplier}")
+            FaultKind::CrashRate { multiplier } => format!("crash rate x{multiplier}"),
+            FaultKind::Latency { multiplier } => format!("latency x{multiplier}"),
+            FaultKind::Retention { multiplier } => format!("next-day return x{multiplier}"),
+            FaultKind::Exploit { multiplier, spread, audited } => format!(
+                "exploit minting {multiplier}x a run's coins, learnt in {spread} on average, {:.0}% audited",
+                audited * 100.0
+            ),
+            FaultKind::SaveCorruption { probability } => {
+                format!("corrupts {:.1}% of the saves it migrates", probability * 100.0)
             }
-            rollcage_sim::FaultKind::Latency { multiplier } => format!("latency x{multiplier}"),
         };
         let _ = writeln!(
             out,
             "truth: build {} feature {}: {} from {}",
-            truth.build, f.feature, what, f.onset
+            truth.build, truth.features[f.feature], what, f.onset
         );
     }
     for e in &r.events {
@@ -171,14 +225,40 @@ pub fn timeline(scenario: &Scenario, r: &RunRecord) -> String {
                 format!("holdback period started for build {build}")
             }
             EventKind::Released { build } => format!("RELEASED build {build} to everyone"),
-            EventKind::Evaluated(ev) => {
-                format!("  {}", ev.describe(&scenario.policy.guardrails[ev.guardrail]))
-            }
+            EventKind::Evaluated(ev) => format!(
+                "  {}",
+                ev.describe(&scenario.policy.guardrails[ev.guardrail], &scenario.policy.cells)
+            ),
             EventKind::Paused { reason: why } => format!("PAUSED by {}", reason(scenario, why)),
             EventKind::Resumed { note } => format!("resumed by operator ({note})"),
-            EventKind::Killed { build, reason: why } => {
-                format!("KILLED build {build} by {}", reason(scenario, why))
+            EventKind::Killed { build, scope: what, reason: why } => {
+                format!("KILLED {} by {}", scope(scenario, build, *what), reason(scenario, why))
             }
+            EventKind::StepStarted { step, attempt } => {
+                format!("rollback {} started (attempt {attempt})", step_name(scenario, *step))
+            }
+            EventKind::StepSucceeded { step, attempt } => {
+                format!("rollback {} succeeded (attempt {attempt})", step_name(scenario, *step))
+            }
+            EventKind::StepFailed { step, attempt, retry_at: Some(retry) } => {
+                format!(
+                    "rollback {} FAILED (attempt {attempt}); retry at {retry}",
+                    step_name(scenario, *step)
+                )
+            }
+            EventKind::StepFailed { step, attempt, retry_at: None } => {
+                format!(
+                    "rollback {} FAILED (attempt {attempt}); no retry left",
+                    step_name(scenario, *step)
+                )
+            }
+            EventKind::RolledBack { build } => {
+                format!("ROLLED BACK build {build}: every step succeeded")
+            }
+            EventKind::RollbackFailed { build, step } => format!(
+                "ROLLBACK FAILED for build {build}: {} ran out of retries; someone must act",
+                step_name(scenario, *step)
+            ),
             EventKind::Approved { stage } => format!("operator approved stage {}", stage + 1),
             EventKind::Refused { command: c, why } => {
                 format!("refused operator command {}: {why}", command(c))
@@ -218,5 +298,26 @@ pub fn timeline(scenario: &Scenario, r: &RunRecord) -> String {
         r.exposed_players,
         r.stage_reached
     );
+    if let Some(b) = &r.rollback {
+        let took = b
+            .ended
+            .map_or_else(|| "did not end".to_string(), |e| format!("took {}", e - b.started));
+        let _ = writeln!(out, "rollback: {} ({took}, {} step attempts)", b.result, b.attempts);
+    }
+    let d = &r.saves;
+    if d.players_restored + d.items_lost + d.corrupted_saves_left > 0
+        || d.coins_lost + d.exploit_coins_left > 0
+    {
+        let _ = writeln!(
+            out,
+            "player data: {} players affected, {} restored; {} legitimate coins and {} items lost, {} exploit coins left, {} saves still corrupt",
+            d.players_affected,
+            d.players_restored,
+            d.coins_lost,
+            d.items_lost,
+            d.exploit_coins_left,
+            d.corrupted_saves_left
+        );
+    }
     out
 }

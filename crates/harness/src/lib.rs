@@ -17,6 +17,9 @@ pub mod summary;
 
 pub use batch::{BatchOptions, RunResult, simulate};
 pub use oracle::{Oracle, Violation, Violations};
-pub use run::{FinalPhase, Outcome, RunOptions, RunRecord, run, run_controller, run_with_seed};
+pub use run::{
+    FinalPhase, Outcome, RollbackRecord, RunOptions, RunRecord, SaveRecord, run, run_controller,
+    run_with_seed,
+};
 pub use scenario::{Expectations, Scenario, ScheduledCommand};
 pub use summary::Summary;

@@ -1,14 +1,20 @@
 //! Safety and liveness oracles: what a rollout must guarantee, checked on every session.
 //!
 //! The oracles judge with the truth. They see every session as it starts ([`SessionEvent`]), every
-//! action and event of the policy, and every operator command, and compare what happened with what
-//! the policy declared and the scenario promised. They do not trust the world's own bookkeeping:
-//! the holdback is recomputed from each player's bucket, exposure from the share the policy last
-//! set, gate samples from the sessions themselves. Any violation is a bug in the policy, the world
-//! or the scenario's promises, and is reported with the run's seed.
+//! action and event of the policy, every operator command, every rollback step result, and, when
+//! the policy declares a rollback done, every save with its truth ledger. They compare what
+//! happened with what the policy declared and the scenario promised, and never trust the world's
+//! own bookkeeping: the holdback is recomputed from each player's bucket, exposure from the share
+//! the policy last set, gate samples from the sessions themselves, a kill counts from the moment the
+//! world *reported* it done, and every restored save is held to what its restore strategy promises.
+//! Any violation is a bug in the policy, the world or the scenario's promises, and is reported with
+//! the run's seed.
 
-use rollcage_policy::{Action, BucketLayout, BuildId, Command, Event, EventKind, Minutes, Share};
-use rollcage_sim::SessionEvent;
+use rollcage_policy::{
+    Action, BucketLayout, BuildId, Command, Event, EventKind, KillScope, Minutes, Share, StepKind,
+    StepResult,
+};
+use rollcage_sim::{Migration, Save, SessionEvent};
 
 use crate::scenario::Scenario;
 
@@ -22,10 +28,13 @@ pub enum Oracle {
     GateRespected,
     NoResumeOfKilledBuild,
     Liveness,
+    RollbackComplete,
+    RestorePromise,
+    RollbackHonest,
 }
 
 impl Oracle {
-    pub const COUNT: usize = 7;
+    pub const COUNT: usize = 10;
     pub const ALL: [Oracle; Oracle::COUNT] = [
         Oracle::HoldbackIsolation,
         Oracle::ExposureWithinStage,
@@ -34,6 +43,9 @@ impl Oracle {
         Oracle::GateRespected,
         Oracle::NoResumeOfKilledBuild,
         Oracle::Liveness,
+        Oracle::RollbackComplete,
+        Oracle::RestorePromise,
+        Oracle::RollbackHonest,
     ];
 
     pub fn name(self) -> &'static str {
@@ -45,6 +57,9 @@ impl Oracle {
             Oracle::GateRespected => "gate-respected",
             Oracle::NoResumeOfKilledBuild => "no-resume-of-killed-build",
             Oracle::Liveness => "liveness",
+            Oracle::RollbackComplete => "rollback-complete",
+            Oracle::RestorePromise => "restore-promise",
+            Oracle::RollbackHonest => "rollback-honest",
         }
     }
 
@@ -57,13 +72,22 @@ impl Oracle {
             }
             Oracle::StickyExposure => "a player who got the build keeps it until it is killed",
             Oracle::KillPropagation => {
-                "no session starts on a killed build later than the propagation bound"
+                "no session starts on a killed build, feature or segment later than the propagation bound"
             }
             Oracle::GateRespected => {
                 "no stage advances before its duration, sample and approval gate holds"
             }
             Oracle::NoResumeOfKilledBuild => "a killed build is never exposed again",
             Oracle::Liveness => "a rollout never stopped is released within its schedule bound",
+            Oracle::RollbackComplete => {
+                "when a rollback is done, no player is on the build or the new schema, no save is corrupt, and holdback saves are untouched"
+            }
+            Oracle::RestorePromise => {
+                "every restored save holds exactly what its restore strategy promises: nothing removed twice, nothing dropped"
+            }
+            Oracle::RollbackHonest => {
+                "a rollback is declared done only after every step succeeded, and always ends, done or failed"
+            }
         }
     }
 }
@@ -101,12 +125,20 @@ impl Violations {
     }
 }
 
-/// What the policy declared about one build.
+/// What the policy declared about one build, and when its kills took effect.
 #[derive(Clone, Debug)]
 struct Declared {
     id: BuildId,
     share: Share,
-    killed_at: Option<Minutes>,
+    /// When the world reported exposure stopped.
+    stopped_at: Option<Minutes>,
+    /// When the policy declared it rolled back.
+    rolled_back_at: Option<Minutes>,
+    killed_features: Vec<(usize, Minutes)>,
+    killed_cells: Vec<(u8, Minutes)>,
+    /// When the policy decided to kill the whole build (exposing it again is a resume of a killed
+    /// build).
+    killed: Option<Minutes>,
     released: bool,
 }
 
@@ -122,19 +154,24 @@ struct GateSample {
 pub struct Oracles<'a> {
     scenario: &'a Scenario,
     layout: BucketLayout,
+    bound: Minutes,
     /// By world build index − 1 (index 0 is the old build).
     builds: Vec<Declared>,
     /// Per player: the world index of the new build they last played, 0 if none.
     last_build: Vec<u8>,
     stage: Option<(usize, Minutes)>,
     sample: GateSample,
-    /// Sessions that end after the current window: telemetry reports them in the next one.
+    /// Sessions that end after the current advance: telemetry reports them in the next one.
     pending: GateSample,
-    window_end: Minutes,
+    snapshot_at: Minutes,
     approvals: Vec<bool>,
     holdback_period_started: Option<Minutes>,
     stopped: bool,
     released: bool,
+    /// The rollback under way: its build, and whether each step's last attempt succeeded.
+    rollback: Option<(BuildId, Vec<bool>)>,
+    /// The rollback plan forces every client back to the old build.
+    returns_players: bool,
     violations: Violations,
 }
 
@@ -143,16 +180,23 @@ impl<'a> Oracles<'a> {
         Oracles {
             scenario,
             layout: scenario.policy.layout(),
+            bound: scenario.kill_propagation_bound,
             builds: Vec::new(),
             last_build: vec![0; players],
             stage: None,
             sample: GateSample::default(),
             pending: GateSample::default(),
-            window_end: Minutes::ZERO,
+            snapshot_at: Minutes::ZERO,
             approvals: vec![false; scenario.policy.stages.len()],
             holdback_period_started: None,
             stopped: false,
             released: false,
+            rollback: None,
+            returns_players: scenario
+                .policy
+                .rollback
+                .iter()
+                .any(|s| s.kind == StepKind::ReturnPlayers),
             violations: Violations::default(),
         }
     }
@@ -170,7 +214,11 @@ impl<'a> Oracles<'a> {
                 self.builds.push(Declared {
                     id: id.clone(),
                     share: Share::ZERO,
-                    killed_at: None,
+                    stopped_at: None,
+                    rolled_back_at: None,
+                    killed_features: Vec::new(),
+                    killed_cells: Vec::new(),
+                    killed: None,
                     released: false,
                 });
                 self.builds.len() - 1
@@ -179,11 +227,11 @@ impl<'a> Oracles<'a> {
         &mut self.builds[i]
     }
 
-    /// A new evaluation window, ending at `until`, begins.
-    pub fn begin_window(&mut self, until: Minutes) {
+    /// The world is about to advance to `until`, where its next snapshot is taken.
+    pub fn begin_advance(&mut self, until: Minutes) {
         self.sample.treatment += std::mem::take(&mut self.pending.treatment);
         self.sample.holdback += std::mem::take(&mut self.pending.holdback);
-        self.window_end = until;
+        self.snapshot_at = until;
     }
 
     /// Checks one session as it starts.
@@ -191,7 +239,7 @@ impl<'a> Oracles<'a> {
     pub fn session(&mut self, e: &SessionEvent) {
         let holdback = self.layout.is_holdback(e.bucket);
         let ends = e.start + self.scenario.world.session_length;
-        let sample = if ends < self.window_end { &mut self.sample } else { &mut self.pending };
+        let sample = if ends < self.snapshot_at { &mut self.sample } else { &mut self.pending };
         if e.build != 0 {
             sample.treatment += 1;
         } else if holdback {
@@ -202,7 +250,10 @@ impl<'a> Oracles<'a> {
             let last = self.last_build[player];
             if last != 0 {
                 let declared = &self.builds[usize::from(last) - 1];
-                if declared.killed_at.is_none_or(|k| e.start < k) {
+                let killed_before = declared.killed.is_some_and(|k| k <= e.start);
+                let cell_killed =
+                    declared.killed_cells.iter().any(|&(c, at)| c == e.cell && at <= e.start);
+                if !killed_before && !cell_killed {
                     self.violations.record(Oracle::StickyExposure, e.start, || {
                         format!("player {} played build {} before, and now the old build without a kill", e.player, declared.id)
                     });
@@ -220,6 +271,61 @@ impl<'a> Oracles<'a> {
             });
             return;
         };
+        let bound = self.bound;
+        if let Some(stopped) = declared.stopped_at
+            && e.start >= stopped + bound
+        {
+            self.violations.record(Oracle::KillPropagation, e.start, || {
+                format!(
+                    "player {} started a session on build {} at {}, stopped at {} (bound {})",
+                    e.player,
+                    declared.id,
+                    e.start,
+                    stopped,
+                    stopped + bound
+                )
+            });
+        }
+        // A plan that returns players has made every client refresh: after it is done nobody plays
+        // the build. Without that step, clients catch up within the propagation bound, which the
+        // kill-propagation check above guards.
+        if let Some(done) = declared.rolled_back_at
+            && self.returns_players
+            && e.start >= done
+        {
+            self.violations.record(Oracle::RollbackComplete, e.start, || {
+                format!("player {} played build {} at {}, after its rollback was declared done at {done}", e.player, declared.id, e.start)
+            });
+        }
+        for &(feature, at) in &declared.killed_features {
+            if e.features & (1 << feature) != 0 && e.start >= at + bound {
+                self.violations.record(Oracle::KillPropagation, e.start, || {
+                    format!(
+                        "player {} (segment {}) played feature {} of build {} at {}, killed at {at} (bound {})",
+                        e.player,
+                        e.segment,
+                        self.scenario.policy.features[feature],
+                        declared.id,
+                        e.start,
+                        at + bound
+                    )
+                });
+            }
+        }
+        for &(cell, at) in &declared.killed_cells {
+            if e.cell == cell && e.start >= at + bound {
+                self.violations.record(Oracle::KillPropagation, e.start, || {
+                    format!(
+                        "player {} of killed segment {} played build {} at {}, killed at {at} (bound {})",
+                        e.player,
+                        self.scenario.policy.cells[usize::from(cell)],
+                        declared.id,
+                        e.start,
+                        at + bound
+                    )
+                });
+            }
+        }
         if declared.released {
             return;
         }
@@ -244,17 +350,6 @@ impl<'a> Oracles<'a> {
                 )
             });
         }
-        if let Some(killed) = declared.killed_at {
-            let bound = killed + self.scenario.kill_propagation_bound;
-            if e.start >= bound {
-                self.violations.record(Oracle::KillPropagation, e.start, || {
-                    format!(
-                        "player {} started a session on build {} at {}, killed at {} (bound {})",
-                        e.player, declared.id, e.start, killed, bound
-                    )
-                });
-            }
-        }
     }
 
     /// An action the policy took at `at`.
@@ -262,7 +357,7 @@ impl<'a> Oracles<'a> {
         match action {
             Action::Expose { build, share } => {
                 let declared = self.declare(build);
-                if let Some(killed) = declared.killed_at {
+                if let Some(killed) = declared.killed {
                     let id = declared.id.clone();
                     self.violations.record(Oracle::NoResumeOfKilledBuild, at, || {
                         format!("build {id} exposed to {share} after it was killed at {killed}")
@@ -270,15 +365,40 @@ impl<'a> Oracles<'a> {
                 }
                 self.declare(build).share = *share;
             }
-            Action::Kill { build } => {
+            Action::Kill { build, scope } => {
                 self.stopped = true;
                 let declared = self.declare(build);
-                declared.killed_at.get_or_insert(at);
+                match *scope {
+                    KillScope::Release => {
+                        declared.killed.get_or_insert(at);
+                    }
+                    KillScope::Feature(f) => declared.killed_features.push((f, at)),
+                    KillScope::Segment(c) => declared.killed_cells.push((c as u8, at)),
+                }
+                if *scope == KillScope::Release {
+                    self.rollback =
+                        Some((build.clone(), vec![false; self.scenario.policy.rollback.len()]));
+                }
             }
+            Action::RunStep { .. } => {}
             Action::Release { build } => {
                 self.declare(build).released = true;
                 self.released = true;
             }
+        }
+    }
+
+    /// The world reported a rollback step attempt's end at `at`.
+    pub fn step_result(&mut self, at: Minutes, result: &StepResult) {
+        let Some((build, steps)) = &mut self.rollback else { return };
+        if let Some(s) = steps.get_mut(result.step) {
+            *s = result.succeeded;
+        }
+        if result.succeeded
+            && self.scenario.policy.rollback[result.step].kind == StepKind::StopExposure
+        {
+            let build = build.clone();
+            self.declare(&build).stopped_at.get_or_insert(at);
         }
     }
 
@@ -325,8 +445,8 @@ impl<'a> Oracles<'a> {
         }
     }
 
-    /// A policy event.
-    pub fn event(&mut self, event: &Event) {
+    /// A policy event. `saves` is the world's saves now, for the checks a finished rollback needs.
+    pub fn event(&mut self, event: &Event, saves: &[Save], holdback: &dyn Fn(usize) -> bool) {
         let at = event.at;
         match &event.kind {
             EventKind::StageStarted { build, stage, .. } => {
@@ -334,10 +454,14 @@ impl<'a> Oracles<'a> {
                     self.builds.last().is_some_and(|b| &b.id == build) && self.stage.is_some();
                 if same_build && *stage > 0 {
                     self.check_gate(at, stage - 1);
-                } else {
+                } else if !same_build {
                     self.approvals.iter_mut().for_each(|a| *a = false);
                 }
                 self.stage = Some((*stage, at));
+                self.sample = GateSample::default();
+            }
+            EventKind::Killed { scope, .. } if *scope != KillScope::Release => {
+                // The evidence restarts, and so does the stage's sample.
                 self.sample = GateSample::default();
             }
             EventKind::HoldbackPeriodStarted { .. } => {
@@ -354,8 +478,66 @@ impl<'a> Oracles<'a> {
                     }),
                 }
             }
-            EventKind::Paused { .. } | EventKind::Killed { .. } => self.stopped = true,
+            EventKind::Paused { .. } => self.stopped = true,
+            EventKind::RolledBack { build } => self.rolled_back(at, build, saves, holdback),
+            EventKind::RollbackFailed { .. } => self.rollback = None,
             _ => {}
+        }
+    }
+
+    fn rolled_back(
+        &mut self,
+        at: Minutes,
+        build: &BuildId,
+        saves: &[Save],
+        holdback: &dyn Fn(usize) -> bool,
+    ) {
+        let succeeded =
+            self.rollback.take().is_some_and(|(b, steps)| &b == build && steps.iter().all(|&s| s));
+        if !succeeded {
+            self.violations.record(Oracle::RollbackHonest, at, || {
+                format!("build {build} was declared rolled back although a step of its plan never succeeded")
+            });
+        }
+        self.declare(build).rolled_back_at = Some(at);
+        let plan = &self.scenario.policy.rollback;
+        let restores = plan.iter().any(|s| matches!(s.kind, StepKind::RestorePlayers(_)));
+        let migrates = self.scenario.world.release.migration != Migration::None;
+        let (mut new_schema, mut corrupt, mut holdback_touched, mut broken_promise) = (0, 0, 0, 0);
+        let mut first_promise = None;
+        for (i, s) in saves.iter().enumerate() {
+            new_schema += u64::from(migrates && s.schema == 1);
+            corrupt += u64::from(restores && s.corrupted);
+            if holdback(i)
+                && (s.touched || s.schema == 1 || s.restored.is_some() || s.holdings != s.legit)
+            {
+                holdback_touched += 1;
+            }
+            if let Some(promised) = s.promised()
+                && promised != s.holdings
+            {
+                broken_promise += 1;
+                first_promise.get_or_insert((i, promised, s.holdings));
+            }
+        }
+        for (count, what) in [
+            (new_schema, "saves still on the new schema"),
+            (corrupt, "saves still corrupt"),
+            (holdback_touched, "holdback saves touched"),
+        ] {
+            if count > 0 {
+                self.violations.record(Oracle::RollbackComplete, at, || {
+                    format!("build {build} was declared rolled back at {at} with {count} {what}")
+                });
+            }
+        }
+        if let Some((player, promised, held)) = first_promise {
+            self.violations.record(Oracle::RestorePromise, at, || {
+                format!(
+                    "{broken_promise} restored saves differ from their strategy's promise; player {player} holds {} coins, {} items, {} progress where {} coins, {} items, {} progress were promised",
+                    held.coins, held.items, held.progress, promised.coins, promised.items, promised.progress
+                )
+            });
         }
     }
 
@@ -369,6 +551,12 @@ impl<'a> Oracles<'a> {
             );
             self.violations.record(Oracle::Liveness, now, || {
                 format!("never stopped, yet not released by the schedule bound of {bound}; still in {stage}")
+            });
+        }
+        if let Some((build, _)) = &self.rollback {
+            let build = build.clone();
+            self.violations.record(Oracle::RollbackHonest, now, || {
+                format!("the rollback of build {build} neither finished nor failed by the end of the run at {now}")
             });
         }
         self.violations

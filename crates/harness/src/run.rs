@@ -3,16 +3,19 @@
 //!
 //! ```text
 //! start: policy.start(0) -> actions -> world
-//! every evaluation interval, until released, the run's end, or a kill's aftermath has played out:
+//! until released, the run's end, or a kill's aftermath has played out:
 //!     operator commands due by now -> policy -> actions -> world
-//!     world.advance(next) -> sessions (to the oracles) and a telemetry snapshot
-//!     policy.observe(next, snapshot) -> actions -> world
+//!     world.advance(the next evaluation, or the end of the next rollback step attempt if sooner)
+//!         -> sessions (to the oracles) and a telemetry snapshot
+//!     rollback step results -> policy -> actions -> world   (at once, at the attempt's end)
+//!     at an evaluation: policy.observe(snapshot) -> actions -> world
 //! ```
 
 use rollcage_policy::{
-    Action, Bucket, BuildId, Controller, Event, EventKind, Minutes, Policy, Reason, Share,
+    Action, Bucket, BucketLayout, BuildId, Controller, Event, EventKind, KillScope, Minutes,
+    Policy, Reason, Share,
 };
-use rollcage_sim::{RunSeed, SessionEvent, SessionObserver, World};
+use rollcage_sim::{Breakdown, RunSeed, Save, SessionEvent, SessionObserver, World};
 
 use crate::oracle::{Oracles, Violations};
 use crate::scenario::Scenario;
@@ -29,11 +32,12 @@ pub struct RunOptions {
 /// crossed with the decision (was it stopped).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Outcome {
-    /// A harmful release was stopped after its harm began.
+    /// A harmful release's every harm was stopped (by kills of the release, of the faulty feature
+    /// or of the affected segments, or by a guardrail pause) after the harm began.
     Detected,
-    /// A harmful release was never stopped.
+    /// A harmful release's harm was never all stopped.
     Missed,
-    /// A release was stopped while it was doing no harm.
+    /// Something was stopped while the release was doing no harm.
     FalseKill,
     /// A harmless release went through.
     CleanPass,
@@ -58,13 +62,18 @@ pub struct Stop {
     pub kind: &'static str,
     /// The guardrail's name, or `operator`.
     pub by: String,
+    /// `release`, `feature:<name>` or `segment:<name>`; `release` for a pause.
+    pub scope: String,
 }
 
 /// Where the run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FinalPhase {
     Released,
-    Killed,
+    RolledBack,
+    RollbackFailed,
+    /// The run ended while a rollback was still running.
+    RollingBack,
     Paused,
     /// Still rolling out when the run reached its schedule bound.
     Running,
@@ -74,11 +83,25 @@ impl FinalPhase {
     pub fn name(self) -> &'static str {
         match self {
             FinalPhase::Released => "released",
-            FinalPhase::Killed => "killed",
+            FinalPhase::RolledBack => "rolled_back",
+            FinalPhase::RollbackFailed => "rollback_failed",
+            FinalPhase::RollingBack => "rolling_back",
             FinalPhase::Paused => "paused",
             FinalPhase::Running => "running",
         }
     }
+}
+
+/// The first rollback of the run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RollbackRecord {
+    pub started: Minutes,
+    /// When it was declared rolled back or failed; `None` if the run ended first.
+    pub ended: Option<Minutes>,
+    /// `rolled_back`, `rollback_failed` or `rolling_back`.
+    pub result: &'static str,
+    /// Step attempts, every retry included.
+    pub attempts: u32,
 }
 
 /// Sessions and what happened in them, for one cohort over one stage.
@@ -122,6 +145,36 @@ pub struct StageRecord {
     pub holdback: CohortTally,
 }
 
+/// What the players' saves hold at the end of the run, against the truth.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SaveRecord {
+    /// Legitimate coins the saves no longer hold.
+    pub coins_lost: i64,
+    /// Coins an exploit minted that are still in the saves.
+    pub exploit_coins_left: i64,
+    pub items_lost: u64,
+    pub corrupted_saves_left: u64,
+    /// Players whose saves a rollback restored.
+    pub players_restored: u64,
+    /// Players who played a new build or had their save migrated.
+    pub players_affected: u64,
+}
+
+impl SaveRecord {
+    fn of(saves: &[Save]) -> SaveRecord {
+        let mut r = SaveRecord::default();
+        for s in saves {
+            r.coins_lost += s.coins_lost();
+            r.exploit_coins_left += s.exploit_coins;
+            r.items_lost += u64::from(s.items_lost());
+            r.corrupted_saves_left += u64::from(s.corrupted);
+            r.players_restored += u64::from(s.restored.is_some());
+            r.players_affected += u64::from(s.touched);
+        }
+        r
+    }
+}
+
 /// Everything a run's reports need.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunRecord {
@@ -131,7 +184,9 @@ pub struct RunRecord {
     /// The release carries a harmful fault (ground truth).
     pub harmful: bool,
     pub stop: Option<Stop>,
-    /// From the start of harm to the stop.
+    /// Kills of the release under test (any scope), in order.
+    pub kills: u32,
+    /// From the start of harm to when it was all stopped.
     pub time_to_detect: Option<Minutes>,
     pub final_phase: FinalPhase,
     pub released_at: Option<Minutes>,
@@ -149,6 +204,12 @@ pub struct RunRecord {
     /// Players and sessions on the release while one of its faults acted on them.
     pub harmed_players: u64,
     pub harmed_sessions: u64,
+    /// Sessions started on the release after the world stopped its exposure (stale clients).
+    pub sessions_after_stop: u64,
+    /// Runs in flight aborted when the release was switched off.
+    pub aborted_sessions: u64,
+    pub rollback: Option<RollbackRecord>,
+    pub saves: SaveRecord,
     pub violations: Violations,
     pub stages: Vec<StageRecord>,
     /// The policy's events: every decision, and every evaluation when recorded.
@@ -175,7 +236,7 @@ impl PlayerSet {
 
 /// Per-session truth for the run's record.
 struct Tally {
-    layout: rollcage_policy::BucketLayout,
+    layout: BucketLayout,
     sessions: u64,
     treatment_sessions: u64,
     holdback_sessions: u64,
@@ -185,6 +246,9 @@ struct Tally {
     harmed: PlayerSet,
     /// The world index of the release under test once it is exposed (0, the old build, before).
     release: u16,
+    /// When the world stopped the release's exposure.
+    stopped_at: Option<Minutes>,
+    sessions_after_stop: u64,
     stage: Option<StageRecord>,
 }
 
@@ -204,6 +268,9 @@ impl Tally {
             if e.harmed {
                 self.harmed_sessions += 1;
                 self.harmed.insert(e.player);
+            }
+            if self.stopped_at.is_some_and(|s| e.start >= s) {
+                self.sessions_after_stop += 1;
             }
         }
         if let Some(stage) = &mut self.stage {
@@ -257,112 +324,158 @@ pub fn run_controller<C: Controller>(
     buckets: &[Bucket],
     run: u32,
     seed: RunSeed,
-    mut controller: C,
+    controller: C,
 ) -> RunRecord {
-    let mut world = World::new(&scenario.world, buckets, seed);
-    let mut observer = Observer {
-        oracles: Oracles::new(scenario, buckets.len()),
-        tally: Tally {
-            layout: scenario.policy.layout(),
-            sessions: 0,
-            treatment_sessions: 0,
-            holdback_sessions: 0,
-            exposed_sessions: 0,
-            harmed_sessions: 0,
-            exposed: PlayerSet::new(buckets.len()),
-            harmed: PlayerSet::new(buckets.len()),
-            release: 0,
-            stage: None,
+    let layout = scenario.policy.layout();
+    let mut d = Driver {
+        scenario,
+        buckets,
+        controller,
+        world: World::new(&scenario.world, buckets, seed),
+        observer: Observer {
+            oracles: Oracles::new(scenario, buckets.len()),
+            tally: Tally {
+                layout,
+                sessions: 0,
+                treatment_sessions: 0,
+                holdback_sessions: 0,
+                exposed_sessions: 0,
+                harmed_sessions: 0,
+                exposed: PlayerSet::new(buckets.len()),
+                harmed: PlayerSet::new(buckets.len()),
+                release: 0,
+                stopped_at: None,
+                sessions_after_stop: 0,
+                stage: None,
+            },
         },
-    };
-    let mut driver = Driver {
         events: Vec::new(),
         stages: Vec::new(),
         kill: None,
+        rollback_over: false,
         released_at: None,
         paused: false,
     };
-
-    let start = controller.start(Minutes::ZERO);
-    driver.handle(Minutes::ZERO, start, &mut world, &mut observer);
+    let start = d.controller.start(Minutes::ZERO);
+    d.handle(Minutes::ZERO, start);
     let mut commands = scenario.commands.iter().peekable();
+    let mut next_evaluation = scenario.evaluation_interval;
     let mut now = Minutes::ZERO;
     loop {
         while let Some(c) = commands.next_if(|c| c.at <= now) {
-            observer.oracles.command(now, &c.command);
-            let step = controller.command(now, &c.command);
-            driver.handle(now, step, &mut world, &mut observer);
+            d.observer.oracles.command(now, &c.command);
+            let step = d.controller.command(now, &c.command);
+            d.handle(now, step);
         }
-        if driver.released_at.is_some() || now >= scenario.max_duration {
+        if d.released_at.is_some() || now >= scenario.max_duration {
             break;
         }
-        if let Some(killed) = driver.kill
+        if let Some(killed) = d.kill
+            && d.rollback_over
             && commands.peek().is_none()
             && now >= killed + scenario.kill_propagation_bound + scenario.evaluation_interval
         {
             break;
         }
-        let next = Minutes((now + scenario.evaluation_interval).0.min(scenario.max_duration.0));
-        observer.oracles.begin_window(next);
-        let telemetry = world.advance(next, &mut observer);
-        now = next;
-        let step = controller.observe(now, &telemetry);
-        driver.handle(now, step, &mut world, &mut observer);
+        let mut until = next_evaluation.min(scenario.max_duration);
+        if let Some(end) = d.world.next_operation_end()
+            && end > now
+        {
+            until = until.min(end);
+        }
+        d.observer.oracles.begin_advance(until);
+        d.world.advance(until, &mut d.observer);
+        now = until;
+        d.deliver_step_results();
+        if now == next_evaluation {
+            next_evaluation = now + scenario.evaluation_interval;
+            let step = d.controller.observe(now, d.world.telemetry());
+            d.handle(now, step);
+        }
     }
-    driver.close_stage(now, "run_ended", &mut observer.tally);
-    let Observer { oracles, tally } = observer;
-    let violations = oracles.finish(now);
-    driver.record(scenario, run, seed, now, tally, violations)
+    d.finish(run, seed, now)
 }
 
-struct Driver {
+struct Driver<'a, C> {
+    scenario: &'a Scenario,
+    buckets: &'a [Bucket],
+    controller: C,
+    world: World<'a>,
+    observer: Observer<'a>,
     events: Vec<Event>,
     stages: Vec<StageRecord>,
+    /// When the release under test (or its latest replacement) was killed.
     kill: Option<Minutes>,
+    rollback_over: bool,
     released_at: Option<Minutes>,
     paused: bool,
 }
 
-impl Driver {
-    fn handle(
-        &mut self,
-        now: Minutes,
-        step: rollcage_policy::Step,
-        world: &mut World<'_>,
-        observer: &mut Observer<'_>,
-    ) {
-        let world_release = world.release().clone();
+impl<C: Controller> Driver<'_, C> {
+    /// Hands every rollback step result the world has to the controller, and the controller's
+    /// reaction to the world, until none is left (a step of no duration ends at once).
+    fn deliver_step_results(&mut self) {
+        loop {
+            let results = self.world.take_step_results();
+            if results.is_empty() {
+                return;
+            }
+            for (at, result) in results {
+                self.observer.oracles.step_result(at, &result);
+                if result.succeeded
+                    && self.scenario.policy.rollback[result.step].kind
+                        == rollcage_policy::StepKind::StopExposure
+                {
+                    self.observer.tally.stopped_at.get_or_insert(at);
+                }
+                let step = self.controller.step_result(at, &result);
+                self.handle(at, step);
+            }
+        }
+    }
+
+    fn handle(&mut self, now: Minutes, step: rollcage_policy::Step) {
         for action in &step.actions {
-            world.apply(action);
-            observer.oracles.action(now, action);
+            self.world.apply(action);
+            self.observer.oracles.action(now, action);
             if let Action::Expose { build, .. } = action {
-                debug_assert_eq!(world.build_index(build), observer.oracles.build_index(build));
-                if *build == world_release {
-                    observer.tally.release =
-                        world.build_index(build).expect("an exposed build is registered");
+                debug_assert_eq!(
+                    self.world.build_index(build),
+                    self.observer.oracles.build_index(build)
+                );
+                if build == &self.scenario.world.release.build {
+                    self.observer.tally.release =
+                        self.world.build_index(build).expect("an exposed build is registered");
                 }
             }
         }
+        let layout = self.scenario.policy.layout();
+        let buckets = self.buckets;
+        let holdback = |i: usize| layout.is_holdback(buckets[i]);
         for event in step.events {
-            observer.oracles.event(&event);
+            self.observer.oracles.event(&event, self.world.saves(), &holdback);
             match &event.kind {
                 EventKind::StageStarted { build, stage, share } => {
-                    self.close_stage(now, "advanced", &mut observer.tally);
-                    self.open_stage(now, build, Some(*stage), *share, &mut observer.tally);
+                    self.close_stage(now, "advanced");
+                    self.open_stage(now, build, Some(*stage), *share);
                 }
                 EventKind::HoldbackPeriodStarted { build } => {
-                    let share = observer.tally.stage.as_ref().map_or(Share::ZERO, |s| s.share);
-                    self.close_stage(now, "advanced", &mut observer.tally);
-                    self.open_stage(now, build, None, share, &mut observer.tally);
+                    let share = self.observer.tally.stage.as_ref().map_or(Share::ZERO, |s| s.share);
+                    self.close_stage(now, "advanced");
+                    self.open_stage(now, build, None, share);
                 }
-                EventKind::Killed { .. } => {
+                EventKind::Killed { scope: KillScope::Release, .. } => {
                     self.kill = Some(now);
+                    self.rollback_over = false;
                     self.paused = false;
-                    self.close_stage(now, "killed", &mut observer.tally);
+                    self.close_stage(now, "killed");
+                }
+                EventKind::RolledBack { .. } | EventKind::RollbackFailed { .. } => {
+                    self.rollback_over = true
                 }
                 EventKind::Released { .. } => {
                     self.released_at = Some(now);
-                    self.close_stage(now, "released", &mut observer.tally);
+                    self.close_stage(now, "released");
                 }
                 EventKind::Paused { .. } => self.paused = true,
                 EventKind::Resumed { .. } => self.paused = false,
@@ -370,21 +483,16 @@ impl Driver {
             }
             self.events.push(event);
         }
+        // A step of no duration ends at once; its result is due now.
+        self.deliver_step_results();
     }
 
-    fn open_stage(
-        &mut self,
-        now: Minutes,
-        build: &BuildId,
-        stage: Option<usize>,
-        share: Share,
-        tally: &mut Tally,
-    ) {
+    fn open_stage(&mut self, now: Minutes, build: &BuildId, stage: Option<usize>, share: Share) {
         if stage.is_some() && self.kill.is_some() {
             // A new build after a kill: back to rolling out.
             self.kill = None;
         }
-        tally.stage = Some(StageRecord {
+        self.observer.tally.stage = Some(StageRecord {
             build: build.clone(),
             stage,
             share,
@@ -396,59 +504,151 @@ impl Driver {
         });
     }
 
-    fn close_stage(&mut self, now: Minutes, reason: &'static str, tally: &mut Tally) {
-        if let Some(mut stage) = tally.stage.take() {
+    fn close_stage(&mut self, now: Minutes, reason: &'static str) {
+        if let Some(mut stage) = self.observer.tally.stage.take() {
             stage.end = now;
             stage.end_reason = reason;
             self.stages.push(stage);
         }
     }
 
-    fn record(
-        self,
-        scenario: &Scenario,
-        run: u32,
-        seed: RunSeed,
-        now: Minutes,
-        tally: Tally,
-        violations: Violations,
-    ) -> RunRecord {
+    fn scope_name(&self, scope: KillScope) -> String {
+        match scope {
+            KillScope::Release => "release".to_string(),
+            KillScope::Feature(f) => format!("feature:{}", self.scenario.policy.features[f]),
+            KillScope::Segment(c) => format!("segment:{}", self.scenario.policy.cells[c]),
+        }
+    }
+
+    /// When every harmful fault of the release had been stopped, by a kill of the release, of the
+    /// fault's feature or of every segment it acts in, or by a guardrail pause.
+    fn contained_at(
+        &self,
+        kills: &[(Minutes, KillScope)],
+        pause: Option<Minutes>,
+    ) -> Option<Minutes> {
+        let world = &self.scenario.world;
+        let cells = world.cell_names().len();
+        let faults: Vec<_> = world.release.faults.iter().filter(|f| f.kind.is_harmful()).collect();
+        let killed = |scope: KillScope| kills.iter().find(|(_, s)| *s == scope).map(|(t, _)| *t);
+        let release = killed(KillScope::Release);
+        let mut latest = Minutes::ZERO;
+        for f in faults {
+            // The cells a fault can act in: one, when its segment pins the breakdown's dimension.
+            let pinned = match world.breakdown {
+                Breakdown::Platform => f.segment.platform.map(usize::from),
+                Breakdown::Region => f.segment.region.map(usize::from),
+                Breakdown::None => None,
+            };
+            let acting: Vec<usize> = match pinned {
+                Some(c) => vec![c],
+                None => (0..cells).collect(),
+            };
+            let segments = acting
+                .iter()
+                .map(|&c| killed(KillScope::Segment(c)))
+                .try_fold(Minutes::ZERO, |a, t| t.map(|t| a.max(t)));
+            let stopped = [release, killed(KillScope::Feature(f.feature)), segments, pause]
+                .into_iter()
+                .flatten()
+                .min()?;
+            latest = latest.max(stopped);
+        }
+        Some(latest)
+    }
+
+    fn finish(mut self, run: u32, seed: RunSeed, now: Minutes) -> RunRecord {
+        self.close_stage(now, "run_ended");
+        let scenario = self.scenario;
         let release = &scenario.world.release.build;
-        let stop = self.events.iter().find_map(|e| match &e.kind {
-            EventKind::Killed { build, reason } if build == release => Some(Stop {
-                at: e.at,
-                kind: "kill",
-                by: match reason {
-                    Reason::Guardrail(ev) => scenario.policy.guardrails[ev.guardrail].name.clone(),
-                    Reason::Operator(_) => "operator".to_string(),
-                },
-            }),
-            EventKind::Paused { reason: Reason::Guardrail(ev) }
-                if self.events_build_at(e.at) == Some(release) =>
-            {
-                Some(Stop {
-                    at: e.at,
-                    kind: "pause",
-                    by: scenario.policy.guardrails[ev.guardrail].name.clone(),
-                })
+        let mut kills: Vec<(Minutes, KillScope)> = Vec::new();
+        let mut stop: Option<Stop> = None;
+        let mut pause = None;
+        let mut rollback: Option<RollbackRecord> = None;
+        let mut on_release = false;
+        for e in &self.events {
+            let by = |reason: &Reason| match reason {
+                Reason::Guardrail(ev) => scenario.policy.guardrails[ev.guardrail].name.clone(),
+                Reason::Operator(_) => "operator".to_string(),
+            };
+            match &e.kind {
+                EventKind::StageStarted { build, .. } => on_release = build == release,
+                EventKind::Killed { build, scope, reason } if build == release => {
+                    kills.push((e.at, *scope));
+                    stop.get_or_insert_with(|| Stop {
+                        at: e.at,
+                        kind: "kill",
+                        by: by(reason),
+                        scope: self.scope_name(*scope),
+                    });
+                    if *scope == KillScope::Release && rollback.is_none() {
+                        rollback = Some(RollbackRecord {
+                            started: e.at,
+                            ended: None,
+                            result: "rolling_back",
+                            attempts: 0,
+                        });
+                    }
+                }
+                EventKind::Paused { reason: reason @ Reason::Guardrail(_) } if on_release => {
+                    pause.get_or_insert(e.at);
+                    stop.get_or_insert_with(|| Stop {
+                        at: e.at,
+                        kind: "pause",
+                        by: by(reason),
+                        scope: "release".into(),
+                    });
+                }
+                EventKind::RolledBack { build } | EventKind::RollbackFailed { build, .. }
+                    if build == release =>
+                {
+                    if let Some(r) = rollback.as_mut().filter(|r| r.ended.is_none()) {
+                        r.ended = Some(e.at);
+                        r.result = if matches!(e.kind, EventKind::RolledBack { .. }) {
+                            "rolled_back"
+                        } else {
+                            "rollback_failed"
+                        };
+                    }
+                }
+                _ => {}
             }
-            _ => None,
-        });
+        }
+        if let Some(r) = rollback.as_mut() {
+            let end = r.ended.unwrap_or(now);
+            r.attempts = self
+                .world
+                .operations()
+                .attempts
+                .iter()
+                .filter(|(_, _, at, _)| *at >= r.started && *at <= end)
+                .count() as u32;
+        }
         let onset = scenario.world.release.harmful_onset();
-        let (outcome, time_to_detect) = match (&stop, onset) {
-            (Some(s), Some(o)) if s.at >= o => (Outcome::Detected, Some(s.at - o)),
-            (Some(_), _) => (Outcome::FalseKill, None),
-            (None, Some(o)) if o < now => (Outcome::Missed, None),
-            (None, _) => (Outcome::CleanPass, None),
+        let contained = self.contained_at(&kills, pause);
+        let (outcome, time_to_detect) = match (onset, contained, &stop) {
+            (Some(o), Some(c), _) if c >= o => (Outcome::Detected, Some(c - o)),
+            (Some(o), _, Some(s)) if s.at < o => (Outcome::FalseKill, None),
+            (Some(o), _, _) if o < now => (Outcome::Missed, None),
+            (_, _, Some(_)) => (Outcome::FalseKill, None),
+            (_, _, None) => (Outcome::CleanPass, None),
         };
-        let final_phase = if self.released_at.is_some() {
-            FinalPhase::Released
-        } else if self.kill.is_some() {
-            FinalPhase::Killed
-        } else if self.paused {
-            FinalPhase::Paused
-        } else {
-            FinalPhase::Running
+        let final_phase = match (self.released_at, self.kill, &rollback) {
+            (Some(_), _, _) => FinalPhase::Released,
+            (None, Some(_), _) => {
+                let last = self.events.iter().rev().find_map(|e| match e.kind {
+                    EventKind::RolledBack { .. } => Some(FinalPhase::RolledBack),
+                    EventKind::RollbackFailed { .. } => Some(FinalPhase::RollbackFailed),
+                    _ => None,
+                });
+                if self.rollback_over {
+                    last.unwrap_or(FinalPhase::RolledBack)
+                } else {
+                    FinalPhase::RollingBack
+                }
+            }
+            _ if self.paused => FinalPhase::Paused,
+            _ => FinalPhase::Running,
         };
         let stage_reached = self
             .stages
@@ -462,12 +662,17 @@ impl Driver {
             ids.dedup();
             ids.len()
         };
+        let saves = SaveRecord::of(self.world.saves());
+        let aborted_sessions = self.world.operations().aborted_sessions;
+        let Observer { oracles, tally } = self.observer;
+        let violations = oracles.finish(now);
         RunRecord {
             run,
             seed,
             outcome,
             harmful: onset.is_some(),
             stop,
+            kills: kills.len() as u32,
             time_to_detect,
             final_phase,
             released_at: self.released_at,
@@ -481,14 +686,13 @@ impl Driver {
             exposed_sessions: tally.exposed_sessions,
             harmed_players: tally.harmed.len(),
             harmed_sessions: tally.harmed_sessions,
+            sessions_after_stop: tally.sessions_after_stop,
+            aborted_sessions,
+            rollback,
+            saves,
             violations,
             stages: self.stages,
             events: self.events,
         }
-    }
-
-    /// The build being rolled out at `at`, from the stage records.
-    fn events_build_at(&self, at: Minutes) -> Option<&BuildId> {
-        self.stages.iter().rev().find(|s| s.start <= at).map(|s| &s.build)
     }
 }

@@ -21,6 +21,11 @@ pub struct Expectations {
     pub time_to_detect_h_p90_max: Option<f64>,
     pub harmed_players_mean_max: Option<f64>,
     pub released_rate_min: Option<f64>,
+    pub rolled_back_rate_min: Option<f64>,
+    pub rollback_h_p90_max: Option<f64>,
+    pub coins_lost_mean_max: Option<f64>,
+    pub exploit_coins_left_mean_max: Option<f64>,
+    pub corrupted_saves_left_mean_max: Option<f64>,
     /// Runs with an oracle violation the scenario tolerates (0 unless stated).
     pub oracle_violation_runs_max: u64,
 }

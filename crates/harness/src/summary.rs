@@ -106,6 +106,18 @@ pub struct Summary {
     pub exposed_players: Option<Spread>,
     pub released_rate: Option<Rate>,
     pub release_h: Option<Spread>,
+    /// Runs in which the release was killed and its rollback plan ran.
+    pub rollbacks: u64,
+    /// Rollbacks that ended rolled back (the rest failed or were still running at the run's end).
+    pub rolled_back_rate: Option<Rate>,
+    /// Hours from the release kill to rolled back, over rolled-back runs.
+    pub rollback_h: Option<Spread>,
+    pub rollback_attempts: Option<Spread>,
+    pub coins_lost: Option<Spread>,
+    pub exploit_coins_left: Option<Spread>,
+    pub items_lost: Option<Spread>,
+    pub corrupted_saves_left: Option<Spread>,
+    pub players_restored: Option<Spread>,
     /// Runs with at least one violation, per oracle.
     pub violation_runs_by_oracle: [u64; Oracle::COUNT],
     pub violation_runs: u64,
@@ -173,6 +185,26 @@ impl Summary {
             exposed_players: figure(&|r| Some(r.exposed_players as f64)),
             released_rate: Rate::of(released, records.len() as u64),
             release_h: figure(&|r| r.released_at.map(|t| t.hours())),
+            rollbacks: records.iter().filter(|r| r.rollback.is_some()).count() as u64,
+            rolled_back_rate: Rate::of(
+                records
+                    .iter()
+                    .filter(|r| r.rollback.as_ref().is_some_and(|b| b.result == "rolled_back"))
+                    .count() as u64,
+                records.iter().filter(|r| r.rollback.is_some()).count() as u64,
+            ),
+            rollback_h: figure(&|r| {
+                r.rollback
+                    .as_ref()
+                    .filter(|b| b.result == "rolled_back")
+                    .and_then(|b| b.ended.map(|e| (e - b.started).hours()))
+            }),
+            rollback_attempts: figure(&|r| r.rollback.as_ref().map(|b| f64::from(b.attempts))),
+            coins_lost: figure(&|r| Some(r.saves.coins_lost as f64)),
+            exploit_coins_left: figure(&|r| Some(r.saves.exploit_coins_left as f64)),
+            items_lost: figure(&|r| Some(r.saves.items_lost as f64)),
+            corrupted_saves_left: figure(&|r| Some(r.saves.corrupted_saves_left as f64)),
+            players_restored: figure(&|r| Some(r.saves.players_restored as f64)),
             violation_runs_by_oracle,
             violation_runs,
             violating,
@@ -224,6 +256,23 @@ impl Summary {
                 self.harmed_players.map(|s| s.mean),
             ),
             at_least("released_rate_min", e.released_rate_min, self.released_rate.map(|r| r.value)),
+            at_least(
+                "rolled_back_rate_min",
+                e.rolled_back_rate_min,
+                self.rolled_back_rate.map(|r| r.value),
+            ),
+            at_most("rollback_h_p90_max", e.rollback_h_p90_max, self.rollback_h.map(|s| s.p90)),
+            at_most("coins_lost_mean_max", e.coins_lost_mean_max, self.coins_lost.map(|s| s.mean)),
+            at_most(
+                "exploit_coins_left_mean_max",
+                e.exploit_coins_left_mean_max,
+                self.exploit_coins_left.map(|s| s.mean),
+            ),
+            at_most(
+                "corrupted_saves_left_mean_max",
+                e.corrupted_saves_left_mean_max,
+                self.corrupted_saves_left.map(|s| s.mean),
+            ),
             at_most(
                 "oracle_violation_runs_max",
                 Some(e.oracle_violation_runs_max as f64),

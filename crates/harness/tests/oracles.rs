@@ -5,7 +5,7 @@ mod common;
 
 use rollcage_harness::{Oracle, RunOptions, RunRecord, ScheduledCommand, run, run_controller};
 use rollcage_policy::{
-    Action, BuildId, Command, Controller, Event, EventKind, Minutes, Step, Telemetry,
+    Action, BuildId, Command, Controller, Event, EventKind, KillScope, Minutes, Step, Telemetry,
 };
 use rollcage_sim::{RunSeed, Sabotage};
 
@@ -51,7 +51,7 @@ fn a_player_dropped_from_the_build_is_caught() {
 fn a_kill_that_never_reaches_clients_is_caught() {
     let kill = ScheduledCommand {
         at: Minutes::from_hours(8),
-        command: Command::Kill { note: "bug report".into() },
+        command: Command::Kill { note: "bug report".into(), scope: KillScope::Release },
     };
     let record = sabotaged(Sabotage::IgnoreKill, vec![kill.clone()]);
     assert_eq!(violated(&record), vec![Oracle::KillPropagation], "{:?}", record.violations);
@@ -126,7 +126,10 @@ impl Controller for Stubborn {
     fn observe(&mut self, now: Minutes, _: &Telemetry) -> Step {
         let build = BuildId::new("1.4.0");
         match now.0 {
-            120 => Step { actions: vec![Action::Kill { build }], events: vec![] },
+            120 => Step {
+                actions: vec![Action::Kill { build, scope: KillScope::Release }],
+                events: vec![],
+            },
             240 => Step {
                 actions: vec![Action::Expose { build, share: common::share(500) }],
                 events: vec![],

@@ -61,6 +61,78 @@ impl Method {
     }
 }
 
+/// What a guardrail's breach (of severity rollback) kills.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// The whole release: every player goes back to the old build, through the rollback plan.
+    Release,
+    /// One feature of the release (index into [`PolicyConfig::features`]); the rollout goes on
+    /// without it.
+    Feature(usize),
+    /// The segment cell that breaches: the guardrail is evaluated in every cell of the policy's
+    /// segment breakdown, at alpha divided by the number of cells, and a breaching cell goes back
+    /// to the old build while the others roll on.
+    Segment,
+}
+
+/// How the restore step puts players' data back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Restore {
+    /// Restore every affected player from the snapshot taken before the rollout: simple, removes
+    /// every exploit coin and repairs every save, and loses legitimate progress made since.
+    Snapshot,
+    /// Claw back the exploit coins the audit trail flagged; saves that cannot be repaired otherwise
+    /// are restored from the snapshot. Leaves exploit coins the audit trail missed.
+    Clawback,
+    /// Rebuild every affected save by replaying only legitimate transactions: exact, and slow.
+    Replay,
+}
+
+impl Restore {
+    pub fn name(self) -> &'static str {
+        match self {
+            Restore::Snapshot => "snapshot",
+            Restore::Clawback => "clawback",
+            Restore::Replay => "replay",
+        }
+    }
+}
+
+/// One kind of rollback step. A plan runs them in this order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepKind {
+    /// Turn the release's flag off on the server.
+    StopExposure,
+    /// Push every client, stale ones too, to refresh its flags and go back to the old build.
+    ReturnPlayers,
+    /// Migrate every save back to the old schema.
+    RevertMigration,
+    /// Put affected players' coins, items and progress back, and repair corrupted saves.
+    RestorePlayers(Restore),
+}
+
+impl StepKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            StepKind::StopExposure => "stop_exposure",
+            StepKind::ReturnPlayers => "return_players",
+            StepKind::RevertMigration => "revert_migration",
+            StepKind::RestorePlayers(_) => "restore_players",
+        }
+    }
+}
+
+/// One step of the rollback plan, as the policy runs it: how often to retry and how long to wait.
+/// (How long the step takes and how often it fails are facts of the world.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlannedStep {
+    pub kind: StepKind,
+    /// Attempts after the first before the rollback is declared failed.
+    pub retries: u32,
+    /// Wait before the first retry; each further retry waits twice as long as the one before.
+    pub backoff: Minutes,
+}
+
 /// A metric watched for harm.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Guardrail {
@@ -73,6 +145,7 @@ pub struct Guardrail {
     pub severity: Severity,
     /// Consecutive breaching evaluations needed before the breach acts.
     pub breaches_required: u32,
+    pub scope: Scope,
 }
 
 /// The whole rollout policy.
@@ -86,6 +159,13 @@ pub struct PolicyConfig {
     pub guardrails: Vec<Guardrail>,
     /// The stage (0-based) a new build starts from after a kill.
     pub resume_stage: usize,
+    /// What a release kill runs, in order. It always begins with stopping exposure.
+    pub rollback: Vec<PlannedStep>,
+    /// The release's features, by name, for feature-level kills.
+    pub features: Vec<String>,
+    /// The segment cells telemetry is broken into (e.g. the platforms), by name; one cell named
+    /// `all` when there is no breakdown.
+    pub cells: Vec<String>,
 }
 
 impl PolicyConfig {
@@ -107,6 +187,17 @@ impl PolicyConfig {
         assert!(self.resume_stage < self.stages.len(), "resume stage out of range");
         for g in &self.guardrails {
             assert!(g.breaches_required >= 1, "a breach needs at least one evaluation");
+            if let Scope::Feature(f) = g.scope {
+                assert!(f < self.features.len(), "guardrail kills an unknown feature");
+            }
         }
+        assert!(
+            self.rollback.first().is_some_and(|s| s.kind == StepKind::StopExposure),
+            "a rollback plan begins by stopping exposure"
+        );
+        assert!(
+            !self.cells.is_empty() && self.cells.len() <= crate::telemetry::MAX_CELLS,
+            "segment cells out of range"
+        );
     }
 }

@@ -27,15 +27,37 @@ impl fmt::Display for BuildId {
     }
 }
 
-/// A change the policy asks the world to make to its feature flags.
+/// What a kill switch switches off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KillScope {
+    /// The whole release; its rollback plan runs.
+    Release,
+    /// One feature of the release (index into the policy's features).
+    Feature(usize),
+    /// One segment cell (index into the policy's cells).
+    Segment(usize),
+}
+
+/// A change the policy asks the world to make.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     /// Serve `build` to every eligible player whose bucket is below `share`.
     Expose { build: BuildId, share: Share },
-    /// Stop serving `build` to anyone.
-    Kill { build: BuildId },
+    /// Kill `build` at `scope`. A feature or segment kill switches its flag off at once; a release
+    /// kill is carried out by the rollback plan's steps, beginning with stopping exposure.
+    Kill { build: BuildId, scope: KillScope },
+    /// Start step `step` of the rollback plan (attempt `attempt`, from 1) at `start`.
+    RunStep { build: BuildId, step: usize, attempt: u32, start: Minutes },
     /// The holdback period is over: the build goes to everyone, holdback included.
     Release { build: BuildId },
+}
+
+/// How a rollback step attempt ended, as the world reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StepResult {
+    pub step: usize,
+    pub attempt: u32,
+    pub succeeded: bool,
 }
 
 /// A scripted operator intervention.
@@ -43,6 +65,7 @@ pub enum Action {
 pub enum Command {
     Kill {
         note: String,
+        scope: KillScope,
     },
     Pause {
         note: String,
@@ -118,7 +141,33 @@ pub enum EventKind {
     },
     Killed {
         build: BuildId,
+        scope: KillScope,
         reason: Reason,
+    },
+    /// A rollback step attempt began.
+    StepStarted {
+        step: usize,
+        attempt: u32,
+    },
+    StepSucceeded {
+        step: usize,
+        attempt: u32,
+    },
+    /// A rollback step attempt failed; it is retried at `retry_at`, or, with no retry left, the
+    /// rollback has failed.
+    StepFailed {
+        step: usize,
+        attempt: u32,
+        retry_at: Option<Minutes>,
+    },
+    /// Every step of the rollback plan succeeded.
+    RolledBack {
+        build: BuildId,
+    },
+    /// A step ran out of retries: the rollback is incomplete and someone must act.
+    RollbackFailed {
+        build: BuildId,
+        step: usize,
     },
     Approved {
         stage: usize,

@@ -35,6 +35,8 @@ impl Verdict {
 pub struct Evaluation {
     /// The guardrail's index in the policy.
     pub guardrail: usize,
+    /// The segment cell evaluated, for a segment-scoped guardrail; `None` for everyone.
+    pub cell: Option<usize>,
     pub treatment_mean: Option<f64>,
     pub control_mean: Option<f64>,
     pub treatment_count: u64,
@@ -53,14 +55,15 @@ impl Evaluation {
     /// A one-line account of the evaluation for timelines, e.g.
     /// `crash-rate [msprt] treatment 0.0312 (n=1043) vs holdback 0.0201 (n=4120): harm +0.0111 ±
     /// 0.0049, log-LR 3.41 vs 3.00 -> breach`.
-    pub fn describe(&self, guardrail: &Guardrail) -> String {
-        DescribeEvaluation { evaluation: self, guardrail }.to_string()
+    pub fn describe(&self, guardrail: &Guardrail, cells: &[String]) -> String {
+        DescribeEvaluation { evaluation: self, guardrail, cells }.to_string()
     }
 }
 
 struct DescribeEvaluation<'a> {
     evaluation: &'a Evaluation,
     guardrail: &'a Guardrail,
+    cells: &'a [String],
 }
 
 fn opt(value: Option<f64>) -> String {
@@ -70,14 +73,11 @@ fn opt(value: Option<f64>) -> String {
 impl fmt::Display for DescribeEvaluation<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (e, g) = (self.evaluation, self.guardrail);
-        write!(
-            f,
-            "{} [{}] treatment {} (n={})",
-            g.name,
-            g.method.name(),
-            opt(e.treatment_mean),
-            e.treatment_count
-        )?;
+        write!(f, "{} [{}]", g.name, g.method.name())?;
+        if let Some(c) = e.cell {
+            write!(f, " in {}", self.cells.get(c).map_or("?", String::as_str))?;
+        }
+        write!(f, " treatment {} (n={})", opt(e.treatment_mean), e.treatment_count)?;
         if !matches!(g.method, Method::Threshold { .. }) {
             write!(f, " vs holdback {} (n={})", opt(e.control_mean), e.control_count)?;
         }
@@ -101,20 +101,36 @@ impl fmt::Display for DescribeEvaluation<'_> {
     }
 }
 
-fn pooled(strata: &[Telemetry], cohort: Cohort, g: &Guardrail) -> Moments {
+fn moments(s: &Telemetry, cohort: Cohort, g: &Guardrail, cell: Option<usize>) -> Moments {
+    match cell {
+        Some(c) => *s.cohort(cohort).cell(c, g.metric),
+        None => s.cohort(cohort).metric(g.metric),
+    }
+}
+
+fn pooled(strata: &[Telemetry], cohort: Cohort, g: &Guardrail, cell: Option<usize>) -> Moments {
     let mut m = Moments::default();
     for s in strata {
-        m.merge(s.cohort(cohort).metric(g.metric));
+        m.merge(&moments(s, cohort, g, cell));
     }
     m
 }
 
-/// Evaluates guardrail `index` on the snapshots of every stage of the current build.
-pub fn evaluate(index: usize, g: &Guardrail, strata: &[Telemetry]) -> Evaluation {
-    let treatment = pooled(strata, Cohort::Treatment, g);
-    let control = pooled(strata, Cohort::Holdback, g);
+/// Evaluates guardrail `index` on the snapshots of every stage of the current build, over
+/// everyone (`cell` = `None`) or one segment cell. Comparison methods run at alpha divided by
+/// `looks`, the number of cells evaluated side by side (Bonferroni).
+pub fn evaluate(
+    index: usize,
+    g: &Guardrail,
+    strata: &[Telemetry],
+    cell: Option<usize>,
+    looks: usize,
+) -> Evaluation {
+    let treatment = pooled(strata, Cohort::Treatment, g, cell);
+    let control = pooled(strata, Cohort::Holdback, g, cell);
     let mut e = Evaluation {
         guardrail: index,
+        cell,
         treatment_mean: treatment.mean(),
         control_mean: control.mean(),
         treatment_count: treatment.count,
@@ -140,8 +156,8 @@ pub fn evaluate(index: usize, g: &Guardrail, strata: &[Telemetry]) -> Evaluation
             e.verdict = if breach { Verdict::Breach } else { Verdict::Pass };
             return e;
         }
-        Method::NaiveZ { alpha, margin, variance } => (alpha, margin, variance),
-        Method::Msprt { alpha, margin, variance, .. } => (alpha, margin, variance),
+        Method::NaiveZ { alpha, margin, variance } => (alpha / looks as f64, margin, variance),
+        Method::Msprt { alpha, margin, variance, .. } => (alpha / looks as f64, margin, variance),
     };
     e.threshold = match g.method {
         Method::Msprt { .. } => msprt_log_threshold(alpha),
@@ -153,8 +169,8 @@ pub fn evaluate(index: usize, g: &Guardrail, strata: &[Telemetry]) -> Evaluation
     let data: Vec<Stratum> = strata
         .iter()
         .map(|s| Stratum {
-            treatment: *s.cohort(Cohort::Treatment).metric(g.metric),
-            control: *s.cohort(Cohort::Holdback).metric(g.metric),
+            treatment: moments(s, Cohort::Treatment, g, cell),
+            control: moments(s, Cohort::Holdback, g, cell),
         })
         .collect();
     let spec = HarmSpec { direction: g.direction, margin, variance };
@@ -197,9 +213,9 @@ mod tests {
             Moments::from_players(v.iter().map(|x| x.as_slice()))
         };
         let mut t = Telemetry::default();
-        t.cohorts[Cohort::Treatment.index()].metrics[Metric::CrashRate.index()] =
+        t.cohorts[Cohort::Treatment.index()].cells[0][Metric::CrashRate.index()] =
             binary(t_n, t_crashes);
-        t.cohorts[Cohort::Holdback.index()].metrics[Metric::CrashRate.index()] =
+        t.cohorts[Cohort::Holdback.index()].cells[0][Metric::CrashRate.index()] =
             binary(h_n, h_crashes);
         t
     }
@@ -213,6 +229,7 @@ mod tests {
             min_sample: 100,
             severity: Severity::Rollback,
             breaches_required: 1,
+            scope: crate::config::Scope::Release,
         }
     }
 
@@ -224,16 +241,16 @@ mod tests {
 
     #[test]
     fn too_few_samples_is_inconclusive_never_a_pass() {
-        let e = evaluate(0, &guardrail(NAIVE), &[snapshot(50, 40, 1000, 10)]);
+        let e = evaluate(0, &guardrail(NAIVE), &[snapshot(50, 40, 1000, 10)], None, 1);
         assert_eq!(e.verdict, Verdict::TooFewSamples);
     }
 
     #[test]
     fn naive_z_breaches_on_a_clear_regression_and_passes_on_equal_rates() {
-        let bad = evaluate(0, &guardrail(NAIVE), &[snapshot(1000, 60, 1000, 20)]);
+        let bad = evaluate(0, &guardrail(NAIVE), &[snapshot(1000, 60, 1000, 20)], None, 1);
         assert_eq!(bad.verdict, Verdict::Breach);
         assert!(bad.statistic.unwrap() > 1.645);
-        let same = evaluate(0, &guardrail(NAIVE), &[snapshot(1000, 20, 1000, 20)]);
+        let same = evaluate(0, &guardrail(NAIVE), &[snapshot(1000, 20, 1000, 20)], None, 1);
         assert_eq!(same.verdict, Verdict::Pass);
         assert_eq!(same.statistic, Some(0.0));
     }
@@ -248,23 +265,23 @@ mod tests {
         };
         // z is about 2.1 here: enough for one naive look, not for an always-valid test.
         let data = [snapshot(2000, 60, 2000, 37)];
-        assert_eq!(evaluate(0, &guardrail(NAIVE), &data).verdict, Verdict::Breach);
-        assert_eq!(evaluate(0, &guardrail(msprt), &data).verdict, Verdict::Pass);
+        assert_eq!(evaluate(0, &guardrail(NAIVE), &data, None, 1).verdict, Verdict::Breach);
+        assert_eq!(evaluate(0, &guardrail(msprt), &data, None, 1).verdict, Verdict::Pass);
         let strong = [snapshot(2000, 120, 2000, 37)];
-        assert_eq!(evaluate(0, &guardrail(msprt), &strong).verdict, Verdict::Breach);
+        assert_eq!(evaluate(0, &guardrail(msprt), &strong, None, 1).verdict, Verdict::Breach);
     }
 
     #[test]
     fn threshold_looks_at_the_treatment_alone() {
         let g = guardrail(Method::Threshold { limit: 0.05 });
-        assert_eq!(evaluate(0, &g, &[snapshot(200, 11, 0, 0)]).verdict, Verdict::Breach);
-        assert_eq!(evaluate(0, &g, &[snapshot(200, 10, 0, 0)]).verdict, Verdict::Pass);
+        assert_eq!(evaluate(0, &g, &[snapshot(200, 11, 0, 0)], None, 1).verdict, Verdict::Breach);
+        assert_eq!(evaluate(0, &g, &[snapshot(200, 10, 0, 0)], None, 1).verdict, Verdict::Pass);
     }
 
     #[test]
     fn description_names_every_number() {
-        let e = evaluate(0, &guardrail(NAIVE), &[snapshot(1000, 60, 1000, 20)]);
-        let text = e.describe(&guardrail(NAIVE));
+        let e = evaluate(0, &guardrail(NAIVE), &[snapshot(1000, 60, 1000, 20)], None, 1);
+        let text = e.describe(&guardrail(NAIVE), &[]);
         assert!(
             text.starts_with(
                 "crash [naive_z] treatment 0.0600 (n=1000) vs holdback 0.0200 (n=1000)"

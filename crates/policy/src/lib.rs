@@ -15,11 +15,13 @@ pub mod metric;
 pub mod telemetry;
 pub mod units;
 
-pub use config::{Guardrail, Method, PolicyConfig, Severity, Stage};
-pub use event::{Action, BuildId, Command, Event, EventKind, Reason};
+pub use config::{
+    Guardrail, Method, PlannedStep, PolicyConfig, Restore, Scope, Severity, Stage, StepKind,
+};
+pub use event::{Action, BuildId, Command, Event, EventKind, KillScope, Reason, StepResult};
 pub use guardrail::{Evaluation, Verdict};
 pub use machine::{Controller, Phase, Policy, Step};
 pub use metric::Metric;
 pub use rollcage_stats::{Direction, Margin, VarianceModel};
-pub use telemetry::{Cohort, CohortTelemetry, Telemetry};
+pub use telemetry::{Cohort, CohortTelemetry, MAX_CELLS, Telemetry};
 pub use units::{BUCKETS, Bucket, BucketLayout, Minutes, Share};

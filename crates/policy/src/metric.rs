@@ -13,12 +13,19 @@ pub enum Metric {
     CoinsPerRun,
     /// Share of runs after which the player returns the next day; observed a day late.
     ReturnRate,
+    /// Share of runs whose save failed to load (a corrupted save, or a save the build cannot read).
+    SaveErrorRate,
 }
 
 impl Metric {
-    pub const COUNT: usize = 4;
-    pub const ALL: [Metric; Metric::COUNT] =
-        [Metric::CrashRate, Metric::LatencyMs, Metric::CoinsPerRun, Metric::ReturnRate];
+    pub const COUNT: usize = 5;
+    pub const ALL: [Metric; Metric::COUNT] = [
+        Metric::CrashRate,
+        Metric::LatencyMs,
+        Metric::CoinsPerRun,
+        Metric::ReturnRate,
+        Metric::SaveErrorRate,
+    ];
 
     pub fn index(self) -> usize {
         self as usize
@@ -31,6 +38,7 @@ impl Metric {
             Metric::LatencyMs => "latency_ms",
             Metric::CoinsPerRun => "coins_per_run",
             Metric::ReturnRate => "return_rate",
+            Metric::SaveErrorRate => "save_error_rate",
         }
     }
 
@@ -41,7 +49,9 @@ impl Metric {
     /// The direction in which a change hurts players, unless a guardrail says otherwise.
     pub fn harmful_direction(self) -> Direction {
         match self {
-            Metric::CrashRate | Metric::LatencyMs | Metric::CoinsPerRun => Direction::Increase,
+            Metric::CrashRate | Metric::LatencyMs | Metric::CoinsPerRun | Metric::SaveErrorRate => {
+                Direction::Increase
+            }
             Metric::ReturnRate => Direction::Decrease,
         }
     }

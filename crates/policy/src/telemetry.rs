@@ -38,20 +38,41 @@ impl Cohort {
     }
 }
 
-/// One cohort's sums for every metric.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+/// The most segment cells a snapshot breaks a cohort into (the most regions a scenario may have).
+pub const MAX_CELLS: usize = 16;
+
+/// One cohort's sums for every metric, broken down into segment cells (by platform or region, as
+/// the policy asks; a single cell when it asks for no breakdown). A player belongs to one cell, so
+/// the cells of a cohort add up to the cohort.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CohortTelemetry {
-    pub metrics: [Moments; Metric::COUNT],
+    pub cells: [[Moments; Metric::COUNT]; MAX_CELLS],
+}
+
+impl Default for CohortTelemetry {
+    fn default() -> CohortTelemetry {
+        CohortTelemetry { cells: [[Moments::default(); Metric::COUNT]; MAX_CELLS] }
+    }
 }
 
 impl CohortTelemetry {
-    pub fn metric(&self, metric: Metric) -> &Moments {
-        &self.metrics[metric.index()]
+    /// The whole cohort's sums for one metric.
+    pub fn metric(&self, metric: Metric) -> Moments {
+        let mut total = Moments::default();
+        for cell in &self.cells {
+            total.merge(&cell[metric.index()]);
+        }
+        total
+    }
+
+    /// One segment cell's sums for one metric.
+    pub fn cell(&self, cell: usize, metric: Metric) -> &Moments {
+        &self.cells[cell][metric.index()]
     }
 
     /// Sessions reported (every session reports a crash outcome).
     pub fn sessions(&self) -> u64 {
-        self.metric(Metric::CrashRate).count
+        self.cells.iter().map(|c| c[Metric::CrashRate.index()].count).sum()
     }
 }
 

@@ -1,11 +1,13 @@
-//! Property tests: whatever telemetry arrives and whatever operators do, the policy never exposes
-//! the holdback, never shrinks a build's exposure except by killing it, and never brings a killed
-//! build back.
+//! Property tests: whatever telemetry arrives, whatever operators do and however rollback steps
+//! fail, the policy never exposes the holdback, never shrinks a build's exposure except by killing
+//! it, never brings a killed build back, and every rollback ends in RolledBack (only after every
+//! step succeeded) or an explicit RollbackFailed.
 
 use proptest::prelude::*;
 use rollcage_policy::{
-    Action, BuildId, Cohort, Command, Controller, Direction, Guardrail, Margin, Method, Metric,
-    Minutes, Policy, PolicyConfig, Severity, Share, Stage, Telemetry, VarianceModel,
+    Action, BuildId, Cohort, Command, Controller, Direction, EventKind, Guardrail, KillScope,
+    Margin, Method, Metric, Minutes, Phase, PlannedStep, Policy, PolicyConfig, Restore, Scope,
+    Severity, Share, Stage, StepKind, StepResult, Telemetry, VarianceModel,
 };
 use rollcage_stats::Moments;
 
@@ -25,15 +27,35 @@ fn binary(n: u64, k: u64) -> Moments {
 
 #[derive(Clone, Debug)]
 enum Input {
-    Observe { advance: u32, treatment: (u64, u64), holdback: (u64, u64) },
-    Command { advance: u32, command: Command },
+    Observe {
+        advance: u32,
+        treatment: [(u64, u64); 2],
+        holdback: (u64, u64),
+    },
+    Command {
+        advance: u32,
+        command: Command,
+    },
+    /// The running rollback step's attempt ends.
+    StepEnds {
+        advance: u32,
+        succeeded: bool,
+    },
 }
 
 const BUILDS: [&str; 3] = ["1.0.0", "1.0.1", "1.0.2"];
 
+fn scope() -> impl Strategy<Value = KillScope> {
+    prop_oneof![
+        Just(KillScope::Release),
+        (0usize..2).prop_map(KillScope::Feature),
+        (0usize..2).prop_map(KillScope::Segment)
+    ]
+}
+
 fn command() -> impl Strategy<Value = Command> {
     prop_oneof![
-        Just(Command::Kill { note: "k".into() }),
+        scope().prop_map(|scope| Command::Kill { note: "k".into(), scope }),
         Just(Command::Pause { note: "p".into() }),
         Just(Command::Resume { note: "r".into() }),
         (0usize..6).prop_map(|stage| Command::Approve { stage }),
@@ -42,11 +64,12 @@ fn command() -> impl Strategy<Value = Command> {
 }
 
 fn input() -> impl Strategy<Value = Input> {
+    let cohort = || (0u64..3000, 0u64..300);
     prop_oneof![
-        4 => (0u32..600, (0u64..3000, 0u64..300), (0u64..3000, 0u64..300)).prop_map(
-            |(advance, treatment, holdback)| Input::Observe { advance, treatment, holdback }
-        ),
+        4 => (0u32..600, [cohort(), cohort()], cohort())
+            .prop_map(|(advance, treatment, holdback)| Input::Observe { advance, treatment, holdback }),
         1 => (0u32..600, command()).prop_map(|(advance, command)| Input::Command { advance, command }),
+        2 => (0u32..120, any::<bool>()).prop_map(|(advance, succeeded)| Input::StepEnds { advance, succeeded }),
     ]
 }
 
@@ -55,10 +78,11 @@ fn policy_config() -> impl Strategy<Value = PolicyConfig> {
         0u16..3_000,
         prop::collection::btree_set(1u16..7_000, 1..6),
         prop::collection::vec((0u32..400, 0u64..500, any::<bool>()), 6),
-        prop::collection::vec((0u8..3, any::<bool>(), 1u32..4), 0..4),
+        prop::collection::vec((0u8..3, any::<bool>(), 1u32..4, 0u8..3), 0..4),
         0usize..6,
+        prop::collection::vec(0u32..3, 0..4),
     )
-        .prop_map(|(holdback, shares, stage_rules, guardrails, resume)| {
+        .prop_map(|(holdback, shares, stage_rules, guardrails, resume, retries)| {
             let stages: Vec<Stage> = shares
                 .into_iter()
                 .zip(stage_rules)
@@ -72,7 +96,7 @@ fn policy_config() -> impl Strategy<Value = PolicyConfig> {
             let guardrails = guardrails
                 .into_iter()
                 .enumerate()
-                .map(|(i, (kind, rollback, breaches))| Guardrail {
+                .map(|(i, (kind, rollback, breaches, scope))| Guardrail {
                     name: format!("g{i}"),
                     metric: Metric::CrashRate,
                     direction: Direction::Increase,
@@ -93,14 +117,34 @@ fn policy_config() -> impl Strategy<Value = PolicyConfig> {
                     min_sample: 50,
                     severity: if rollback { Severity::Rollback } else { Severity::Pause },
                     breaches_required: breaches,
+                    scope: match scope {
+                        0 => Scope::Release,
+                        1 => Scope::Feature(i % 2),
+                        _ => Scope::Segment,
+                    },
                 })
                 .collect();
+            let kinds = [
+                StepKind::ReturnPlayers,
+                StepKind::RevertMigration,
+                StepKind::RestorePlayers(Restore::Clawback),
+            ];
+            let mut rollback =
+                vec![PlannedStep { kind: StepKind::StopExposure, retries: 1, backoff: Minutes(5) }];
+            rollback.extend(retries.iter().zip(kinds).map(|(&r, kind)| PlannedStep {
+                kind,
+                retries: r,
+                backoff: Minutes(5),
+            }));
             PolicyConfig {
                 resume_stage: resume % stages.len(),
                 stages,
                 holdback: Share::from_basis_points(holdback).unwrap(),
                 holdback_period: Minutes(120),
                 guardrails,
+                rollback,
+                features: vec!["a".into(), "b".into()],
+                cells: vec!["ios".into(), "pc".into()],
             }
         })
 }
@@ -109,30 +153,62 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
-    fn the_policy_keeps_its_promises(config in policy_config(), inputs in prop::collection::vec(input(), 0..80)) {
+    fn the_policy_keeps_its_promises(config in policy_config(), inputs in prop::collection::vec(input(), 0..100)) {
         let layout = config.layout();
         let mut policy = Policy::new(&config, BuildId::new(BUILDS[0]));
         let mut now = Minutes(0);
-        let mut actions: Vec<Action> = policy.start(now).actions;
+        let mut steps = policy.start(now);
+        let mut actions = std::mem::take(&mut steps.actions);
+        // The step attempt running, and whether each step's last attempt succeeded.
+        let mut running: Option<(usize, u32)> = None;
+        let mut succeeded: Vec<bool> = vec![false; config.rollback.len()];
         for input in &inputs {
             let step = match input {
                 Input::Observe { advance, treatment, holdback } => {
                     now = now + Minutes(*advance);
                     let mut t = Telemetry::default();
-                    t.cohorts[Cohort::Treatment.index()].metrics[Metric::CrashRate.index()] = binary(treatment.0, treatment.1);
-                    t.cohorts[Cohort::Holdback.index()].metrics[Metric::CrashRate.index()] = binary(holdback.0, holdback.1);
+                    for (cell, (n, k)) in treatment.iter().enumerate() {
+                        t.cohorts[Cohort::Treatment.index()].cells[cell][Metric::CrashRate.index()] = binary(*n, *k);
+                    }
+                    t.cohorts[Cohort::Holdback.index()].cells[0][Metric::CrashRate.index()] = binary(holdback.0, holdback.1);
                     policy.observe(now, &t)
                 }
                 Input::Command { advance, command } => {
                     now = now + Minutes(*advance);
                     policy.command(now, command)
                 }
+                Input::StepEnds { advance, succeeded: ok } => {
+                    now = now + Minutes(*advance);
+                    match running {
+                        Some((step, attempt)) => {
+                            succeeded[step] = *ok;
+                            policy.step_result(now, &StepResult { step, attempt, succeeded: *ok })
+                        }
+                        None => continue,
+                    }
+                }
             };
+            for a in &step.actions {
+                match a {
+                    Action::RunStep { step, attempt, .. } => running = Some((*step, *attempt)),
+                    Action::Kill { scope: KillScope::Release, .. } => succeeded.iter_mut().for_each(|s| *s = false),
+                    _ => {}
+                }
+            }
+            for e in &step.events {
+                if let EventKind::RolledBack { .. } = e.kind {
+                    prop_assert!(succeeded.iter().all(|&s| s), "rolled back although a step's last attempt failed: {succeeded:?}");
+                }
+            }
+            if matches!(policy.phase(), Phase::RolledBack | Phase::RollbackFailed) {
+                running = None;
+            }
             actions.extend(step.actions);
         }
 
         let mut live: Option<(BuildId, Share)> = None;
         let mut killed: Vec<BuildId> = Vec::new();
+        let mut rolling_back = false;
         for action in &actions {
             match action {
                 Action::Expose { build, share } => {
@@ -143,17 +219,30 @@ proptest! {
                         prop_assert!(share > live_share, "exposure shrank from {} to {} without a kill", live_share, share);
                     }
                     live = Some((build.clone(), *share));
+                    rolling_back = false;
                 }
-                Action::Kill { build } => {
+                Action::Kill { build, scope } => {
                     prop_assert_eq!(live.as_ref().map(|l| &l.0), Some(build), "killed a build that was not live");
-                    killed.push(build.clone());
-                    live = None;
+                    if *scope == KillScope::Release {
+                        killed.push(build.clone());
+                        live = None;
+                        rolling_back = true;
+                    }
                 }
+                Action::RunStep { .. } => prop_assert!(rolling_back, "a rollback step outside a rollback"),
                 Action::Release { build } => {
                     prop_assert_eq!(live.as_ref().map(|l| &l.0), Some(build), "released a build that was not live");
                     prop_assert!(!killed.contains(build));
                 }
             }
         }
+        // Feeding the running step enough results always ends the rollback, one way or the other.
+        let budget: u32 = config.rollback.iter().map(|s| s.retries + 1).sum();
+        for _ in 0..budget {
+            let Phase::RollingBack { step, attempt } = policy.phase() else { break };
+            now = now + Minutes(1);
+            policy.step_result(now, &StepResult { step, attempt, succeeded: false });
+        }
+        prop_assert!(!matches!(policy.phase(), Phase::RollingBack { .. }), "a rollback that never ends: {:?}", policy.phase());
     }
 }

@@ -2,12 +2,12 @@
 
 use rollcage_harness::{Expectations, Scenario, ScheduledCommand};
 use rollcage_policy::{
-    BuildId, Command, Direction, Guardrail, Margin, Method, Metric, Minutes, PolicyConfig,
-    Severity, Share, Stage, VarianceModel,
+    BuildId, Command, Direction, Guardrail, KillScope, Margin, Method, Metric, Minutes,
+    PlannedStep, PolicyConfig, Restore, Scope, Severity, Share, Stage, StepKind, VarianceModel,
 };
 use rollcage_sim::{
-    Baseline, Fault, FaultKind, HashScheme, LiveEvent, PopulationConfig, Release, SegmentFilter,
-    WorldConfig,
+    Baseline, Breakdown, Fault, FaultKind, HashScheme, InFlight, LiveEvent, Migration,
+    PopulationConfig, Release, SegmentFilter, StepTruth, WorldConfig,
 };
 use toml::de::DeTable;
 
@@ -71,6 +71,8 @@ fn population(t: &Obj<'_, '_>) -> Option<PopulationConfig> {
         platforms: platforms?,
         regions: regions?,
         flag_refresh: flag_refresh?,
+        stale_client_share: t.number("stale_client_share")?,
+        stale_refresh: Minutes(t.integer("stale_refresh_min")? as u32),
     })
 }
 
@@ -85,6 +87,7 @@ fn baseline(t: &Obj<'_, '_>) -> Option<Baseline> {
         return_rate: t.number("return_rate")?,
         daily_cycle_amplitude: t.number("daily_cycle_amplitude")?,
         peak_hour: t.number("peak_hour")?,
+        item_rate: t.number("item_rate")?,
     })
 }
 
@@ -99,6 +102,7 @@ fn baseline_mean(metric: Metric, b: &Baseline, p: &PopulationConfig) -> f64 {
         }
         Metric::CoinsPerRun => b.coins_per_run,
         Metric::ReturnRate => b.return_rate,
+        Metric::SaveErrorRate => 0.0,
     }
 }
 
@@ -162,11 +166,7 @@ fn release(
         }
         features.push(name.to_string());
         for fault in f.tables("faults") {
-            let kind = match (fault.text("kind"), fault.number("multiplier")) {
-                (Some("latency"), Some(m)) => Some(FaultKind::Latency { multiplier: m }),
-                (Some(_), Some(m)) => Some(FaultKind::CrashRate { multiplier: m }),
-                _ => None,
-            };
+            let kind = fault_kind(r, &fault);
             let onset = minutes(r, &fault, "onset_h");
             let filter = match fault.table("segment") {
                 Some(s) => segment(r, &s, population),
@@ -174,7 +174,7 @@ fn release(
             };
             match (kind, onset, filter) {
                 (Some(kind), Some(onset), Some(segment)) => {
-                    faults.push(Fault { feature: name.to_string(), kind, onset, segment });
+                    faults.push(Fault { feature: features.len() - 1, kind, onset, segment });
                 }
                 _ => complete = false,
             }
@@ -183,8 +183,61 @@ fn release(
     if features.is_empty() {
         features.push("release".to_string());
     }
+    let migration = match t.text("migration") {
+        Some("lazy") => Migration::Lazy,
+        Some("eager") => Migration::Eager,
+        _ => Migration::None,
+    };
+    let corrupts = faults.iter().any(|f| matches!(f.kind, FaultKind::SaveCorruption { .. }));
+    if corrupts && migration == Migration::None {
+        r.error(
+            t.span_of("build"),
+            "a save_corruption fault corrupts saves as they migrate, but this release does not migrate saves: set `migration`"
+                .to_string(),
+        );
+    }
     complete.then_some(())?;
-    Some(Release { build: BuildId::new(build?), features, faults })
+    Some(Release {
+        build: BuildId::new(build?),
+        features,
+        faults,
+        migration,
+        backward_compatible: t.boolean("backward_compatible")?,
+    })
+}
+
+/// A fault's kind from its keys, each of which means something for some kinds only.
+fn fault_kind(r: &mut Reader<'_>, t: &Obj<'_, '_>) -> Option<FaultKind> {
+    let kind = t.text("kind")?;
+    let (needs, refuses): (&[&str], &[&str]) = match kind {
+        "save_corruption" => (&["probability"], &["multiplier", "spread_h", "audited"]),
+        "exploit" => (&["multiplier"], &["probability"]),
+        _ => (&["multiplier"], &["probability", "spread_h", "audited"]),
+    };
+    let mut ok = true;
+    for key in needs.iter().filter(|k| !t.has(k)) {
+        r.error(t.span.clone(), format!("kind = \"{kind}\" needs `{key}`"));
+        ok = false;
+    }
+    for key in refuses.iter().filter(|k| t.has(k)) {
+        r.error(t.span_of(key), format!("`{key}` has no meaning for kind = \"{kind}\"; remove it"));
+    }
+    ok.then_some(())?;
+    Some(match kind {
+        "latency" => FaultKind::Latency { multiplier: t.number("multiplier")? },
+        "retention" => FaultKind::Retention { multiplier: t.number("multiplier")? },
+        "exploit" => {
+            let spread = if t.has("spread_h") {
+                minutes(r, t, "spread_h")?
+            } else {
+                Minutes::from_hours(24)
+            };
+            let audited = if t.has("audited") { t.number("audited")? } else { 1.0 };
+            FaultKind::Exploit { multiplier: t.number("multiplier")?, spread, audited }
+        }
+        "save_corruption" => FaultKind::SaveCorruption { probability: t.number("probability")? },
+        _ => FaultKind::CrashRate { multiplier: t.number("multiplier")? },
+    })
 }
 
 fn live_event(r: &mut Reader<'_>, t: &Obj<'_, '_>) -> Option<LiveEvent> {
@@ -249,6 +302,45 @@ struct Context<'a> {
     baseline: Option<&'a Baseline>,
     population: Option<&'a PopulationConfig>,
     holdback: Option<Share>,
+    features: Option<&'a [String]>,
+    /// The segment breakdown and its cell names, once `segment_by` is read.
+    cells: Option<(Breakdown, Vec<String>)>,
+}
+
+/// The cell names of a breakdown.
+fn cell_names(breakdown: Breakdown, population: &PopulationConfig) -> Vec<String> {
+    let names = |v: &[(String, f64)]| v.iter().map(|(n, _)| n.clone()).collect();
+    match breakdown {
+        Breakdown::None => vec!["all".to_string()],
+        Breakdown::Platform => names(&population.platforms),
+        Breakdown::Region => names(&population.regions),
+    }
+}
+
+fn breakdown(t: &Obj<'_, '_>) -> Option<Breakdown> {
+    Some(match t.text("segment_by")? {
+        "platform" => Breakdown::Platform,
+        "region" => Breakdown::Region,
+        _ => Breakdown::None,
+    })
+}
+
+/// The index of a named feature of the release, or an error at `key`.
+fn feature_index(
+    r: &mut Reader<'_>,
+    t: &Obj<'_, '_>,
+    key: &str,
+    features: &[String],
+) -> Option<usize> {
+    let name = t.text(key)?;
+    let found = features.iter().position(|f| f == name);
+    if found.is_none() {
+        r.error(
+            t.span_of(key),
+            format!("the release has no feature `{name}` (it has {})", features.join(", ")),
+        );
+    }
+    found
 }
 
 fn guardrail(r: &mut Reader<'_>, t: &Obj<'_, '_>, cx: &Context<'_>) -> Option<Guardrail> {
@@ -319,6 +411,33 @@ fn guardrail(r: &mut Reader<'_>, t: &Obj<'_, '_>, cx: &Context<'_>) -> Option<Gu
             }
         }
     };
+    let scope = match t.text("scope")? {
+        "feature" => {
+            if !t.has("feature") {
+                r.error(
+                    t.span_of("scope"),
+                    "scope = \"feature\" needs the `feature` it kills".to_string(),
+                );
+            }
+            Scope::Feature(feature_index(r, t, "feature", cx.features?)?)
+        }
+        other => {
+            if t.has("feature") {
+                r.error(
+                    t.span_of("feature"),
+                    format!("`feature` has no meaning for scope = \"{other}\"; remove it"),
+                );
+            }
+            if other == "segment" && cx.cells.as_ref().is_some_and(|(b, _)| *b == Breakdown::None) {
+                r.error(
+                    t.span_of("scope"),
+                    "scope = \"segment\" needs [policy] segment_by = \"platform\" or \"region\""
+                        .to_string(),
+                );
+            }
+            if other == "segment" { Scope::Segment } else { Scope::Release }
+        }
+    };
     let metric = metric?;
     let direction = match t.text("harmful") {
         Some("decrease") => Direction::Decrease,
@@ -333,13 +452,111 @@ fn guardrail(r: &mut Reader<'_>, t: &Obj<'_, '_>, cx: &Context<'_>) -> Option<Gu
         min_sample: t.integer("min_sample")? as u64,
         severity: if t.text("severity")? == "pause" { Severity::Pause } else { Severity::Rollback },
         breaches_required: t.integer("breaches_required")? as u32,
+        scope,
     })
+}
+
+/// The rollback plan: the policy's part (kinds, retries, backoff) and the world's (durations,
+/// failure chances), from one table per step.
+fn rollback(r: &mut Reader<'_>, t: &Obj<'_, '_>) -> Option<(Vec<PlannedStep>, Vec<StepTruth>)> {
+    let mut plan: Vec<PlannedStep> = Vec::new();
+    let mut truth: Vec<StepTruth> = Vec::new();
+    let mut complete = true;
+    let mut last: Option<usize> = None;
+    for step in t.tables("rollback") {
+        let Some(name) = step.text("step") else {
+            complete = false;
+            continue;
+        };
+        let order = spec::STEPS.iter().position(|s| *s == name).expect("a declared step");
+        if let Some(prev) = last
+            && order <= prev
+        {
+            r.error(
+                step.span_of("step"),
+                format!("rollback steps run in the order {}, each at most once; {name} comes too late here", spec::STEPS.join(", ")),
+            );
+        }
+        last = Some(order);
+        let kind = match name {
+            "stop_exposure" => StepKind::StopExposure,
+            "return_players" => StepKind::ReturnPlayers,
+            "revert_migration" => StepKind::RevertMigration,
+            _ => {
+                let Some(strategy) = step.text("strategy") else {
+                    if !step.has("strategy") {
+                        r.error(
+                            step.span_of("step"),
+                            "restore_players needs a `strategy`: snapshot, clawback or replay"
+                                .to_string(),
+                        );
+                    }
+                    complete = false;
+                    continue;
+                };
+                StepKind::RestorePlayers(match strategy {
+                    "snapshot" => Restore::Snapshot,
+                    "clawback" => Restore::Clawback,
+                    _ => Restore::Replay,
+                })
+            }
+        };
+        if name != "restore_players" && step.has("strategy") {
+            r.error(
+                step.span_of("strategy"),
+                format!("`strategy` has no meaning for {name}; remove it"),
+            );
+        }
+        match (
+            step.integer("retries"),
+            step.integer("backoff_min"),
+            step.integer("duration_min"),
+            step.number("failure_probability"),
+            step.number("half_applied"),
+        ) {
+            (Some(retries), Some(backoff), Some(duration), Some(failure), Some(half)) => {
+                plan.push(PlannedStep {
+                    kind,
+                    retries: retries as u32,
+                    backoff: Minutes(backoff as u32),
+                });
+                truth.push(StepTruth {
+                    kind,
+                    duration: Minutes(duration as u32),
+                    failure_probability: failure,
+                    half_applied_probability: half,
+                });
+            }
+            _ => complete = false,
+        }
+    }
+    complete.then_some(())?;
+    if plan.first().is_none_or(|p| p.kind != StepKind::StopExposure) {
+        // The kill switch itself: instant and infallible unless the plan says otherwise.
+        plan.insert(
+            0,
+            PlannedStep { kind: StepKind::StopExposure, retries: 0, backoff: Minutes(0) },
+        );
+        truth.insert(
+            0,
+            StepTruth {
+                kind: StepKind::StopExposure,
+                duration: Minutes(0),
+                failure_probability: 0.0,
+                half_applied_probability: 0.0,
+            },
+        );
+    }
+    Some((plan, truth))
 }
 
 struct Built {
     policy: PolicyConfig,
     evaluation_interval: Minutes,
     max_duration: Minutes,
+    breakdown: Breakdown,
+    in_flight: InFlight,
+    rollback: Vec<StepTruth>,
 }
 
 fn policy(r: &mut Reader<'_>, t: &Obj<'_, '_>, cx: &Context<'_>) -> Option<Built> {
@@ -359,6 +576,7 @@ fn policy(r: &mut Reader<'_>, t: &Obj<'_, '_>, cx: &Context<'_>) -> Option<Built
     }
     let holdback_period = minutes(r, t, "holdback_period_h");
     let interval = t.integer("evaluation_interval_min").map(|m| Minutes(m as u32));
+    let plan = rollback(r, t);
     let stages = stages?;
     let resume = t.integer("resume_stage")? as usize;
     if resume > stages.len() {
@@ -388,6 +606,8 @@ fn policy(r: &mut Reader<'_>, t: &Obj<'_, '_>, cx: &Context<'_>) -> Option<Built
         Minutes(bound.div_ceil(interval.0).max(1) * interval.0)
     };
     complete.then_some(())?;
+    let (breakdown, cells) = cx.cells.clone()?;
+    let (plan, truth) = plan?;
     Some(Built {
         policy: PolicyConfig {
             stages,
@@ -395,18 +615,29 @@ fn policy(r: &mut Reader<'_>, t: &Obj<'_, '_>, cx: &Context<'_>) -> Option<Built
             holdback_period,
             guardrails,
             resume_stage: resume - 1,
+            rollback: plan,
+            features: cx.features?.to_vec(),
+            cells,
         },
         evaluation_interval: interval,
         max_duration,
+        breakdown,
+        in_flight: if t.text("in_flight")? == "abort" { InFlight::Abort } else { InFlight::Drain },
+        rollback: truth,
     })
 }
 
-fn operator(
-    r: &mut Reader<'_>,
-    t: &Obj<'_, '_>,
+/// What operator events may name: the policy's stage count, the release, its features and the
+/// segment breakdown.
+struct Names<'a> {
     stages: usize,
-    release: Option<&str>,
-) -> Option<ScheduledCommand> {
+    release: Option<&'a str>,
+    features: &'a [String],
+    cells: Option<&'a (Breakdown, Vec<String>)>,
+}
+
+fn operator(r: &mut Reader<'_>, t: &Obj<'_, '_>, names: &Names<'_>) -> Option<ScheduledCommand> {
+    let (stages, release) = (names.stages, names.release);
     let at = minutes(r, t, "at_h");
     let action = t.text("action")?;
     let note = t.text("note").unwrap_or("scripted").to_string();
@@ -418,6 +649,10 @@ fn operator(
             );
         }
     };
+    if action != "kill" {
+        misplaced(r, "feature");
+        misplaced(r, "segment");
+    }
     let command = match action {
         "approve" => {
             misplaced(r, "build");
@@ -462,13 +697,48 @@ fn operator(
             misplaced(r, "stage");
             misplaced(r, "build");
             match other {
-                "kill" => Command::Kill { note },
+                "kill" => Command::Kill { note, scope: kill_scope(r, t, names)? },
                 "pause" => Command::Pause { note },
                 _ => Command::Resume { note },
             }
         }
     };
     Some(ScheduledCommand { at: at?, command })
+}
+
+/// What an operator's kill switches off: the release, a feature, or a segment.
+fn kill_scope(r: &mut Reader<'_>, t: &Obj<'_, '_>, names: &Names<'_>) -> Option<KillScope> {
+    match (t.has("feature"), t.has("segment")) {
+        (true, true) => {
+            r.error(
+                t.span_of("segment"),
+                "a kill names a `feature` or a `segment`, not both".to_string(),
+            );
+            None
+        }
+        (true, false) => feature_index(r, t, "feature", names.features).map(KillScope::Feature),
+        (false, true) => {
+            let name = t.text("segment")?;
+            let (breakdown, cells) = names.cells?;
+            if *breakdown == Breakdown::None {
+                r.error(
+                    t.span_of("segment"),
+                    "a segment kill needs [policy] segment_by = \"platform\" or \"region\""
+                        .to_string(),
+                );
+                return None;
+            }
+            let found = cells.iter().position(|c| c == name);
+            if found.is_none() {
+                r.error(
+                    t.span_of("segment"),
+                    format!("`{name}` is not one of the segments ({})", cells.join(", ")),
+                );
+            }
+            found.map(KillScope::Segment)
+        }
+        (false, false) => Some(KillScope::Release),
+    }
 }
 
 fn expectations(t: &Obj<'_, '_>) -> Option<Expectations> {
@@ -478,6 +748,11 @@ fn expectations(t: &Obj<'_, '_>) -> Option<Expectations> {
         time_to_detect_h_p90_max: t.number("time_to_detect_h_p90_max"),
         harmed_players_mean_max: t.number("harmed_players_mean_max"),
         released_rate_min: t.number("released_rate_min"),
+        rolled_back_rate_min: t.number("rolled_back_rate_min"),
+        rollback_h_p90_max: t.number("rollback_h_p90_max"),
+        coins_lost_mean_max: t.number("coins_lost_mean_max"),
+        exploit_coins_left_mean_max: t.number("exploit_coins_left_mean_max"),
+        corrupted_saves_left_mean_max: t.number("corrupted_saves_left_mean_max"),
         oracle_violation_runs_max: t.integer("oracle_violation_runs_max")? as u64,
     })
 }
@@ -499,14 +774,29 @@ pub(crate) fn scenario(r: &mut Reader<'_>, root: &Obj<'_, '_>) -> Option<Scenari
     }
     let policy_table = root.table("policy");
     let holdback = policy_table.as_ref().and_then(|t| share(r, t, "holdback_percent"));
-    let cx = Context { baseline: baseline.as_ref(), population: population.as_ref(), holdback };
+    let cells = match (policy_table.as_ref().and_then(breakdown), population.as_ref()) {
+        (Some(b), Some(p)) => Some((b, cell_names(b, p))),
+        _ => None,
+    };
+    let cx = Context {
+        baseline: baseline.as_ref(),
+        population: population.as_ref(),
+        holdback,
+        features: release.as_ref().map(|rel| rel.features.as_slice()),
+        cells: cells.clone(),
+    };
     let built = policy_table.as_ref().and_then(|t| policy(r, t, &cx));
-    let stage_count = built.as_ref().map_or(usize::MAX, |b| b.policy.stages.len());
     let release_build = release.as_ref().map(|rel| rel.build.as_str().to_string());
+    let names = Names {
+        stages: built.as_ref().map_or(usize::MAX, |b| b.policy.stages.len()),
+        release: release_build.as_deref(),
+        features: release.as_ref().map_or(&[], |rel| rel.features.as_slice()),
+        cells: cells.as_ref(),
+    };
     let mut commands = Vec::new();
     let mut commands_complete = true;
     for t in root.tables("operator") {
-        match operator(r, &t, stage_count, release_build.as_deref()) {
+        match operator(r, &t, &names) {
             Some(c) => {
                 if let Some(b) = &built
                     && c.at > b.max_duration
@@ -556,7 +846,12 @@ pub(crate) fn scenario(r: &mut Reader<'_>, root: &Obj<'_, '_>) -> Option<Scenari
 
     let (population, baseline, release, built) = (population?, baseline?, release?, built?);
     (events_complete && commands_complete).then_some(())?;
-    let flag_refresh = population.flag_refresh;
+    // The slowest client sees a kill after its own refresh interval: that is the promise.
+    let kill_propagation_bound = if population.stale_client_share > 0.0 {
+        population.flag_refresh.max(population.stale_refresh)
+    } else {
+        population.flag_refresh
+    };
     Some(Scenario {
         name: root.text("name")?.to_string(),
         description: root.text("description").unwrap_or_default().to_string(),
@@ -570,12 +865,15 @@ pub(crate) fn scenario(r: &mut Reader<'_>, root: &Obj<'_, '_>) -> Option<Scenari
             assignment: assignment?,
             holdback: built.policy.holdback,
             session_length: SESSION_LENGTH,
+            breakdown: built.breakdown,
+            in_flight: built.in_flight,
+            rollback: built.rollback,
             sabotage: None,
         },
         policy: built.policy,
         evaluation_interval: built.evaluation_interval,
         max_duration: built.max_duration,
-        kill_propagation_bound: flag_refresh,
+        kill_propagation_bound,
         commands,
         expect: expect?,
     })

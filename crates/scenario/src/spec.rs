@@ -93,11 +93,18 @@ pub const MAX_HOURS: f64 = 2_160.0;
 /// How many builds a run may roll out: the release and the builds that replace it after kills.
 pub const MAX_BUILDS: usize = 8;
 
-pub const METRICS: &[&str] = &["crash_rate", "latency_ms", "coins_per_run", "return_rate"];
+pub const METRICS: &[&str] =
+    &["crash_rate", "latency_ms", "coins_per_run", "return_rate", "save_error_rate"];
 pub const METHODS: &[&str] = &["threshold", "naive_z", "msprt"];
 pub const ACTIONS: &[&str] = &["kill", "pause", "resume", "approve", "new_build"];
 pub const HASHES: &[&str] = &["unleash-murmur3", "launchdarkly-sha1"];
-pub const FAULT_KINDS: &[&str] = &["crash_rate", "latency"];
+pub const FAULT_KINDS: &[&str] =
+    &["crash_rate", "latency", "exploit", "save_corruption", "retention"];
+pub const STEPS: &[&str] =
+    &["stop_exposure", "return_players", "revert_migration", "restore_players"];
+pub const STRATEGIES: &[&str] = &["snapshot", "clawback", "replay"];
+/// Steps in a rollback plan: each kind at most once.
+pub const MAX_STEPS: usize = 4;
 
 pub static POPULATION: TableSpec = TableSpec {
     name: "[population]",
@@ -153,6 +160,16 @@ pub static POPULATION: TableSpec = TableSpec {
             Kind::Integer { min: 1, max: 1_440, default: Some(15) },
             "Clients fetch feature flags every this many minutes; a change reaches a client at its next fetch. Also the promised bound on kill propagation.",
         ),
+        optional(
+            "stale_client_share",
+            number(0.0, 1.0, 0.0),
+            "Share of clients that fetch flags only every stale_refresh_min (old app versions, clients in the background): they see a kill late.",
+        ),
+        optional(
+            "stale_refresh_min",
+            Kind::Integer { min: 1, max: 10_080, default: Some(240) },
+            "How often stale clients fetch flags. With stale clients, the promised bound on kill propagation is this.",
+        ),
     ],
 };
 
@@ -201,6 +218,11 @@ pub static BASELINE: TableSpec = TableSpec {
             "Traffic swings by this fraction around its daily mean.",
         ),
         optional("peak_hour", number(0.0, 24.0, 20.0), "Hour of the day when traffic peaks."),
+        optional(
+            "item_rate",
+            number(0.0, 1.0, 0.05),
+            "Chance that a completed run earns the player an item.",
+        ),
     ],
 };
 
@@ -256,12 +278,27 @@ pub static FAULT: TableSpec = TableSpec {
         required(
             "kind",
             Kind::Choice { values: FAULT_KINDS, default: None },
-            "crash_rate multiplies the crash probability; latency multiplies the exchange latency.",
+            "crash_rate multiplies the crash probability; latency the exchange latency; retention the chance of returning the next day; exploit mints extra coins in the exchange; save_corruption corrupts saves as they migrate.",
         ),
-        required(
+        optional(
             "multiplier",
             number_or_none(0.01, 1_000.0),
-            "The factor; above 1 harms players, below 1 is an improvement.",
+            "crash_rate, latency, retention: the factor (above 1 harms players and below 1 improves; for retention the reverse). exploit: the extra coins minted per legitimate coin of a run.",
+        ),
+        optional(
+            "probability",
+            number_or_none(0.0, 1.0),
+            "save_corruption: the chance that a migration by the build corrupts the save (found when it is next loaded).",
+        ),
+        optional(
+            "spread_h",
+            number_or_none(0.0, MAX_HOURS),
+            "exploit: the mean hours a player on the build takes to learn the exploit (exponential). Default 24.",
+        ),
+        optional(
+            "audited",
+            number_or_none(0.0, 1.0),
+            "exploit: the share of exploit coins the audit trail flags (what a claw-back can find). Default 1.",
         ),
         optional(
             "onset_h",
@@ -290,6 +327,16 @@ pub static RELEASE: TableSpec = TableSpec {
     doc: "The build under test and the truth about it. A build that replaces it after a kill carries no fault.",
     keys: &[
         required("build", Kind::Text { default: None }, "The build id, e.g. \"1.4.0\"."),
+        optional(
+            "migration",
+            Kind::Choice { values: &["none", "lazy", "eager"], default: Some("none") },
+            "How the build moves saves to its new schema: not at all, at each player's first run on it, or for every exposed player when a stage starts.",
+        ),
+        optional(
+            "backward_compatible",
+            Kind::Boolean { default: Some(true) },
+            "Whether the old build can load a migrated save; when it cannot, players sent back fail to load until the migration is reverted.",
+        ),
         optional(
             "features",
             Kind::Tables { spec: &FEATURE, min: 0, max: MAX_FEATURES },
@@ -407,9 +454,53 @@ pub static GUARDRAIL: TableSpec = TableSpec {
             "Consecutive breaching evaluations before the breach acts.",
         ),
         optional(
+            "scope",
+            Kind::Choice { values: &["release", "feature", "segment"], default: Some("release") },
+            "What a rollback-severity breach kills: the release (its rollback plan runs), one feature (named by `feature`), or each breaching segment cell of [policy] segment_by (evaluated per cell at alpha divided by the number of cells).",
+        ),
+        optional("feature", Kind::Name, "The feature a scope = \"feature\" guardrail kills."),
+        optional(
             "variance",
             Kind::Choice { values: &["clustered", "session"], default: Some("clustered") },
             "clustered: delta-method variance over players (sessions of one player are correlated); session: every session independent.",
+        ),
+    ],
+};
+
+pub static STEP: TableSpec = TableSpec {
+    name: "[[policy.rollback]]",
+    doc: "One step of the rollback plan a release kill runs, in the order stop_exposure, return_players, revert_migration, restore_players (each at most once; stop_exposure is added at the front, instant and infallible, if left out).",
+    keys: &[
+        required(
+            "step",
+            Kind::Choice { values: STEPS, default: None },
+            "stop_exposure turns the flag off on the server; return_players makes every client, stale ones too, refresh; revert_migration moves saves back to the old schema; restore_players puts affected players' coins, items and progress back and repairs corrupted saves.",
+        ),
+        optional(
+            "strategy",
+            Kind::Choice { values: STRATEGIES, default: None },
+            "restore_players only: snapshot restores from before the rollout (loses legitimate progress since); clawback removes the coins the audit trail flagged (leaves what it missed); replay rebuilds saves from legitimate transactions (exact).",
+        ),
+        optional(
+            "duration_min",
+            Kind::Integer { min: 0, max: 10_080, default: Some(0) },
+            "Minutes an attempt takes.",
+        ),
+        optional("failure_probability", number(0.0, 1.0, 0.0), "Chance that an attempt fails."),
+        optional(
+            "half_applied",
+            number(0.0, 1.0, 0.0),
+            "Chance that a failed attempt has already applied itself to part of the players (a retry must not apply it twice).",
+        ),
+        optional(
+            "retries",
+            Kind::Integer { min: 0, max: 20, default: Some(0) },
+            "Attempts after the first before the rollback is declared failed.",
+        ),
+        optional(
+            "backoff_min",
+            Kind::Integer { min: 0, max: 1_440, default: Some(5) },
+            "Minutes before the first retry; each further retry waits twice as long.",
         ),
     ],
 };
@@ -439,6 +530,16 @@ pub static POLICY: TableSpec = TableSpec {
             "The schedule bound: a rollout never stopped must be released by then; every run ends then. Default: 1.5 times the stages' minimum durations plus the holdback period.",
         ),
         optional(
+            "segment_by",
+            Kind::Choice { values: &["none", "platform", "region"], default: Some("none") },
+            "The segments telemetry is broken into, for segment-scoped guardrails and segment kills.",
+        ),
+        optional(
+            "in_flight",
+            Kind::Choice { values: &["drain", "abort"], default: Some("drain") },
+            "What happens to runs in flight when the release is switched off: they finish, or they end and give the player back their state from before the run.",
+        ),
+        optional(
             "resume_stage",
             Kind::Integer { min: 1, max: MAX_STAGES as i64, default: Some(1) },
             "The stage (1-based) a new build starts from after a kill.",
@@ -453,6 +554,7 @@ pub static POLICY: TableSpec = TableSpec {
             Kind::Tables { spec: &GUARDRAIL, min: 0, max: MAX_GUARDRAILS },
             "The guardrails.",
         ),
+        optional("rollback", Kind::Tables { spec: &STEP, min: 0, max: MAX_STEPS }, STEP.doc),
     ],
 };
 
@@ -473,6 +575,16 @@ pub static OPERATOR: TableSpec = TableSpec {
             "The stage (1-based) an approve event approves.",
         ),
         optional("build", Kind::Text { default: None }, "The new build id of a new_build event."),
+        optional(
+            "feature",
+            Kind::Name,
+            "kill only: kill this feature of the release instead of all of it.",
+        ),
+        optional(
+            "segment",
+            Kind::Name,
+            "kill only: send this segment (a platform or region of [policy] segment_by) back to the old build instead of everyone.",
+        ),
     ],
 };
 
@@ -504,6 +616,31 @@ pub static EXPECT: TableSpec = TableSpec {
             "released_rate_min",
             number_or_none(0.0, 1.0),
             "Lowest acceptable share of runs ending released.",
+        ),
+        optional(
+            "rolled_back_rate_min",
+            number_or_none(0.0, 1.0),
+            "Lowest acceptable share of rollbacks that end rolled back (not failed).",
+        ),
+        optional(
+            "rollback_h_p90_max",
+            number_or_none(0.0, MAX_HOURS),
+            "Highest acceptable 90th percentile of hours from a release kill to rolled back.",
+        ),
+        optional(
+            "coins_lost_mean_max",
+            number_or_none(0.0, 1e15),
+            "Highest acceptable mean legitimate coins lost per run.",
+        ),
+        optional(
+            "exploit_coins_left_mean_max",
+            number_or_none(0.0, 1e15),
+            "Highest acceptable mean exploit coins left in saves per run.",
+        ),
+        optional(
+            "corrupted_saves_left_mean_max",
+            number_or_none(0.0, 1e9),
+            "Highest acceptable mean corrupted saves left per run.",
         ),
         optional(
             "oracle_violation_runs_max",

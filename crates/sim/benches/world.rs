@@ -14,7 +14,7 @@ fn config() -> WorldConfig {
     let mut config = rollcage_sim::testing::world(20_000);
     config.population.runs_per_day = 3.0;
     config.release.faults.push(Fault {
-        feature: "exchange-v2".into(),
+        feature: 0,
         kind: FaultKind::CrashRate { multiplier: 2.0 },
         onset: Minutes(0),
         segment: SegmentFilter::default(),

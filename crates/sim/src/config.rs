@@ -1,7 +1,7 @@
 //! The world a scenario describes: population, baseline behaviour, the release under test with
 //! the faults it really carries, and live events. This is ground truth; the policy never sees it.
 
-use rollcage_policy::{BuildId, Minutes, Share};
+use rollcage_policy::{BuildId, Minutes, Share, StepKind};
 
 use crate::hash::HashScheme;
 
@@ -27,6 +27,10 @@ pub struct PopulationConfig {
     pub regions: Vec<(String, f64)>,
     /// Clients fetch flags at this interval; a change reaches a client at its next fetch.
     pub flag_refresh: Minutes,
+    /// Share of clients that fetch flags only every `stale_refresh` (old app versions, clients in
+    /// the background): they see a kill late.
+    pub stale_client_share: f64,
+    pub stale_refresh: Minutes,
 }
 
 /// How sessions go on the old build.
@@ -46,6 +50,8 @@ pub struct Baseline {
     pub daily_cycle_amplitude: f64,
     /// Hour of the day (0–24) when traffic peaks.
     pub peak_hour: f64,
+    /// Chance that a run earns the player an item.
+    pub item_rate: f64,
 }
 
 /// Which players a fault touches. Indices refer to [`PopulationConfig::platforms`] and
@@ -80,6 +86,15 @@ pub enum FaultKind {
     CrashRate { multiplier: f64 },
     /// Multiplies the exchange latency.
     Latency { multiplier: f64 },
+    /// A duplication exploit in the exchange: once a player has learnt it (after an exponential
+    /// delay with mean `spread` from the onset), every run on the build mints `multiplier` times
+    /// its legitimate coins on top. The audit trail flags a share `audited` of the minted coins.
+    Exploit { multiplier: f64, spread: Minutes, audited: f64 },
+    /// A save migrated by the build is corrupted with this probability; the corruption shows when
+    /// the save is next loaded (the run fails to load) and lasts until the save is repaired.
+    SaveCorruption { probability: f64 },
+    /// Multiplies the chance that the player returns the next day.
+    Retention { multiplier: f64 },
 }
 
 impl FaultKind {
@@ -87,15 +102,22 @@ impl FaultKind {
         match self {
             FaultKind::CrashRate { .. } => "crash_rate",
             FaultKind::Latency { .. } => "latency",
+            FaultKind::Exploit { .. } => "exploit",
+            FaultKind::SaveCorruption { .. } => "save_corruption",
+            FaultKind::Retention { .. } => "retention",
         }
     }
 
-    /// Whether the fault hurts players (a multiplier below 1 is an improvement).
+    /// Whether the fault hurts players (a crash or latency multiplier below 1, or a retention
+    /// multiplier above 1, is an improvement).
     pub fn is_harmful(&self) -> bool {
         match *self {
             FaultKind::CrashRate { multiplier } | FaultKind::Latency { multiplier } => {
                 multiplier > 1.0
             }
+            FaultKind::Exploit { multiplier, .. } => multiplier > 0.0,
+            FaultKind::SaveCorruption { probability } => probability > 0.0,
+            FaultKind::Retention { multiplier } => multiplier < 1.0,
         }
     }
 }
@@ -103,7 +125,8 @@ impl FaultKind {
 /// A fault the release really carries, in one of its features.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Fault {
-    pub feature: String,
+    /// Index into [`Release::features`].
+    pub feature: usize,
     pub kind: FaultKind,
     /// From when the fault acts (since the rollout began).
     pub onset: Minutes,
@@ -117,6 +140,21 @@ pub struct Release {
     pub build: BuildId,
     pub features: Vec<String>,
     pub faults: Vec<Fault>,
+    pub migration: Migration,
+    /// Whether the old build can still load a save migrated to the new schema. When it cannot,
+    /// a player sent back to the old build fails to load until the migration is reverted.
+    pub backward_compatible: bool,
+}
+
+/// When the release migrates a player's save to its new schema.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Migration {
+    /// The release does not change the save schema.
+    None,
+    /// At the player's first run on the build.
+    Lazy,
+    /// For every newly exposed player when a stage starts.
+    Eager,
 }
 
 impl Release {
@@ -138,6 +176,34 @@ pub struct LiveEvent {
     pub latency_multiplier: f64,
 }
 
+/// Which segment dimension telemetry is broken into, and segment kills act on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Breakdown {
+    None,
+    Platform,
+    Region,
+}
+
+/// What happens to runs in flight on a build when it is switched off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InFlight {
+    /// They finish on the build.
+    Drain,
+    /// They end at once, and the player gets back the state they had before the run.
+    Abort,
+}
+
+/// The facts of one rollback step: how long an attempt takes and how it can go wrong.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepTruth {
+    pub kind: StepKind,
+    pub duration: Minutes,
+    /// Chance that an attempt fails.
+    pub failure_probability: f64,
+    /// Chance that a failed attempt has already applied itself to part of the players.
+    pub half_applied_probability: f64,
+}
+
 /// A deliberately broken world, for the tests that show each oracle catches the bug it guards
 /// against. A scenario file cannot ask for one.
 #[doc(hidden)]
@@ -151,6 +217,13 @@ pub enum Sabotage {
     Forgetful { probability: f64 },
     /// Clients never learn of a kill.
     IgnoreKill,
+    /// Claw-back is not idempotent: a retried or repeated restore claws back every flagged coin
+    /// again.
+    DoubleClawback,
+    /// The down-migration drops the items earned since the save was migrated.
+    LossyDownMigration,
+    /// A feature kill is not applied on one platform.
+    FeatureKillLeak { platform: u8 },
 }
 
 /// Everything the world needs to simulate a run.
@@ -165,11 +238,39 @@ pub struct WorldConfig {
     pub holdback: Share,
     /// One run of the game.
     pub session_length: Minutes,
+    pub breakdown: Breakdown,
+    pub in_flight: InFlight,
+    /// The facts of the rollback plan's steps, in the plan's order.
+    pub rollback: Vec<StepTruth>,
     #[doc(hidden)]
     pub sabotage: Option<Sabotage>,
 }
 
 impl WorldConfig {
+    /// The telemetry cell of a segment under the breakdown.
+    pub fn cell(&self, segment: Segment) -> usize {
+        match self.breakdown {
+            Breakdown::None => 0,
+            Breakdown::Platform => usize::from(segment.platform),
+            Breakdown::Region => usize::from(segment.region),
+        }
+    }
+
+    /// The names of the telemetry cells.
+    pub fn cell_names(&self) -> Vec<String> {
+        let names = |v: &[(String, f64)]| v.iter().map(|(n, _)| n.clone()).collect();
+        match self.breakdown {
+            Breakdown::None => vec!["all".to_string()],
+            Breakdown::Platform => names(&self.population.platforms),
+            Breakdown::Region => names(&self.population.regions),
+        }
+    }
+
+    /// Whether a fault can act on a player of `segment` when the given cells are killed.
+    pub fn segment_killed(&self, segment: Segment, killed_cells: u32) -> bool {
+        killed_cells & (1 << self.cell(segment)) != 0
+    }
+
     pub fn segment_count(&self) -> usize {
         self.population.platforms.len() * self.population.regions.len() * 2
     }

@@ -8,17 +8,20 @@
 
 pub mod config;
 pub mod fastmath;
+mod flags;
 pub mod hash;
 pub mod population;
+pub mod saves;
 pub mod seed;
 #[doc(hidden)]
 pub mod testing;
 pub mod world;
 
 pub use config::{
-    Baseline, Fault, FaultKind, LiveEvent, PopulationConfig, Release, Sabotage, Segment,
-    SegmentFilter, WorldConfig,
+    Baseline, Breakdown, Fault, FaultKind, InFlight, LiveEvent, Migration, PopulationConfig,
+    Release, Sabotage, Segment, SegmentFilter, StepTruth, WorldConfig,
 };
 pub use hash::HashScheme;
+pub use saves::{Holdings, Save};
 pub use seed::{RunSeed, Stream};
-pub use world::{SessionEvent, SessionObserver, World};
+pub use world::{Operations, SessionEvent, SessionObserver, World};

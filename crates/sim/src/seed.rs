@@ -41,4 +41,12 @@ pub enum Stream {
     Sessions = 2,
     /// Planted bugs in tests (never drawn from in a correct world).
     Sabotage = 3,
+    /// Fault draws that belong to players rather than sessions (when a player learns an exploit,
+    /// which clients are stale, eager migrations).
+    Faults = 4,
+    /// How rollback step attempts go.
+    Operations = 5,
+    /// When sessions start and whose they are (drawn ahead of the sessions' outcomes, so the
+    /// simulator can fetch each player's data from memory before it needs it).
+    Arrivals = 6,
 }

@@ -1,9 +1,11 @@
 //! A small, typical world for tests and benchmarks, in this crate and the ones above it. Scenario
 //! files are the way to describe a world; this exists so tests need not repeat one.
 
-use rollcage_policy::{BuildId, Minutes, Share};
+use rollcage_policy::{BuildId, Minutes, Share, StepKind};
 
-use crate::config::{Baseline, PopulationConfig, Release, WorldConfig};
+use crate::config::{
+    Baseline, Breakdown, InFlight, Migration, PopulationConfig, Release, StepTruth, WorldConfig,
+};
 use crate::hash::HashScheme;
 
 /// `players` players on three platforms and two regions, a 2% crash rate, a 5% holdback and a
@@ -21,6 +23,8 @@ pub fn world(players: u32) -> WorldConfig {
             platforms: vec![("ios".into(), 0.45), ("android".into(), 0.45), ("pc".into(), 0.10)],
             regions: vec![("na".into(), 0.5), ("eu".into(), 0.5)],
             flag_refresh: Minutes(15),
+            stale_client_share: 0.0,
+            stale_refresh: Minutes(240),
         },
         baseline: Baseline {
             crash_rate: 0.02,
@@ -32,16 +36,27 @@ pub fn world(players: u32) -> WorldConfig {
             return_rate: 0.6,
             daily_cycle_amplitude: 0.5,
             peak_hour: 20.0,
+            item_rate: 0.05,
         },
         release: Release {
             build: BuildId::new("1.4.0"),
             features: vec!["exchange-v2".into()],
             faults: vec![],
+            migration: Migration::None,
+            backward_compatible: true,
         },
         live_events: vec![],
         assignment: HashScheme::UnleashMurmur3 { group: "test".into() },
         holdback: Share::from_basis_points(500).expect("5% is a share"),
         session_length: Minutes(12),
+        breakdown: Breakdown::None,
+        in_flight: InFlight::Drain,
+        rollback: vec![StepTruth {
+            kind: StepKind::StopExposure,
+            duration: Minutes(0),
+            failure_probability: 0.0,
+            half_applied_probability: 0.0,
+        }],
         sabotage: None,
     }
 }

@@ -1,34 +1,45 @@
 //! One run's world: sessions arrive, each is played on the build its client's flags say, the
-//! faults of that build act, and the outcomes flow into telemetry.
+//! faults of that build act, the player's save changes, and the outcomes flow into telemetry.
 //!
-//! Time advances in calls to [`World::advance`], one evaluation window at a time. Inside a window
-//! the world steps at most an hour at a time (and at every live-event or fault boundary), so the
-//! daily traffic cycle and the events are followed closely. Session arrivals are a Poisson process
-//! over the whole population, each arrival going to a player drawn in proportion to their
+//! Time advances in calls to [`World::advance`], at most one evaluation window at a time. Inside a
+//! call the world steps at most an hour at a time (and at every live-event or fault boundary), so
+//! the daily traffic cycle and the events are followed closely. Session arrivals are a Poisson
+//! process over the whole population, each arrival going to a player drawn in proportion to their
 //! activity: the same as every player having their own Poisson process, at a few random draws
 //! per session.
 //!
-//! Flags: the server's flag state changes at once when the policy acts ([`World::apply`]); a
-//! client sees a change at its next flag fetch, every `flag_refresh` minutes at its own phase. A
-//! session's build is decided at its start from the flags as its client last fetched them.
+//! Flags: the server's state changes at once when the world applies an action; a client sees a
+//! change at its next flag fetch (see [`crate::flags`]). A session's build and features are
+//! decided at its start from the flags as its client last fetched them.
 //!
-//! Telemetry: a session reports when it ends, 12 minutes after it starts; its next-day return is
-//! known a day after that. Every report lands in the snapshot of the exposure that is current when
-//! it arrives. Snapshots are cumulative since the current exposure began and carry per-player
+//! Saves: a run on a new build migrates the player's save (lazily, or for every exposed player at
+//! stage start); a corrupted or unreadable save makes the next run fail to load. A run's coins,
+//! item and progress reach the save when the run ends; a run aborted by a kill leaves the save as
+//! it was.
+//!
+//! Telemetry: a session reports when it ends; its next-day return is known a day after that. Every
+//! report lands in the snapshot of the exposure that is current when it arrives. Snapshots are
+//! cumulative since the current exposure began, per cohort and segment cell, and carry per-player
 //! sums so the policy can estimate clustered variances.
+//!
+//! Rollback steps run as operations: each attempt takes its duration, then succeeds, fails, or
+//! fails after applying itself to part of the players, as the run's operations stream decides.
 
 use std::collections::VecDeque;
 
-use rand::Rng;
+use rand::{Rng, RngExt};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Exp1, StandardNormal};
 use rollcage_policy::{
-    Action, Bucket, BucketLayout, BuildId, Cohort, Metric, Minutes, Share, Telemetry,
+    Action, Bucket, BucketLayout, BuildId, Cohort, KillScope, Metric, Minutes, Share, StepKind,
+    StepResult, Telemetry,
 };
 
-use crate::config::{FaultKind, Sabotage, WorldConfig};
+use crate::config::{FaultKind, InFlight, Migration, Sabotage, WorldConfig};
 use crate::fastmath;
+use crate::flags::{FlagState, Flags, NOTHING_EXPOSED};
 use crate::population::{AliasTable, Player, Population};
+use crate::saves::{Holdings, Save};
 use crate::seed::{RunSeed, Stream};
 
 /// What the truth records of one session, for the harness's oracles and outcomes. The policy
@@ -38,13 +49,22 @@ pub struct SessionEvent {
     pub start: Minutes,
     pub player: u32,
     pub bucket: Bucket,
+    /// The player's segment index (see [`WorldConfig::segment`]) and telemetry cell.
+    pub segment: u8,
+    pub cell: u8,
     /// The world's index of the build played; 0 is the old build.
     pub build: u16,
+    /// The release features enabled in the run, one bit per feature (0 on the old build).
+    pub features: u32,
     pub cohort: Cohort,
     /// The session was played on a build whose fault was acting on this player.
     pub harmed: bool,
     pub crashed: bool,
+    /// The save failed to load (corrupted, or unreadable by the build).
+    pub load_failed: bool,
     pub latency_ms: f32,
+    /// Coins the run minted through an exploit.
+    pub exploit_coins: i64,
 }
 
 /// Sees every session as it starts, in time order.
@@ -57,24 +77,18 @@ impl SessionObserver for () {
     fn session(&mut self, _: &SessionEvent) {}
 }
 
-/// The server-side flag state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct FlagState {
-    /// The world's index of the exposed build; 0 when none is.
-    build: u16,
-    share: Share,
-    /// Released: the holdback receives the build too.
-    everyone: bool,
-}
-
-const NOTHING_EXPOSED: FlagState = FlagState { build: 0, share: Share::ZERO, everyone: false };
-
-/// What a (build, segment) pair does to a session during the current step.
+/// What a build with given flags does to a session of one segment during the current step.
 #[derive(Clone, Copy, Debug, Default)]
 struct Effect {
     crash: f64,
     latency: f64,
+    retention: f64,
+    /// Extra coins minted per legitimate coin by a player who knows the exploit (0: no exploit).
+    exploit: f64,
+    audited: f64,
+    corruption: f64,
     harmful: bool,
+    features: u32,
 }
 
 /// Everything the hot loop touches for one player, in one cache line: who the player is, and
@@ -83,43 +97,23 @@ struct Effect {
 #[derive(Clone, Copy, Debug, Default)]
 #[repr(C, align(64))]
 struct Slot {
-    sums: [f64; 3],
+    /// Latency and coins totals.
+    sums: [f64; 2],
     crash_probability: f32,
     log_latency_ms: f32,
     log_coins: f32,
     key: u32,
     count: u32,
+    crashes: u32,
+    errors: u32,
     return_key: u32,
     return_count: u32,
     returned: u32,
     bucket: Bucket,
     refresh_phase: u16,
     segment: u8,
-}
-
-impl Slot {
-    fn new(p: Player) -> Slot {
-        Slot {
-            crash_probability: p.crash_probability,
-            log_latency_ms: p.log_latency_ms,
-            log_coins: p.log_coins,
-            bucket: p.bucket,
-            refresh_phase: p.refresh_phase,
-            segment: p.segment,
-            ..Slot::default()
-        }
-    }
-
-    fn player(&self) -> Player {
-        Player {
-            bucket: self.bucket,
-            segment: self.segment,
-            refresh_phase: self.refresh_phase,
-            crash_probability: self.crash_probability,
-            log_latency_ms: self.log_latency_ms,
-            log_coins: self.log_coins,
-        }
-    }
+    cell: u8,
+    stale: bool,
 }
 
 const _: () = assert!(std::mem::size_of::<Slot>() == 64);
@@ -133,7 +127,18 @@ fn tally_key(epoch: u32, cohort: Cohort) -> u32 {
 struct Ended {
     player: u32,
     cohort: Cohort,
-    values: [f64; 3],
+    build: u16,
+    values: [f64; 4],
+    /// What the run brings the save, if it completed.
+    completed: Option<RunGains>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct RunGains {
+    coins: i64,
+    item: bool,
+    exploit: i64,
+    flagged: i64,
 }
 
 /// A next-day return, known at `at`.
@@ -151,28 +156,101 @@ struct Build {
     faulty: bool,
 }
 
+/// A rollback step attempt under way.
+#[derive(Clone, Copy, Debug)]
+struct Operation {
+    step: usize,
+    attempt: u32,
+    end: u32,
+    succeeds: bool,
+    /// On failure, the share of the players it applied itself to first.
+    applied: f64,
+}
+
+/// Facts the harness reads about the run's rollback and kills.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Operations {
+    /// When the release's flag went off on the server (the stop-exposure step succeeded).
+    pub exposure_stopped_at: Option<Minutes>,
+    /// Sessions aborted in flight when the flag went off.
+    pub aborted_sessions: u64,
+    /// Every attempt, as (step, attempt, end, succeeded).
+    pub attempts: Vec<(usize, u32, Minutes, bool)>,
+}
+
 /// One run's world.
 pub struct World<'a> {
     config: &'a WorldConfig,
     layout: BucketLayout,
     slots: Vec<Slot>,
+    saves: Vec<Save>,
     arrivals: AliasTable,
     sessions_per_minute: f64,
     rng: ChaCha8Rng,
+    arrivals_rng: ChaCha8Rng,
+    /// The current step's arrivals: (start time, player), reused from step to step.
+    arrival_buffer: Vec<(f64, u32)>,
+    faults_rng: ChaCha8Rng,
+    operations_rng: ChaCha8Rng,
     sabotage_rng: ChaCha8Rng,
     now: Minutes,
     builds: Vec<Build>,
-    flags: Vec<(u32, FlagState)>,
+    flags: Flags,
     epoch: u32,
     snapshot: Telemetry,
     ended: Vec<Ended>,
     returns: VecDeque<Return>,
-    effects: Vec<Effect>,
+    /// Effects on the old build, per segment.
+    old_effects: Vec<Effect>,
+    /// Effects per visible flag history index (from `first_visible`) and segment.
+    view_effects: Vec<Effect>,
+    /// The same, ignoring feature kills (for the feature-kill-leak sabotage).
+    leak_effects: Vec<Effect>,
+    first_visible: usize,
     segments: usize,
+    max_refresh: u32,
+    operations: Vec<Operation>,
+    results: Vec<(Minutes, StepResult)>,
+    facts: Operations,
+    /// Release kills so far: the number of the rollback under way.
+    rollbacks: u8,
 }
 
-const PLAYED_METRICS: [Metric; 3] = [Metric::CrashRate, Metric::LatencyMs, Metric::CoinsPerRun];
+const PLAYED_METRICS: [Metric; 4] =
+    [Metric::CrashRate, Metric::LatencyMs, Metric::CoinsPerRun, Metric::SaveErrorRate];
 const DAY: u32 = 1440;
+
+/// How many sessions ahead the hot loop asks for a player's data.
+const LOOKAHEAD: usize = 6;
+
+/// Asks the CPU to bring `value`'s cache line closer: a hint with no effect on the program's
+/// results, so that the random accesses to players' data overlap instead of stalling in turn.
+#[inline(always)]
+fn prefetch<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        // SAFETY: a prefetch is only a hint: it never faults, reads nothing into the program and
+        // changes no state the program can observe.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>((value as *const T).cast::<i8>()) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
+}
+
+/// Rounds a non-negative amount to the nearest whole coin. (`f64::round` is a library call on
+/// baseline x86-64; for non-negative values this is the same.)
+#[inline]
+fn whole(x: f64) -> i64 {
+    debug_assert!(x >= 0.0);
+    (x + 0.5) as i64
+}
+
+/// What a veteran has in their save before the rollout, in runs' worth of coins and in items and
+/// progress. New players start empty.
+const VETERAN_RUNS_OF_COINS: f64 = 20.0;
+const VETERAN_ITEMS: u32 = 5;
+const VETERAN_PROGRESS: u32 = 40;
 
 impl<'a> World<'a> {
     /// A fresh world at time zero with nothing exposed. `buckets` holds every player's bucket.
@@ -180,23 +258,95 @@ impl<'a> World<'a> {
         let mut population_rng = seed.stream(Stream::Population);
         let Population { players, arrivals, sessions_per_minute } =
             Population::generate(config, buckets, &mut population_rng);
+        let mut faults_rng = seed.stream(Stream::Faults);
+        // When the exploit starts and how long players take to learn it, if the release has one.
+        let exploit = config.release.faults.iter().find_map(|f| match f.kind {
+            FaultKind::Exploit { spread, .. } => Some((f64::from(f.onset.0), f64::from(spread.0))),
+            _ => None,
+        });
+        let stale_interval = config.population.stale_refresh.0.max(1);
+        let refresh = config.population.flag_refresh.0.max(1);
+        let mut stale_flags = Vec::with_capacity(players.len());
+        let saves = players
+            .iter()
+            .map(|p| {
+                let segment = config.segment(p.segment);
+                let start = if segment.new_player {
+                    Holdings::default()
+                } else {
+                    Holdings {
+                        coins: whole(fastmath::exp(f64::from(p.log_coins)) * VETERAN_RUNS_OF_COINS),
+                        items: VETERAN_ITEMS,
+                        progress: VETERAN_PROGRESS,
+                    }
+                };
+                let learns = match exploit {
+                    Some((onset, mean)) => {
+                        let delay: f64 = Exp1.sample(&mut faults_rng);
+                        (onset + delay * mean).min(f64::from(u32::MAX - 1)) as u32
+                    }
+                    None => u32::MAX,
+                };
+                // A stale client fetches at its own phase of the long interval.
+                let stale = config.population.stale_client_share > 0.0
+                    && faults_rng.random::<f64>() < config.population.stale_client_share;
+                let phase = stale.then(|| {
+                    (((faults_rng.next_u64() >> 32) * u64::from(stale_interval)) >> 32) as u16
+                });
+                stale_flags.push(phase);
+                Save::new(start, learns)
+            })
+            .collect();
+        let slots = players
+            .into_iter()
+            .zip(stale_flags)
+            .map(|(p, stale_phase)| Slot {
+                crash_probability: p.crash_probability,
+                log_latency_ms: p.log_latency_ms,
+                log_coins: p.log_coins,
+                bucket: p.bucket,
+                refresh_phase: stale_phase.unwrap_or(p.refresh_phase),
+                segment: p.segment,
+                cell: config.cell(config.segment(p.segment)) as u8,
+                stale: stale_phase.is_some(),
+                ..Slot::default()
+            })
+            .collect();
+        let max_refresh = if config.population.stale_client_share > 0.0 {
+            stale_interval.max(refresh)
+        } else {
+            refresh
+        };
         World {
             config,
             layout: BucketLayout { holdback: config.holdback },
-            slots: players.into_iter().map(Slot::new).collect(),
+            slots,
+            saves,
             arrivals,
             sessions_per_minute,
             rng: seed.stream(Stream::Sessions),
+            arrivals_rng: seed.stream(Stream::Arrivals),
+            arrival_buffer: Vec::new(),
+            faults_rng,
+            operations_rng: seed.stream(Stream::Operations),
             sabotage_rng: seed.stream(Stream::Sabotage),
             now: Minutes::ZERO,
             builds: vec![Build { id: BuildId::new("(old build)"), faulty: false }],
-            flags: Vec::new(),
+            flags: Flags::default(),
             epoch: 1,
             snapshot: Telemetry::default(),
             ended: Vec::new(),
             returns: VecDeque::new(),
-            effects: Vec::new(),
+            old_effects: Vec::new(),
+            view_effects: Vec::new(),
+            leak_effects: Vec::new(),
+            first_visible: 0,
             segments: config.segment_count(),
+            max_refresh,
+            operations: Vec::new(),
+            results: Vec::new(),
+            facts: Operations::default(),
+            rollbacks: 0,
         }
     }
 
@@ -219,9 +369,33 @@ impl<'a> World<'a> {
         &self.builds[usize::from(index)].id
     }
 
-    /// A player's segment index and bucket, for reports.
+    /// A player's bucket, segment and propensities.
     pub fn player(&self, index: u32) -> Player {
-        self.slots[index as usize].player()
+        let s = &self.slots[index as usize];
+        Player {
+            bucket: s.bucket,
+            segment: s.segment,
+            refresh_phase: s.refresh_phase,
+            crash_probability: s.crash_probability,
+            log_latency_ms: s.log_latency_ms,
+            log_coins: s.log_coins,
+        }
+    }
+
+    /// Every player's save, with its truth.
+    pub fn saves(&self) -> &[Save] {
+        &self.saves
+    }
+
+    /// Facts about kills and rollback steps so far.
+    pub fn operations(&self) -> &Operations {
+        &self.facts
+    }
+
+    /// The slowest client's flag refresh interval: how long a flag change takes to reach everyone
+    /// without a forced refresh.
+    pub fn max_refresh(&self) -> Minutes {
+        Minutes(self.max_refresh)
     }
 
     fn register(&mut self, id: &BuildId) -> u16 {
@@ -232,45 +406,180 @@ impl<'a> World<'a> {
         (self.builds.len() - 1) as u16
     }
 
-    /// Applies a policy action to the server's flags, now.
-    pub fn apply(&mut self, action: &Action) {
-        let state = match action {
-            Action::Expose { build, share } => {
-                FlagState { build: self.register(build), share: *share, everyone: false }
-            }
-            Action::Kill { .. } => {
-                if self.config.sabotage == Some(Sabotage::IgnoreKill) {
-                    return;
-                }
-                NOTHING_EXPOSED
-            }
-            Action::Release { build } => {
-                FlagState { build: self.register(build), share: Share::ALL, everyone: true }
-            }
-        };
-        self.flags.push((self.now.0, state));
+    fn set_flags(&mut self, state: FlagState) {
+        self.flags.push(self.now.0, state);
         self.epoch += 1;
         self.snapshot = Telemetry::default();
     }
 
-    /// The flag state as a client that last fetched at `fetched` sees it.
-    #[inline]
-    fn flags_at(&self, fetched: i64) -> FlagState {
-        match self.flags.last() {
-            Some(&(since, state)) if i64::from(since) <= fetched => state,
-            _ => {
-                let i = self.flags.partition_point(|&(t, _)| i64::from(t) <= fetched);
-                if i == 0 { NOTHING_EXPOSED } else { self.flags[i - 1].1 }
+    /// Applies a policy action, now.
+    pub fn apply(&mut self, action: &Action) {
+        let (_, current) = self.flags.current();
+        match action {
+            Action::Expose { build, share } => {
+                let index = self.register(build);
+                let killed = if index == current.build { current } else { NOTHING_EXPOSED };
+                self.set_flags(FlagState {
+                    build: index,
+                    share: *share,
+                    everyone: false,
+                    ..killed
+                });
+                if self.config.release.migration == Migration::Eager {
+                    self.migrate_exposed(index, *share);
+                }
+            }
+            Action::Kill { scope: KillScope::Release, .. } => {
+                self.rollbacks = self.rollbacks.saturating_add(1)
+            }
+            Action::Kill { scope: KillScope::Feature(f), .. } => {
+                self.set_flags(FlagState {
+                    killed_features: current.killed_features | (1 << f),
+                    ..current
+                });
+            }
+            Action::Kill { scope: KillScope::Segment(c), .. } => {
+                self.set_flags(FlagState {
+                    killed_cells: current.killed_cells | (1 << c),
+                    ..current
+                });
+            }
+            Action::RunStep { step, attempt, start, .. } => self.schedule(*step, *attempt, *start),
+            Action::Release { build } => {
+                let index = self.register(build);
+                self.set_flags(FlagState {
+                    build: index,
+                    share: Share::ALL,
+                    everyone: true,
+                    ..current
+                });
             }
         }
     }
 
-    /// Simulates until `until` and returns the telemetry snapshot the policy receives then.
-    pub fn advance<O: SessionObserver>(&mut self, until: Minutes, observer: &mut O) -> Telemetry {
-        assert!(until > self.now, "time must move forward");
-        for e in std::mem::take(&mut self.ended) {
-            self.record(e.player, e.cohort, e.values);
+    /// Eager migration: every exposed player's save moves to the new schema when the stage starts.
+    fn migrate_exposed(&mut self, build: u16, share: Share) {
+        let faulty = self.builds[usize::from(build)].faulty;
+        let (_, flags) = self.flags.current();
+        for (slot, save) in self.slots.iter().zip(self.saves.iter_mut()) {
+            if save.schema == 0 && self.layout.is_exposed(slot.bucket, share) {
+                let corruption = if faulty {
+                    fault_corruption(
+                        self.config,
+                        self.config.segment(slot.segment),
+                        flags.killed_features,
+                        self.now,
+                    )
+                } else {
+                    0.0
+                };
+                let u: f64 = self.faults_rng.random();
+                save.migrate(u < corruption);
+            }
         }
+    }
+
+    fn schedule(&mut self, step: usize, attempt: u32, start: Minutes) {
+        let truth = self.config.rollback[step];
+        let start = start.max(self.now);
+        let succeeds = self.operations_rng.random::<f64>() >= truth.failure_probability;
+        let half = self.operations_rng.random::<f64>() < truth.half_applied_probability;
+        let fraction: f64 = self.operations_rng.random();
+        let applied = if succeeds || !half { 0.0 } else { fraction };
+        self.operations.push(Operation {
+            step,
+            attempt,
+            end: (start + truth.duration).0,
+            succeeds,
+            applied,
+        });
+        self.complete_operations();
+    }
+
+    /// When the next rollback step attempt ends, if one is under way.
+    pub fn next_operation_end(&self) -> Option<Minutes> {
+        self.operations.iter().map(|o| Minutes(o.end)).min()
+    }
+
+    /// The rollback step attempts that ended since the last call, with their end times.
+    pub fn take_step_results(&mut self) -> Vec<(Minutes, StepResult)> {
+        std::mem::take(&mut self.results)
+    }
+
+    /// Completes every operation that ends now.
+    fn complete_operations(&mut self) {
+        while let Some(i) = self.operations.iter().position(|o| o.end <= self.now.0) {
+            let op = self.operations.remove(i);
+            let kind = self.config.rollback[op.step].kind;
+            let share = if op.succeeds { 1.0 } else { op.applied };
+            if share > 0.0 {
+                self.carry_out(kind, share);
+            }
+            self.facts.attempts.push((op.step, op.attempt, self.now, op.succeeds));
+            self.results.push((
+                self.now,
+                StepResult { step: op.step, attempt: op.attempt, succeeded: op.succeeds },
+            ));
+        }
+    }
+
+    /// Applies a rollback step to all players (`share` = 1) or to the first `share` of them.
+    fn carry_out(&mut self, kind: StepKind, share: f64) {
+        let sabotage = self.config.sabotage;
+        match kind {
+            StepKind::StopExposure => {
+                if sabotage == Some(Sabotage::IgnoreKill) {
+                    return;
+                }
+                let (_, current) = self.flags.current();
+                let stopped = current.build;
+                self.set_flags(NOTHING_EXPOSED);
+                self.facts.exposure_stopped_at.get_or_insert(self.now);
+                if self.config.in_flight == InFlight::Abort {
+                    let before = self.ended.len();
+                    self.ended.retain(|e| e.build != stopped || stopped == 0);
+                    self.facts.aborted_sessions += (before - self.ended.len()) as u64;
+                }
+            }
+            StepKind::ReturnPlayers => self.flags.force_refresh(self.now.0),
+            StepKind::RevertMigration => {
+                let lossy = sabotage == Some(Sabotage::LossyDownMigration);
+                let affected: Vec<usize> =
+                    (0..self.saves.len()).filter(|&i| self.saves[i].schema == 1).collect();
+                let count = (affected.len() as f64 * share).floor() as usize;
+                for &i in &affected[..count.min(affected.len())] {
+                    self.saves[i].revert_migration(lossy);
+                }
+            }
+            StepKind::RestorePlayers(strategy) => {
+                let double = sabotage == Some(Sabotage::DoubleClawback);
+                let affected: Vec<usize> =
+                    (0..self.saves.len()).filter(|&i| self.saves[i].touched).collect();
+                let count = (affected.len() as f64 * share).floor() as usize;
+                let rollback = self.rollbacks.max(1);
+                for &i in &affected[..count.min(affected.len())] {
+                    self.saves[i].restore(strategy, rollback, double);
+                }
+            }
+        }
+    }
+
+    /// Simulates until `until` and returns the telemetry snapshot then. Rollback step attempts that
+    /// end by `until` complete at its end; a caller that wants to react to each at its own time
+    /// advances no further than [`World::next_operation_end`].
+    pub fn advance<O: SessionObserver>(&mut self, until: Minutes, observer: &mut O) -> &Telemetry {
+        assert!(until > self.now, "time must move forward");
+        // Sessions that ended since the last snapshot; the buffer keeps its capacity.
+        let mut ended = std::mem::take(&mut self.ended);
+        for n in 0..ended.len() {
+            if let Some(ahead) = ended.get(n + LOOKAHEAD) {
+                prefetch(&self.slots[ahead.player as usize]);
+                prefetch(&self.saves[ahead.player as usize]);
+            }
+            self.record(ended[n]);
+        }
+        ended.clear();
+        self.ended = ended;
         let mut from = self.now;
         while from < until {
             let to = self.next_boundary(from, until);
@@ -282,11 +591,20 @@ impl<'a> World<'a> {
             if r.at > until.0 {
                 break;
             }
+            if let Some(ahead) = self.returns.get(LOOKAHEAD) {
+                prefetch(&self.slots[ahead.player as usize]);
+            }
             self.returns.pop_front();
             self.record_return(r);
         }
         self.now = until;
-        self.snapshot
+        self.complete_operations();
+        &self.snapshot
+    }
+
+    /// The telemetry snapshot of the current exposure, as of the last advance.
+    pub fn telemetry(&self) -> &Telemetry {
+        &self.snapshot
     }
 
     /// The end of the step that starts at `from`: the next whole hour, live-event edge or fault
@@ -308,34 +626,80 @@ impl<'a> World<'a> {
         Minutes(next.min(until.0))
     }
 
+    fn effect(
+        &self,
+        faulty: bool,
+        killed_features: u32,
+        segment: u8,
+        at: Minutes,
+        base: (f64, f64),
+    ) -> Effect {
+        let features = (1u32 << self.config.release.features.len()) - 1;
+        let mut e = Effect {
+            crash: base.0,
+            latency: base.1,
+            retention: 1.0,
+            features: features & !killed_features,
+            ..Effect::default()
+        };
+        if !faulty {
+            return e;
+        }
+        let seg = self.config.segment(segment);
+        for f in &self.config.release.faults {
+            if f.onset > at || !f.segment.matches(seg) || killed_features & (1 << f.feature) != 0 {
+                continue;
+            }
+            match f.kind {
+                FaultKind::CrashRate { multiplier } => e.crash *= multiplier,
+                FaultKind::Latency { multiplier } => e.latency *= multiplier,
+                FaultKind::Retention { multiplier } => e.retention *= multiplier,
+                FaultKind::Exploit { multiplier, audited, .. } => {
+                    (e.exploit, e.audited) = (multiplier, audited)
+                }
+                FaultKind::SaveCorruption { probability } => e.corruption = probability,
+            }
+            e.harmful |= f.kind.is_harmful();
+        }
+        e
+    }
+
     fn prepare_effects(&mut self, at: Minutes) {
         let (mut crash, mut latency) = (1.0, 1.0);
         for e in self.config.live_events.iter().filter(|e| e.start <= at && at < e.end) {
             crash *= e.crash_multiplier;
             latency *= e.latency_multiplier;
         }
-        self.effects.clear();
-        for build in &self.builds {
+        let base = (crash, latency);
+        let mut old_effects = std::mem::take(&mut self.old_effects);
+        old_effects.clear();
+        old_effects.extend((0..self.segments).map(|s| self.effect(false, 0, s as u8, at, base)));
+        self.old_effects = old_effects;
+        // A client may still see any state of the last `max_refresh` minutes.
+        let oldest_fetch = i64::from(at.0) - i64::from(self.max_refresh);
+        self.first_visible = self.flags.index_at(oldest_fetch);
+        let (last, _) = self.flags.current();
+        let leak = matches!(self.config.sabotage, Some(Sabotage::FeatureKillLeak { .. }));
+        let mut view_effects = std::mem::take(&mut self.view_effects);
+        let mut leak_effects = std::mem::take(&mut self.leak_effects);
+        view_effects.clear();
+        leak_effects.clear();
+        for index in self.first_visible..=last {
+            let state = self.flags.state(index);
+            let faulty = self.builds[usize::from(state.build)].faulty;
             for s in 0..self.segments {
-                let mut effect = Effect { crash, latency, harmful: false };
-                if build.faulty {
-                    let segment = self.config.segment(s as u8);
-                    for f in &self.config.release.faults {
-                        if f.onset <= at && f.segment.matches(segment) {
-                            match f.kind {
-                                FaultKind::CrashRate { multiplier } => effect.crash *= multiplier,
-                                FaultKind::Latency { multiplier } => effect.latency *= multiplier,
-                            }
-                            effect.harmful |= f.kind.is_harmful();
-                        }
-                    }
+                view_effects.push(self.effect(faulty, state.killed_features, s as u8, at, base));
+                if leak {
+                    leak_effects.push(self.effect(faulty, 0, s as u8, at, base));
                 }
-                self.effects.push(effect);
             }
         }
+        self.view_effects = view_effects;
+        self.leak_effects = leak_effects;
     }
 
-    /// Expected sessions per minute at `at`: the population's rate, the daily cycle, live events.
+    /// Expected sessions per minute from `from` to `to`: the population's rate, the daily cycle,
+    /// live events.
     fn arrival_rate(&self, from: Minutes, to: Minutes) -> f64 {
         let base = &self.config.baseline;
         let mid_hour = f64::from(from.0 + to.0) / 120.0;
@@ -363,42 +727,65 @@ impl<'a> World<'a> {
         if rate <= 0.0 {
             return;
         }
-        let base = &self.config.baseline;
-        let refresh = i64::from(self.config.population.flag_refresh.0.max(1));
-        let session_length = self.config.session_length.0;
+        let config = self.config;
+        let base = &config.baseline;
+        let refresh = config.population.flag_refresh.0.max(1);
+        let stale_refresh = config.population.stale_refresh.0.max(1);
+        let session_length = config.session_length.0;
         let mean_gap = 1.0 / rate;
-        let (latency_sigma, coins_sigma) = (base.latency_spread, base.coins_spread);
-        let return_rate = base.return_rate;
-        let (last_change, current) =
-            self.flags.last().map_or((i64::MIN / 2, NOTHING_EXPOSED), |&(t, f)| (i64::from(t), f));
+        let (last_index, current) = self.flags.current();
+        let settled_since = self.flags.current_since() + i64::from(self.max_refresh);
+        let lazy = config.release.migration == Migration::Lazy;
+        let backward_compatible = config.release.backward_compatible;
+        let leak_platform = match config.sabotage {
+            Some(Sabotage::FeatureKillLeak { platform }) => Some(platform),
+            _ => None,
+        };
+        // The step's arrivals first, from their own stream; then the sessions, each asking for the
+        // data of the player a few sessions ahead while it works on this one.
+        let mut arrivals = std::mem::take(&mut self.arrival_buffer);
+        arrivals.clear();
         let mut t = f64::from(from.0);
         let end = f64::from(to.0);
         loop {
-            let gap: f64 = Exp1.sample(&mut self.rng);
+            let gap: f64 = Exp1.sample(&mut self.arrivals_rng);
             t += gap * mean_gap;
             if t >= end {
                 break;
             }
-            let index = self.arrivals.sample(self.rng.next_u64());
+            arrivals.push((t, self.arrivals.sample(self.arrivals_rng.next_u64()) as u32));
+        }
+        for (n, &(t, index)) in arrivals.iter().enumerate() {
+            if let Some(&(_, ahead)) = arrivals.get(n + LOOKAHEAD) {
+                prefetch(&self.slots[ahead as usize]);
+                prefetch(&self.saves[ahead as usize]);
+            }
+            let index = index as usize;
             let player = self.slots[index];
             let start = t as u32;
-            // Clients fetch flags every `refresh` minutes; only when the flags changed within the
-            // last interval does it matter when this one last fetched.
-            let view = if i64::from(start) - refresh >= last_change {
-                current
+            // Only when the flags changed within the slowest client's interval does it matter when
+            // this client last fetched.
+            let (view_index, view) = if i64::from(start) >= settled_since {
+                (last_index, current)
             } else {
-                let phase = i64::from(player.refresh_phase);
-                self.flags_at(i64::from(start) - (i64::from(start) - phase).rem_euclid(refresh))
+                let interval = if player.stale { stale_refresh } else { refresh };
+                let i = self.flags.index_at(self.flags.last_fetch(
+                    start,
+                    player.refresh_phase,
+                    interval,
+                ));
+                (i, self.flags.state(i))
             };
             let holdback = self.layout.is_holdback(player.bucket);
             let mut build = if view.build != 0
+                && view.killed_cells & (1 << player.cell) == 0
                 && (view.everyone || self.layout.is_exposed(player.bucket, view.share))
             {
                 view.build
             } else {
                 0
             };
-            if let Some(sabotage) = self.config.sabotage {
+            if let Some(sabotage) = config.sabotage {
                 build = self.sabotaged(sabotage, player.bucket, holdback, view, build);
             }
             let cohort = if build != 0 {
@@ -408,43 +795,96 @@ impl<'a> World<'a> {
             } else {
                 Cohort::Unexposed
             };
-            let effect =
-                self.effects[usize::from(build) * self.segments + usize::from(player.segment)];
+            let segment = usize::from(player.segment);
+            let effect = if build == 0 {
+                self.old_effects[segment]
+            } else {
+                let row = (view_index - self.first_visible) * self.segments + segment;
+                match leak_platform {
+                    Some(p) if config.segment(player.segment).platform == p => {
+                        self.leak_effects[row]
+                    }
+                    _ => self.view_effects[row],
+                }
+            };
             let uniforms = self.rng.next_u64();
             let crash_draw = (uniforms >> 32) as f64 * (1.0 / 4_294_967_296.0);
             let return_draw = (uniforms as u32) as f64 * (1.0 / 4_294_967_296.0);
+            let more = self.rng.next_u64();
+            let item_draw = (more >> 32) as f64 * (1.0 / 4_294_967_296.0);
+            let corruption_draw = (more as u32) as f64 * (1.0 / 4_294_967_296.0);
             let z_latency: f64 = StandardNormal.sample(&mut self.rng);
             let z_coins: f64 = StandardNormal.sample(&mut self.rng);
-            let crashed = crash_draw < f64::from(player.crash_probability) * effect.crash;
+
+            let save = &mut self.saves[index];
+            let load_failed =
+                save.corrupted || (build == 0 && save.schema == 1 && !backward_compatible);
+            if build != 0 {
+                save.touched = true;
+                if lazy {
+                    save.migrate(corruption_draw < effect.corruption);
+                }
+            }
+            let crashed =
+                load_failed || crash_draw < f64::from(player.crash_probability) * effect.crash;
             let latency =
-                fastmath::exp(f64::from(player.log_latency_ms) + latency_sigma * z_latency)
+                fastmath::exp(f64::from(player.log_latency_ms) + base.latency_spread * z_latency)
                     * effect.latency;
-            let coins = fastmath::exp(f64::from(player.log_coins) + coins_sigma * z_coins);
-            let values = [if crashed { 1.0 } else { 0.0 }, latency, coins];
+            let (coins, exploit, flagged) = if crashed {
+                (0, 0, 0)
+            } else {
+                let coins =
+                    whole(fastmath::exp(f64::from(player.log_coins) + base.coins_spread * z_coins));
+                let exploit = if effect.exploit > 0.0 && start >= save.learns_exploit {
+                    whole(coins as f64 * effect.exploit)
+                } else {
+                    0
+                };
+                (coins, exploit, whole(exploit as f64 * effect.audited))
+            };
+            let completed = (!crashed).then_some(RunGains {
+                coins,
+                item: item_draw < base.item_rate,
+                exploit,
+                flagged,
+            });
+            let values = [
+                if crashed { 1.0 } else { 0.0 },
+                latency,
+                (coins + exploit) as f64,
+                if load_failed { 1.0 } else { 0.0 },
+            ];
             observer.session(&SessionEvent {
                 start: Minutes(start),
                 player: index as u32,
                 bucket: player.bucket,
+                segment: player.segment,
+                cell: player.cell,
                 build,
+                features: if build != 0 { effect.features } else { 0 },
                 cohort,
                 harmed: build != 0 && effect.harmful,
                 crashed,
+                load_failed,
                 latency_ms: latency as f32,
+                exploit_coins: exploit,
             });
             // The session reports when it ends; its next-day return is known a day after that.
             let ends = start + session_length;
+            let session = Ended { player: index as u32, cohort, build, values, completed };
             if ends < snapshot_at.0 {
-                self.record(index as u32, cohort, values);
+                self.record(session);
             } else {
-                self.ended.push(Ended { player: index as u32, cohort, values });
+                self.ended.push(session);
             }
             self.returns.push_back(Return {
                 at: ends + 1 + DAY,
                 player: index as u32,
                 cohort,
-                returned: return_draw < return_rate,
+                returned: return_draw < base.return_rate * effect.retention,
             });
         }
+        self.arrival_buffer = arrivals;
     }
 
     #[cold]
@@ -466,7 +906,7 @@ impl<'a> World<'a> {
                 view.build
             }
             Sabotage::Forgetful { probability } if build != 0 => {
-                let u: f64 = rand::RngExt::random(&mut self.sabotage_rng);
+                let u: f64 = self.sabotage_rng.random();
                 if u < probability { 0 } else { build }
             }
             _ => build,
@@ -474,18 +914,31 @@ impl<'a> World<'a> {
     }
 
     #[inline]
-    fn record(&mut self, player: u32, cohort: Cohort, values: [f64; 3]) {
-        let key = tally_key(self.epoch, cohort);
-        let slot = &mut self.slots[player as usize];
-        if slot.key != key {
-            (slot.key, slot.count, slot.sums) = (key, 0, [0.0; 3]);
+    fn record(&mut self, e: Ended) {
+        if let Some(gains) = e.completed {
+            self.saves[e.player as usize].complete_run(
+                gains.coins,
+                gains.item,
+                gains.exploit,
+                gains.flagged,
+            );
         }
-        let metrics = &mut self.snapshot.cohorts[cohort.index()].metrics;
+        let key = tally_key(self.epoch, e.cohort);
+        let slot = &mut self.slots[e.player as usize];
+        if slot.key != key {
+            (slot.key, slot.count, slot.crashes, slot.errors, slot.sums) = (key, 0, 0, 0, [0.0; 2]);
+        }
+        let metrics = &mut self.snapshot.cohorts[e.cohort.index()].cells[usize::from(slot.cell)];
+        let n = slot.count;
+        let totals = [f64::from(slot.crashes), slot.sums[0], slot.sums[1], f64::from(slot.errors)];
         for (i, metric) in PLAYED_METRICS.iter().enumerate() {
-            metrics[metric.index()].observe(slot.count, slot.sums[i], values[i]);
-            slot.sums[i] += values[i];
+            metrics[metric.index()].observe(n, totals[i], e.values[i]);
         }
         slot.count += 1;
+        slot.crashes += e.values[0] as u32;
+        slot.sums[0] += e.values[1];
+        slot.sums[1] += e.values[2];
+        slot.errors += e.values[3] as u32;
     }
 
     fn record_return(&mut self, r: Return) {
@@ -495,12 +948,31 @@ impl<'a> World<'a> {
             (slot.return_key, slot.return_count, slot.returned) = (key, 0, 0);
         }
         let value = if r.returned { 1.0 } else { 0.0 };
-        self.snapshot.cohorts[r.cohort.index()].metrics[Metric::ReturnRate.index()].observe(
-            slot.return_count,
-            f64::from(slot.returned),
-            value,
-        );
+        self.snapshot.cohorts[r.cohort.index()].cells[usize::from(slot.cell)]
+            [Metric::ReturnRate.index()]
+        .observe(slot.return_count, f64::from(slot.returned), value);
         slot.return_count += 1;
         slot.returned += u32::from(r.returned);
     }
+}
+
+/// The chance a migration on the faulty build corrupts a save of `segment` at `at`.
+fn fault_corruption(
+    config: &WorldConfig,
+    segment: crate::config::Segment,
+    killed_features: u32,
+    at: Minutes,
+) -> f64 {
+    config
+        .release
+        .faults
+        .iter()
+        .filter(|f| {
+            f.onset <= at && f.segment.matches(segment) && killed_features & (1 << f.feature) == 0
+        })
+        .map(|f| match f.kind {
+            FaultKind::SaveCorruption { probability } => probability,
+            _ => 0.0,
+        })
+        .fold(0.0, f64::max)
 }

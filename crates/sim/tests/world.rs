@@ -4,7 +4,9 @@
 mod common;
 
 use rand::Rng;
-use rollcage_policy::{Action, Bucket, BuildId, Cohort, Metric, Minutes, Share, Telemetry};
+use rollcage_policy::{
+    Action, Bucket, BuildId, Cohort, KillScope, Metric, Minutes, Share, Telemetry,
+};
 use rollcage_sim::hash::buckets;
 use rollcage_sim::{
     Fault, FaultKind, RunSeed, SegmentFilter, SessionEvent, SessionObserver, Stream, World,
@@ -38,7 +40,7 @@ fn run(
                 world.apply(action);
             }
         }
-        last = world.advance(Minutes((h + 1) * 60), &mut seen);
+        last = *world.advance(Minutes((h + 1) * 60), &mut seen);
     }
     (seen.0, last)
 }
@@ -49,13 +51,27 @@ fn run(
 fn random_streams_are_pinned() {
     let seed = RunSeed::derive(20_261_124, 7);
     assert_eq!(seed, RunSeed(10_069_806_250_119_722_379));
-    let firsts: Vec<u64> = [Stream::Population, Stream::Sessions, Stream::Sabotage]
-        .into_iter()
-        .map(|s| seed.stream(s).next_u64())
-        .collect();
+    let firsts: Vec<u64> = [
+        Stream::Population,
+        Stream::Sessions,
+        Stream::Sabotage,
+        Stream::Faults,
+        Stream::Operations,
+        Stream::Arrivals,
+    ]
+    .into_iter()
+    .map(|s| seed.stream(s).next_u64())
+    .collect();
     assert_eq!(
         firsts,
-        vec![3_705_813_079_245_891_610, 106_074_830_709_909_025, 11_924_325_941_112_204_424]
+        vec![
+            3_705_813_079_245_891_610,
+            106_074_830_709_909_025,
+            11_924_325_941_112_204_424,
+            16_506_595_088_306_458_849,
+            5_636_015_142_069_657_759,
+            10_258_123_449_909_986_148,
+        ]
     );
 }
 
@@ -139,7 +155,7 @@ fn holdback_players_never_get_the_build_and_exposure_follows_the_share() {
 fn a_crash_fault_multiplies_the_treatment_crash_rate_in_its_segment_only() {
     let mut config = common::world_config(20_000);
     config.release.faults.push(Fault {
-        feature: "exchange-v2".into(),
+        feature: 0,
         kind: FaultKind::CrashRate { multiplier: 3.0 },
         onset: Minutes(0),
         segment: SegmentFilter { platform: Some(1), ..SegmentFilter::default() },
@@ -163,8 +179,14 @@ fn a_kill_reaches_every_client_within_one_refresh() {
     let config = common::world_config(10_000);
     let b = buckets(&config.assignment, 10_000);
     let mut world = World::new(&config, &b, RunSeed(5));
-    let kill = Action::Kill { build: BuildId::new("1.4.0") };
-    let (sessions, _) = run(&mut world, 12, &[(0, expose(5_000)), (6 * 60, kill)]);
+    let kill = Action::Kill { build: BuildId::new("1.4.0"), scope: KillScope::Release };
+    let stop = Action::RunStep {
+        build: BuildId::new("1.4.0"),
+        step: 0,
+        attempt: 1,
+        start: Minutes(6 * 60),
+    };
+    let (sessions, _) = run(&mut world, 12, &[(0, expose(5_000)), (6 * 60, kill), (6 * 60, stop)]);
     let late: Vec<_> =
         sessions.iter().filter(|s| s.build != 0 && s.start >= Minutes(6 * 60 + 15)).collect();
     assert!(late.is_empty(), "{} sessions on the killed build after the bound", late.len());

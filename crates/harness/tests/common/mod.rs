@@ -1,9 +1,12 @@
 //! A small scenario for the harness's tests: 4000 players, three short stages, a 5% holdback.
 
+// Shared by several test binaries, each of which uses only part of it.
+#![allow(dead_code)]
+
 use rollcage_harness::{Expectations, Scenario};
 use rollcage_policy::{
-    Direction, Guardrail, Margin, Method, Metric, Minutes, PolicyConfig, Severity, Share, Stage,
-    VarianceModel,
+    Direction, Guardrail, Margin, Method, Metric, Minutes, PlannedStep, PolicyConfig, Scope,
+    Severity, Share, Stage, StepKind, VarianceModel,
 };
 use rollcage_sim::{PopulationConfig, WorldConfig};
 
@@ -48,8 +51,16 @@ pub fn scenario() -> Scenario {
                 min_sample: 100,
                 severity: Severity::Rollback,
                 breaches_required: 1,
+                scope: Scope::Release,
             }],
             resume_stage: 0,
+            rollback: vec![PlannedStep {
+                kind: StepKind::StopExposure,
+                retries: 0,
+                backoff: Minutes(0),
+            }],
+            features: vec!["exchange-v2".into()],
+            cells: vec!["all".into()],
         },
         evaluation_interval: Minutes(60),
         max_duration: Minutes::from_hours(48),
@@ -57,4 +68,63 @@ pub fn scenario() -> Scenario {
         commands: vec![],
         expect: Expectations::default(),
     }
+}
+
+/// The rollback plan of the economy scenario, with one restore strategy.
+pub fn plan(strategy: rollcage_policy::Restore) -> Vec<PlannedStep> {
+    use rollcage_policy::StepKind::*;
+    [StopExposure, ReturnPlayers, RevertMigration, RestorePlayers(strategy)]
+        .into_iter()
+        .map(|kind| PlannedStep { kind, retries: 6, backoff: Minutes(5) })
+        .collect()
+}
+
+/// A release with an exchange exploit and save corruption, killed by an operator at 10h and
+/// rolled back with a plan whose data steps are flaky and half-apply when they fail.
+pub fn economy_scenario(strategy: rollcage_policy::Restore) -> Scenario {
+    use rollcage_policy::{Command, KillScope};
+    use rollcage_sim::{Fault, FaultKind, Migration, SegmentFilter, StepTruth};
+    let mut s = scenario();
+    s.world.release.migration = Migration::Lazy;
+    s.world.release.faults = vec![
+        Fault {
+            feature: 0,
+            kind: FaultKind::Exploit {
+                multiplier: 3.0,
+                spread: Minutes::from_hours(4),
+                audited: 0.8,
+            },
+            onset: Minutes(0),
+            segment: SegmentFilter::default(),
+        },
+        Fault {
+            feature: 0,
+            kind: FaultKind::SaveCorruption { probability: 0.05 },
+            onset: Minutes(0),
+            segment: SegmentFilter::default(),
+        },
+    ];
+    s.policy.guardrails.clear();
+    s.policy.rollback = plan(strategy);
+    let truth = |kind, failure_probability, half_applied_probability| StepTruth {
+        kind,
+        duration: Minutes(15),
+        failure_probability,
+        half_applied_probability,
+    };
+    s.world.rollback = s.policy.rollback.iter().map(|p| truth(p.kind, 0.0, 0.0)).collect();
+    s.world.rollback[2] = truth(s.policy.rollback[2].kind, 0.4, 0.5);
+    s.world.rollback[3] = truth(s.policy.rollback[3].kind, 0.5, 0.9);
+    s.commands = vec![crate::common::kill_at(
+        10,
+        Command::Kill { note: "exploit reported".into(), scope: KillScope::Release },
+    )];
+    s
+}
+
+pub fn kill_at(
+    hours: u32,
+    command: rollcage_policy::Command,
+) -> rollcage_harness::ScheduledCommand {
+    rollcage_harness::ScheduledCommand { at: Minutes::from_hours(hours), command }
 }

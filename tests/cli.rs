@@ -194,9 +194,14 @@ fn schema_is_json_and_check_reports_ok() {
     assert!(text.starts_with('{') && text.contains("\"title\": \"rollcage scenario\""));
     let check = rollcage(&["check"]);
     assert_eq!(check.status.code(), Some(0), "{}", String::from_utf8_lossy(&check.stderr));
+    let shipped = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "toml"))
+        .count();
+    assert!(shipped >= 13);
     assert_eq!(
         String::from_utf8_lossy(&check.stdout).lines().filter(|l| l.starts_with("ok: ")).count(),
-        7
+        shipped
     );
     assert_eq!(rollcage(&["check", "tests/fixtures/bad"]).status.code(), Some(2));
     assert_eq!(rollcage(&["check", "no/such/path"]).status.code(), Some(2));

@@ -868,6 +868,13 @@ pub(crate) fn scenario(r: &mut Reader<'_>, root: &Obj<'_, '_>) -> Option<Scenari
             breakdown: built.breakdown,
             in_flight: built.in_flight,
             rollback: built.rollback,
+            watched: {
+                let mut watched = [false; Metric::COUNT];
+                for g in &built.policy.guardrails {
+                    watched[g.metric.index()] = true;
+                }
+                watched
+            },
             sabotage: None,
         },
         policy: built.policy,

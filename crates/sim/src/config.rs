@@ -242,6 +242,10 @@ pub struct WorldConfig {
     pub in_flight: InFlight,
     /// The facts of the rollback plan's steps, in the plan's order.
     pub rollback: Vec<StepTruth>,
+    /// The metrics some guardrail watches, by [`rollcage_policy::Metric::index`]: the world keeps
+    /// telemetry for those only (and always for the crash rate, whose counts are the sessions the
+    /// stage gates need).
+    pub watched: [bool; rollcage_policy::Metric::COUNT],
     #[doc(hidden)]
     pub sabotage: Option<Sabotage>,
 }

@@ -2,7 +2,6 @@
 //! (drawn per run from the run's population stream).
 
 use rand::Rng;
-use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use rollcage_policy::Bucket;
@@ -78,8 +77,8 @@ fn log_mean_one(rng: &mut ChaCha8Rng, sigma: f64) -> f64 {
     sigma * z - sigma * sigma / 2.0
 }
 
-fn categorical(rng: &mut ChaCha8Rng, shares: &[(String, f64)]) -> u8 {
-    let u: f64 = rng.random();
+/// The index drawn by a uniform `u` in [0, 1) from categories with the given shares.
+fn categorical(u: f64, shares: &[(String, f64)]) -> u8 {
     let mut acc = 0.0;
     for (i, (_, share)) in shares.iter().enumerate() {
         acc += share;
@@ -88,6 +87,13 @@ fn categorical(rng: &mut ChaCha8Rng, shares: &[(String, f64)]) -> u8 {
         }
     }
     (shares.len() - 1) as u8
+}
+
+/// Two uniforms in [0, 1) from the halves of one 64-bit draw (32 bits each is ample for shares).
+fn two_uniforms(rng: &mut ChaCha8Rng) -> (f64, f64) {
+    let bits = rng.next_u64();
+    let scale = 1.0 / 4_294_967_296.0;
+    ((bits >> 32) as f64 * scale, (bits as u32) as f64 * scale)
 }
 
 /// The players of one run and how often each plays.
@@ -113,10 +119,12 @@ impl Population {
             .iter()
             .map(|&bucket| {
                 activity.push(fastmath::exp(log_mean_one(rng, pop.activity_spread)));
+                let (platform, region) = two_uniforms(rng);
+                let (tenure, phase) = two_uniforms(rng);
                 let segment = Segment {
-                    platform: categorical(rng, &pop.platforms),
-                    region: categorical(rng, &pop.regions),
-                    new_player: rng.random::<f64>() < pop.new_player_share,
+                    platform: categorical(platform, &pop.platforms),
+                    region: categorical(region, &pop.regions),
+                    new_player: tenure < pop.new_player_share,
                 };
                 let new_factor =
                     if segment.new_player { base.new_player_crash_multiplier } else { 1.0 };
@@ -126,7 +134,7 @@ impl Population {
                 Player {
                     bucket,
                     segment: config.segment_index(segment),
-                    refresh_phase: (((rng.next_u64() >> 32) * refresh) >> 32) as u16,
+                    refresh_phase: (phase * refresh as f64) as u16,
                     crash_probability: (base.crash_rate * new_factor * proneness).min(1.0) as f32,
                     log_latency_ms: latency as f32,
                     log_coins: coins as f32,

@@ -57,6 +57,7 @@ pub fn world(players: u32) -> WorldConfig {
             failure_probability: 0.0,
             half_applied_probability: 0.0,
         }],
+        watched: [true; rollcage_policy::Metric::COUNT],
         sabotage: None,
     }
 }

@@ -44,6 +44,10 @@ use crate::seed::{RunSeed, Stream};
 
 /// What the truth records of one session, for the harness's oracles and outcomes. The policy
 /// never sees these.
+///
+/// The outcome fields (`crashed`, `load_failed`, `latency_ms`, `exploit_coins`) are simulated for
+/// every session on a new build, of the holdback, or of a player whose save a new build touched.
+/// Sessions of other players, on the old build with nothing observing them, report no outcome.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SessionEvent {
     pub start: Minutes,
@@ -795,6 +799,27 @@ impl<'a> World<'a> {
             } else {
                 Cohort::Unexposed
             };
+            // An eligible player not yet exposed, whose save no new build ever touched, plays the old
+            // build with nothing watching: no guardrail compares with them, no report counts their
+            // outcomes, and nothing about their save can move a measure. Only the arrival matters.
+            if cohort == Cohort::Unexposed && !self.saves[index].touched {
+                observer.session(&SessionEvent {
+                    start: Minutes(start),
+                    player: index as u32,
+                    bucket: player.bucket,
+                    segment: player.segment,
+                    cell: player.cell,
+                    build: 0,
+                    features: 0,
+                    cohort,
+                    harmed: false,
+                    crashed: false,
+                    load_failed: false,
+                    latency_ms: 0.0,
+                    exploit_coins: 0,
+                });
+                continue;
+            }
             let segment = usize::from(player.segment);
             let effect = if build == 0 {
                 self.old_effects[segment]
@@ -877,12 +902,14 @@ impl<'a> World<'a> {
             } else {
                 self.ended.push(session);
             }
-            self.returns.push_back(Return {
-                at: ends + 1 + DAY,
-                player: index as u32,
-                cohort,
-                returned: return_draw < base.return_rate * effect.retention,
-            });
+            if config.watched[Metric::ReturnRate.index()] {
+                self.returns.push_back(Return {
+                    at: ends + 1 + DAY,
+                    player: index as u32,
+                    cohort,
+                    returned: return_draw < base.return_rate * effect.retention,
+                });
+            }
         }
         self.arrival_buffer = arrivals;
     }
@@ -932,7 +959,9 @@ impl<'a> World<'a> {
         let n = slot.count;
         let totals = [f64::from(slot.crashes), slot.sums[0], slot.sums[1], f64::from(slot.errors)];
         for (i, metric) in PLAYED_METRICS.iter().enumerate() {
-            metrics[metric.index()].observe(n, totals[i], e.values[i]);
+            if i == 0 || self.config.watched[metric.index()] {
+                metrics[metric.index()].observe(n, totals[i], e.values[i]);
+            }
         }
         slot.count += 1;
         slot.crashes += e.values[0] as u32;

@@ -104,11 +104,13 @@ fn traffic_matches_the_configured_activity() {
 /// tolerance is 5 binomial standard errors inflated 1.5× for clustering by player.
 #[test]
 fn baseline_crash_rate_and_latency_are_as_configured() {
-    let config = common::world_config(10_000);
+    // Everyone in the holdback: every session is simulated and reported as the control.
+    let mut config = common::world_config(10_000);
+    config.holdback = Share::ALL;
     let b = buckets(&config.assignment, 10_000);
     let mut world = World::new(&config, &b, RunSeed(2));
     let (_, snapshot) = run(&mut world, 48, &[]);
-    let crash = snapshot.cohort(Cohort::Unexposed).metric(Metric::CrashRate);
+    let crash = snapshot.cohort(Cohort::Holdback).metric(Metric::CrashRate);
     let rate = crash.mean().unwrap();
     let se = (0.022 * 0.978 / crash.count as f64).sqrt();
     assert!(
@@ -118,10 +120,10 @@ fn baseline_crash_rate_and_latency_are_as_configured() {
     );
     // Players' latency factors have mean 1, and a session's latency is log-normal with median 80
     // around it, so the mean latency is 80·e^{0.35²/2}.
-    let latency = snapshot.cohort(Cohort::Unexposed).metric(Metric::LatencyMs).mean().unwrap();
+    let latency = snapshot.cohort(Cohort::Holdback).metric(Metric::LatencyMs).mean().unwrap();
     let expected = 80.0 * (0.35f64.powi(2) / 2.0).exp();
     assert!((latency / expected - 1.0).abs() < 0.02, "mean latency {latency} vs {expected}");
-    let returns = snapshot.cohort(Cohort::Unexposed).metric(Metric::ReturnRate);
+    let returns = snapshot.cohort(Cohort::Holdback).metric(Metric::ReturnRate);
     assert!(returns.count > 0, "returns observed a day later");
     assert!((returns.mean().unwrap() - 0.6).abs() < 0.02);
 }
@@ -169,7 +171,7 @@ fn a_crash_fault_multiplies_the_treatment_crash_rate_in_its_segment_only() {
     }
     // Treatment crash rate: 45% of sessions at 3× and 55% at 1×, i.e. 1.9× the control.
     let t = snapshot.cohort(Cohort::Treatment).metric(Metric::CrashRate).mean().unwrap();
-    let c = snapshot.cohort(Cohort::Unexposed).metric(Metric::CrashRate).mean().unwrap();
+    let c = snapshot.cohort(Cohort::Holdback).metric(Metric::CrashRate).mean().unwrap();
     assert!((t / c - 1.9).abs() < 0.25, "treatment {t} vs control {c}");
 }
 

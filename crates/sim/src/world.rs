@@ -799,25 +799,26 @@ impl<'a> World<'a> {
             } else {
                 Cohort::Unexposed
             };
+            let mut event = SessionEvent {
+                start: Minutes(start),
+                player: index as u32,
+                bucket: player.bucket,
+                segment: player.segment,
+                cell: player.cell,
+                build,
+                features: 0,
+                cohort,
+                harmed: false,
+                crashed: false,
+                load_failed: false,
+                latency_ms: 0.0,
+                exploit_coins: 0,
+            };
             // An eligible player not yet exposed, whose save no new build ever touched, plays the old
             // build with nothing watching: no guardrail compares with them, no report counts their
             // outcomes, and nothing about their save can move a measure. Only the arrival matters.
             if cohort == Cohort::Unexposed && !self.saves[index].touched {
-                observer.session(&SessionEvent {
-                    start: Minutes(start),
-                    player: index as u32,
-                    bucket: player.bucket,
-                    segment: player.segment,
-                    cell: player.cell,
-                    build: 0,
-                    features: 0,
-                    cohort,
-                    harmed: false,
-                    crashed: false,
-                    load_failed: false,
-                    latency_ms: 0.0,
-                    exploit_coins: 0,
-                });
+                observer.session(&event);
                 continue;
             }
             let segment = usize::from(player.segment);
@@ -879,21 +880,13 @@ impl<'a> World<'a> {
                 (coins + exploit) as f64,
                 if load_failed { 1.0 } else { 0.0 },
             ];
-            observer.session(&SessionEvent {
-                start: Minutes(start),
-                player: index as u32,
-                bucket: player.bucket,
-                segment: player.segment,
-                cell: player.cell,
-                build,
-                features: if build != 0 { effect.features } else { 0 },
-                cohort,
-                harmed: build != 0 && effect.harmful,
-                crashed,
-                load_failed,
-                latency_ms: latency as f32,
-                exploit_coins: exploit,
-            });
+            event.features = if build != 0 { effect.features } else { 0 };
+            event.harmed = build != 0 && effect.harmful;
+            event.crashed = crashed;
+            event.load_failed = load_failed;
+            event.latency_ms = latency as f32;
+            event.exploit_coins = exploit;
+            observer.session(&event);
             // The session reports when it ends; its next-day return is known a day after that.
             let ends = start + session_length;
             let session = Ended { player: index as u32, cohort, build, values, completed };

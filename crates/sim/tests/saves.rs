@@ -2,24 +2,16 @@
 
 mod common;
 
+use common::run;
+
 use rollcage_policy::{
     Action, BuildId, Cohort, KillScope, Metric, Minutes, Restore, Share, StepKind, StepResult,
-    Telemetry,
 };
 use rollcage_sim::hash::buckets;
 use rollcage_sim::{
     Breakdown, Fault, FaultKind, InFlight, Migration, RunSeed, Sabotage, SegmentFilter,
-    SessionEvent, SessionObserver, StepTruth, World, WorldConfig,
+    SessionEvent, StepTruth, World, WorldConfig,
 };
-
-#[derive(Default)]
-struct Collect(Vec<SessionEvent>);
-
-impl SessionObserver for Collect {
-    fn session(&mut self, e: &SessionEvent) {
-        self.0.push(*e);
-    }
-}
 
 fn build() -> BuildId {
     BuildId::new("1.4.0")
@@ -35,26 +27,6 @@ fn fault(feature: usize, kind: FaultKind) -> Fault {
 
 fn step(kind: StepKind, failure_probability: f64, half_applied_probability: f64) -> StepTruth {
     StepTruth { kind, duration: Minutes(10), failure_probability, half_applied_probability }
-}
-
-/// Hourly windows until `hours`, applying `actions` at their minute (on the hour); returns the
-/// sessions and the last snapshot.
-fn run(
-    world: &mut World<'_>,
-    hours: u32,
-    actions: &[(u32, Action)],
-) -> (Vec<SessionEvent>, Telemetry) {
-    let mut seen = Collect::default();
-    let mut last = Telemetry::default();
-    for h in world.now().0 / 60..hours {
-        for (at, action) in actions {
-            if *at == h * 60 {
-                world.apply(action);
-            }
-        }
-        last = *world.advance(Minutes((h + 1) * 60), &mut seen);
-    }
-    (seen.0, last)
 }
 
 /// Runs step `index` until an attempt succeeds (at most `tries`), advancing to each attempt's end.

@@ -3,46 +3,15 @@
 
 mod common;
 
+use common::run;
+
 use rand::Rng;
-use rollcage_policy::{
-    Action, Bucket, BuildId, Cohort, KillScope, Metric, Minutes, Share, Telemetry,
-};
+use rollcage_policy::{Action, Bucket, BuildId, Cohort, KillScope, Metric, Minutes, Share};
 use rollcage_sim::hash::buckets;
-use rollcage_sim::{
-    Fault, FaultKind, RunSeed, SegmentFilter, SessionEvent, SessionObserver, Stream, World,
-};
-
-#[derive(Default)]
-struct Collect(Vec<SessionEvent>);
-
-impl SessionObserver for Collect {
-    fn session(&mut self, e: &SessionEvent) {
-        self.0.push(*e);
-    }
-}
+use rollcage_sim::{Fault, FaultKind, RunSeed, SegmentFilter, Stream, World};
 
 fn expose(bp: u16) -> Action {
     Action::Expose { build: BuildId::new("1.4.0"), share: Share::from_basis_points(bp).unwrap() }
-}
-
-/// Runs hourly windows for `hours`, applying `actions` at the given minutes; returns the sessions
-/// and the last snapshot.
-fn run(
-    world: &mut World<'_>,
-    hours: u32,
-    actions: &[(u32, Action)],
-) -> (Vec<SessionEvent>, Telemetry) {
-    let mut seen = Collect::default();
-    let mut last = Telemetry::default();
-    for h in 0..hours {
-        for (at, action) in actions {
-            if *at == h * 60 {
-                world.apply(action);
-            }
-        }
-        last = *world.advance(Minutes((h + 1) * 60), &mut seen);
-    }
-    (seen.0, last)
 }
 
 /// The first outputs of each stream are pinned: a dependency upgrade that changes the random

@@ -28,8 +28,11 @@ fn simulate(out: &Path, extra: &[&str]) -> Output {
     rollcage(&args)
 }
 
-const REPORTS: [&str; 7] = [
+const REPORTS: [&str; 10] = [
     "summary.csv",
+    "small-exploit/runs.csv",
+    "small-exploit/stages.csv",
+    "small-exploit/summary.txt",
     "small-null/runs.csv",
     "small-null/stages.csv",
     "small-null/summary.txt",
@@ -206,4 +209,33 @@ fn schema_is_json_and_check_reports_ok() {
     assert_eq!(rollcage(&["check", "tests/fixtures/bad"]).status.code(), Some(2));
     assert_eq!(rollcage(&["check", "no/such/path"]).status.code(), Some(2));
     assert_eq!(rollcage(&["simulate", "--threads", "lots"]).status.code(), Some(2));
+}
+
+/// A rollback's timeline shows every step and every attempt, the retries with their backoff, and
+/// what the rollback did to players' data.
+#[test]
+fn explain_shows_every_rollback_step_and_attempt() {
+    let out = out_dir("rollback-explain");
+    assert!(simulate(&out, &[]).status.success());
+    let runs = read(&out.join("small-exploit/runs.csv"));
+    let header: Vec<&str> = runs.lines().next().unwrap().split(',').collect();
+    let attempts = header.iter().position(|c| *c == "rollback_attempts").unwrap();
+    // The first run whose rollback needed a retry.
+    let row = runs
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .find(|r| r[attempts].parse::<u32>().unwrap_or(0) > 4)
+        .expect("a rollback with a retried step");
+    let output = rollcage(&[
+        "explain",
+        "tests/fixtures/small-exploit.toml",
+        "--run",
+        row[0],
+        "--decisions-only",
+    ]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("FAILED (attempt 1); retry at"), "{text}");
+    assert!(text.contains("ROLLED BACK build 1.4.0"), "{text}");
+    insta::assert_snapshot!("rollback_explain", text);
 }

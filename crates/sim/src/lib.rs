@@ -7,7 +7,6 @@
 //! truth about each one ([`SessionEvent`]), and hands the policy only telemetry.
 
 pub mod config;
-pub mod fastmath;
 mod flags;
 pub mod hash;
 pub mod population;

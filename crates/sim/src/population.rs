@@ -7,7 +7,7 @@ use rand_distr::{Distribution, StandardNormal};
 use rollcage_policy::Bucket;
 
 use crate::config::{Segment, WorldConfig};
-use crate::fastmath;
+use rollcage_stats::fastmath;
 
 /// What the hot loop needs of a player, packed into 20 bytes.
 #[derive(Clone, Copy, Debug, PartialEq)]

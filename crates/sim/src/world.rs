@@ -36,11 +36,11 @@ use rollcage_policy::{
 };
 
 use crate::config::{FaultKind, InFlight, Migration, Sabotage, WorldConfig};
-use crate::fastmath;
 use crate::flags::{FlagState, Flags, NOTHING_EXPOSED};
 use crate::population::{AliasTable, Player, Population};
 use crate::saves::{Holdings, Save};
 use crate::seed::{RunSeed, Stream};
+use rollcage_stats::fastmath;
 
 /// What the truth records of one session, for the harness's oracles and outcomes. The policy
 /// never sees these.

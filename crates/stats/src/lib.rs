@@ -11,11 +11,14 @@
 //! - [`quantile`]: sample quantiles for times and blast radii.
 
 pub mod contrast;
+pub mod fastmath;
 pub mod interval;
 pub mod moments;
 pub mod normal;
 pub mod quantile;
 pub mod sequential;
+pub mod spending;
+pub mod srm;
 
 pub use contrast::{Direction, HarmEstimate, HarmSpec, Margin, Stratum, stratified_harm};
 pub use interval::{Interval, clopper_pearson, wilson};

@@ -14,6 +14,11 @@
 //!   ever reaches 1/α is at most α: rejecting when Λ ≥ 1/α holds α over any number of looks.
 //!   rollcage rejects only when the estimate also points in the harmful direction, which keeps the
 //!   error at most α for a one-sided question.
+//! - **Wald's SPRT** tests "no harm" against one stated harm δ. For a normal estimate θ̂ with
+//!   variance V the log-likelihood ratio is (δ/V)·(θ̂ − δ/2). It rejects at ln((1 − β)/α) and
+//!   accepts "no harm" at ln(β/(1 − α)); between the two it keeps looking. It needs the least data
+//!   when the harm really is δ, and says nothing useful about harms far from δ.
+//! - **Group-sequential alpha spending** lives in [`crate::spending`].
 
 use crate::normal;
 
@@ -47,9 +52,24 @@ pub fn msprt_p_value(log_lr: f64) -> f64 {
     (-log_lr).exp().min(1.0)
 }
 
+/// Wald's SPRT log-likelihood ratio of "harm = `effect`" against "harm = 0" for an estimate with
+/// the given variance.
+pub fn sprt_log_lr(estimate: f64, variance: f64, effect: f64) -> f64 {
+    assert!(variance > 0.0 && effect > 0.0, "the SPRT needs a positive variance and effect");
+    effect * (estimate - effect / 2.0) / variance
+}
+
+/// Wald's thresholds on the log-likelihood ratio: accept "no harm" at or below the first, reject
+/// at or above the second.
+pub fn sprt_log_bounds(alpha: f64, beta: f64) -> (f64, f64) {
+    assert!(alpha > 0.0 && beta > 0.0 && alpha + beta < 1.0, "the SPRT needs α + β < 1");
+    ((beta / (1.0 - alpha)).ln(), ((1.0 - beta) / alpha).ln())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spending::{GroupSequential, Spending};
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
     use rand_distr::{Distribution, StandardNormal};
@@ -108,5 +128,96 @@ mod tests {
         let msprt_rate = msprt as f64 / sequences as f64;
         assert!(naive_rate > alpha + 4.0 * se, "naive rate {naive_rate}");
         assert!(msprt_rate <= alpha + 4.0 * se, "mSPRT rate {msprt_rate}");
+    }
+
+    /// Reference from the closed forms, evaluated in Python: with θ̂ = 0.012, V = 1e-5, δ = 0.01,
+    /// δ(θ̂ − δ/2)/V = 7.0; Wald's bounds for α = 0.05, β = 0.2 are ln(0.2/0.95) =
+    /// -1.5581446180465499 and ln(0.8/0.05) = 2.772588722239781.
+    #[test]
+    fn sprt_matches_the_closed_form() {
+        assert!((sprt_log_lr(0.012, 1e-5, 0.01) - 7.0).abs() < 1e-12);
+        let (accept, reject) = sprt_log_bounds(0.05, 0.2);
+        assert!((accept + 1.558_144_618_046_549_9).abs() < 1e-12);
+        assert!((reject - 2.772_588_722_239_781).abs() < 1e-12);
+    }
+
+    /// Random walks of unit-variance observations looked at after `looks` batches.
+    fn walks(
+        seed: u64,
+        sequences: usize,
+        looks: &[usize],
+        drift: f64,
+        mut look: impl FnMut(usize, usize, f64, f64) -> bool,
+    ) -> usize {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut hits = 0;
+        for s in 0..sequences {
+            let (mut sum, mut n) = (0.0, 0usize);
+            for (k, &upto) in looks.iter().enumerate() {
+                while n < upto {
+                    let x: f64 = StandardNormal.sample(&mut rng);
+                    sum += x + drift;
+                    n += 1;
+                }
+                if look(s, k, sum / n as f64, 1.0 / n as f64) {
+                    hits += 1;
+                    break;
+                }
+            }
+        }
+        hits
+    }
+
+    /// Monte Carlo check of Wald's SPRT under the null, looking after every batch of 100 batches:
+    /// it rejects at most α of the time (Wald's bound is approximate; the overshoot of discrete
+    /// looks makes it conservative), and it accepts "no harm" in most sequences. 4000 sequences;
+    /// tolerance four binomial standard errors.
+    #[test]
+    fn sprt_holds_alpha_under_the_null_and_mostly_accepts() {
+        let (sequences, alpha, beta, effect) = (4000usize, 0.05, 0.2, 0.3);
+        let (accept, reject) = sprt_log_bounds(alpha, beta);
+        let looks: Vec<usize> = (1..=100).collect();
+        let (mut accepted, mut stopped) = (0usize, None);
+        let rejected = walks(11, sequences, &looks, 0.0, |s, _, estimate, variance| {
+            if stopped == Some(s) {
+                // An accepted sequence has stopped: no later look can reject.
+                return false;
+            }
+            let llr = sprt_log_lr(estimate, variance, effect);
+            if llr <= accept {
+                accepted += 1;
+                stopped = Some(s);
+            }
+            llr >= reject
+        });
+        let se = (alpha * (1.0 - alpha) / sequences as f64).sqrt();
+        let rate = rejected as f64 / sequences as f64;
+        assert!(rate <= alpha + 4.0 * se, "SPRT false rejection rate {rate}");
+        assert!(accepted > sequences / 2, "accepted {accepted} of {sequences}");
+    }
+
+    /// Monte Carlo check of the spending boundaries where the information is as uneven as a
+    /// staged rollout's (1, 3, 10, 30, 60 and 100 observations): the boundaries spend exactly α,
+    /// so the crossing rate must sit within four binomial standard errors of α on both sides.
+    #[test]
+    fn spending_boundaries_hold_alpha_at_uneven_information() {
+        let (sequences, alpha) = (20_000usize, 0.05);
+        let looks = [1usize, 3, 10, 30, 60, 100];
+        let se = (alpha * (1.0 - alpha) / sequences as f64).sqrt();
+        for spending in [Spending::OBrienFleming, Spending::Pocock] {
+            let mut test = GroupSequential::new();
+            let bounds: Vec<f64> = looks
+                .iter()
+                .map(|&n| test.analyse(n as f64, spending.cumulative(alpha, n as f64 / 100.0)))
+                .collect();
+            let crossed = walks(13, sequences, &looks, 0.0, |_, k, estimate, variance| {
+                estimate / variance.sqrt() >= bounds[k]
+            });
+            let rate = crossed as f64 / sequences as f64;
+            assert!(
+                (rate - alpha).abs() <= 4.0 * se,
+                "{spending:?}: rate {rate}, bounds {bounds:?}"
+            );
+        }
     }
 }

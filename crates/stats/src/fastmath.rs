@@ -1,4 +1,5 @@
-//! A fast exponential for the simulator's hot loop.
+//! A fast, portable exponential for hot loops: the simulator's sessions and the group-sequential
+//! recursion.
 //!
 //! Sessions draw log-normal outcomes, which needs e^x twice per session. The platform's `exp` is
 //! a library call of about fifty instructions whose last bit may differ between C libraries. This

@@ -70,7 +70,8 @@ fn summaries_are_pinned() {
 
 /// The runs.csv header, a stable interface documented in reports/README.md.
 fn rollcage_harness_header() -> &'static str {
-    "run,seed,outcome,harmful,stop_kind,stopped_by,stop_h,time_to_detect_h,final_phase,released_h,ended_h,\
+    "run,seed,outcome,harmful,stop_kind,stopped_by,stop_h,data_pause_h,data_pause_reason,time_to_detect_h,\
+final_phase,released_h,ended_h,\
 stage_reached,builds,sessions,treatment_sessions,holdback_sessions,exposed_players,exposed_sessions,\
 harmed_players,harmed_sessions,stop_scope,kills,sessions_after_stop,aborted_sessions,rollback_result,\
 rollback_h,rollback_attempts,coins_lost,exploit_coins_left,items_lost,corrupted_saves_left,players_restored,\

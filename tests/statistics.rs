@@ -34,7 +34,7 @@ fn naive_repeated_looks_inflate_false_kills_while_msprt_holds_alpha() {
         .guardrails
         .iter()
         .filter_map(|g| match g.method {
-            Method::Msprt { alpha, .. } => Some(alpha),
+            Method::Msprt { test, .. } => Some(test.alpha),
             _ => None,
         })
         .sum();
@@ -45,8 +45,8 @@ fn naive_repeated_looks_inflate_false_kills_while_msprt_holds_alpha() {
 
     let mut naive = msprt.clone();
     for g in &mut naive.policy.guardrails {
-        if let Method::Msprt { alpha, margin, variance, .. } = g.method {
-            g.method = Method::NaiveZ { alpha, margin, variance };
+        if let Method::Msprt { test, .. } = g.method {
+            g.method = Method::NaiveZ(test);
         }
     }
 

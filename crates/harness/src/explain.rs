@@ -40,14 +40,17 @@ pub fn describe_summary(s: &Summary, scenario_path: &str) -> String {
     let _ = writeln!(out, "{}: {} runs, {}", s.scenario, s.runs, verdict);
     let _ = writeln!(
         out,
-        "  outcomes: {} detected, {} missed, {} false kills, {} clean passes",
-        s.detected, s.missed, s.false_kills, s.clean_passes
+        "  outcomes: {} detected, {} missed, {} false kills, {} clean passes, {} data pauses",
+        s.detected, s.missed, s.false_kills, s.clean_passes, s.data_pauses
     );
     if s.detection_rate.is_some() {
         let _ = writeln!(out, "  detection rate:  {}", rate(s.detection_rate));
     }
     if s.false_kill_rate.is_some() {
         let _ = writeln!(out, "  false-kill rate: {}", rate(s.false_kill_rate));
+    }
+    if s.data_pauses > 0 {
+        let _ = writeln!(out, "  data-pause rate: {}", rate(s.data_pause_rate));
     }
     if let Some(t) = s.time_to_detect_h {
         let _ = writeln!(
@@ -148,6 +151,11 @@ fn reason(scenario: &Scenario, r: &Reason) -> String {
             )
         }
         Reason::Operator(note) => format!("operator: {note}"),
+        Reason::SampleRatio(ratio) => format!("data quality: {ratio}"),
+        Reason::Inconclusive { guardrail, looks } => format!(
+            "data quality: guardrail {} had no new telemetry for {looks} evaluations in a row",
+            scenario.policy.guardrails[*guardrail].name
+        ),
     }
 }
 
@@ -229,6 +237,7 @@ pub fn timeline(scenario: &Scenario, r: &RunRecord) -> String {
                 "  {}",
                 ev.describe(&scenario.policy.guardrails[ev.guardrail], &scenario.policy.cells)
             ),
+            EventKind::SampleRatioChecked(ratio) => format!("  {ratio}"),
             EventKind::Paused { reason: why } => format!("PAUSED by {}", reason(scenario, why)),
             EventKind::Resumed { note } => format!("resumed by operator ({note})"),
             EventKind::Killed { build, scope: what, reason: why } => {

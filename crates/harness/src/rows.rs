@@ -36,6 +36,8 @@ pub const RUNS_HEADER: &[&str] = &[
     "stop_kind",
     "stopped_by",
     "stop_h",
+    "data_pause_h",
+    "data_pause_reason",
     "time_to_detect_h",
     "final_phase",
     "released_h",
@@ -80,6 +82,8 @@ fn run_row(r: &RunRecord) -> Vec<String> {
         r.stop.as_ref().map_or_else(String::new, |s| s.kind.to_string()),
         r.stop.as_ref().map_or_else(String::new, |s| s.by.clone()),
         hours(r.stop.as_ref().map(|s| s.at)),
+        hours(r.data_pause.map(|(at, _)| at)),
+        r.data_pause.map_or_else(String::new, |(_, why)| why.to_string()),
         hours(r.time_to_detect),
         r.final_phase.name().to_string(),
         hours(r.released_at),
@@ -184,12 +188,16 @@ pub const SUMMARY_HEADER: &[&str] = &[
     "missed",
     "false_kills",
     "clean_passes",
+    "data_pauses",
     "detection_rate",
     "detection_rate_lo",
     "detection_rate_hi",
     "false_kill_rate",
     "false_kill_rate_lo",
     "false_kill_rate_hi",
+    "data_pause_rate",
+    "data_pause_rate_lo",
+    "data_pause_rate_hi",
     "time_to_detect_h_median",
     "time_to_detect_h_p90",
     "time_to_detect_h_max",
@@ -242,9 +250,11 @@ pub fn summary_table(summaries: &[Summary]) -> Table {
                 s.missed.to_string(),
                 s.false_kills.to_string(),
                 s.clean_passes.to_string(),
+                s.data_pauses.to_string(),
             ];
             row.extend(rate_cells(s.detection_rate));
             row.extend(rate_cells(s.false_kill_rate));
+            row.extend(rate_cells(s.data_pause_rate));
             row.extend([
                 spread(s.time_to_detect_h, |x| x.median, 2),
                 spread(s.time_to_detect_h, |x| x.p90, 2),

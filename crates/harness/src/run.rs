@@ -11,11 +11,15 @@
 //!     at an evaluation: policy.observe(snapshot) -> actions -> world
 //! ```
 
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
 use rollcage_policy::{
     Action, Bucket, BucketLayout, BuildId, Controller, Event, EventKind, KillScope, Minutes,
-    Policy, Reason, Share,
+    Policy, Reason, Share, Telemetry,
 };
-use rollcage_sim::{Breakdown, RunSeed, Save, SessionEvent, SessionObserver, World};
+use rollcage_sim::{
+    Breakdown, Observation, RunSeed, Save, SessionEvent, SessionObserver, Stream, World,
+};
 
 use crate::oracle::{Oracles, Violations};
 use crate::scenario::Scenario;
@@ -41,6 +45,10 @@ pub enum Outcome {
     FalseKill,
     /// A harmless release went through.
     CleanPass,
+    /// A data-quality check (sample-ratio mismatch, the inconclusive limit) paused the rollout and
+    /// nothing stopped the release otherwise: neither a false kill nor a detection, and a harmful
+    /// release's harm was left running.
+    DataPause,
 }
 
 impl Outcome {
@@ -50,6 +58,7 @@ impl Outcome {
             Outcome::Missed => "missed",
             Outcome::FalseKill => "false_kill",
             Outcome::CleanPass => "clean_pass",
+            Outcome::DataPause => "data_pause",
         }
     }
 }
@@ -184,6 +193,8 @@ pub struct RunRecord {
     /// The release carries a harmful fault (ground truth).
     pub harmful: bool,
     pub stop: Option<Stop>,
+    /// The first data-quality pause of the release under test: when, and `srm` or `inconclusive`.
+    pub data_pause: Option<(Minutes, &'static str)>,
     /// Kills of the release under test (any scope), in order.
     pub kills: u32,
     /// From the start of harm to when it was all stopped.
@@ -349,6 +360,12 @@ pub fn run_controller<C: Controller>(
                 stage: None,
             },
         },
+        pipeline: scenario.world.observation.is_faulty().then(|| Pipeline {
+            observation: &scenario.world.observation,
+            rng: seed.stream(Stream::Delivery),
+            delivered: Box::default(),
+            window_lost: false,
+        }),
         events: Vec::new(),
         stages: Vec::new(),
         kill: None,
@@ -383,21 +400,61 @@ pub fn run_controller<C: Controller>(
         {
             until = until.min(end);
         }
+        if let Some(pipeline) = &d.pipeline {
+            d.world.set_reporting(pipeline.reporting(now));
+        }
         d.observer.oracles.begin_advance(until);
         d.world.advance(until, &mut d.observer);
         now = until;
         d.deliver_step_results();
         if now == next_evaluation {
             next_evaluation = now + scenario.evaluation_interval;
-            let step = d.controller.observe(now, d.world.telemetry());
+            let step = match d.pipeline.as_mut() {
+                Some(pipeline) => {
+                    let delivered = pipeline.deliver(now, d.world.telemetry());
+                    d.controller.observe(now, delivered)
+                }
+                None => d.controller.observe(now, d.world.telemetry()),
+            };
             d.handle(now, step);
         }
     }
     d.finish(run, seed, now)
 }
 
+/// The telemetry pipeline between the world and the policy, when the scenario gives it faults:
+/// each evaluation window may arrive late or be lost, and outages deliver nothing.
+struct Pipeline<'a> {
+    observation: &'a Observation,
+    rng: ChaCha8Rng,
+    /// What the policy was last handed.
+    delivered: Box<Telemetry>,
+    /// The window under way is lost: its sessions never reach the telemetry.
+    window_lost: bool,
+}
+
+impl Pipeline<'_> {
+    /// Whether sessions ending in the step starting at `now` are reported.
+    fn reporting(&self, now: Minutes) -> bool {
+        let dropped = self.observation.outage_at(now).is_some_and(|o| !o.backfill);
+        !self.window_lost && !dropped
+    }
+
+    /// What the policy sees at the evaluation at `now`, and the draws for the next window.
+    fn deliver(&mut self, now: Minutes, world: &Telemetry) -> &Telemetry {
+        let late = self.rng.random::<f64>() < self.observation.late;
+        let stale = late || self.window_lost || self.observation.outage_at(now).is_some();
+        if !stale {
+            *self.delivered = *world;
+        }
+        self.window_lost = self.rng.random::<f64>() < self.observation.gap;
+        &self.delivered
+    }
+}
+
 struct Driver<'a, C> {
     scenario: &'a Scenario,
+    pipeline: Option<Pipeline<'a>>,
     buckets: &'a [Bucket],
     controller: C,
     world: World<'a>,
@@ -564,12 +621,15 @@ impl<C: Controller> Driver<'_, C> {
         let mut kills: Vec<(Minutes, KillScope)> = Vec::new();
         let mut stop: Option<Stop> = None;
         let mut pause = None;
+        let mut data_pause = None;
         let mut rollback: Option<RollbackRecord> = None;
         let mut on_release = false;
         for e in &self.events {
             let by = |reason: &Reason| match reason {
                 Reason::Guardrail(ev) => scenario.policy.guardrails[ev.guardrail].name.clone(),
                 Reason::Operator(_) => "operator".to_string(),
+                Reason::SampleRatio(_) => "srm".to_string(),
+                Reason::Inconclusive { .. } => "inconclusive".to_string(),
             };
             match &e.kind {
                 EventKind::StageStarted { build, .. } => on_release = build == release,
@@ -598,6 +658,14 @@ impl<C: Controller> Driver<'_, C> {
                         by: by(reason),
                         scope: "release".into(),
                     });
+                }
+                EventKind::Paused { reason } if on_release && reason.is_data_quality() => {
+                    let kind = if matches!(reason, Reason::SampleRatio(_)) {
+                        "srm"
+                    } else {
+                        "inconclusive"
+                    };
+                    data_pause.get_or_insert((e.at, kind));
                 }
                 EventKind::RolledBack { build } | EventKind::RollbackFailed { build, .. }
                     if build == release =>
@@ -631,7 +699,14 @@ impl<C: Controller> Driver<'_, C> {
             (Some(o), _, Some(s)) if s.at < o => (Outcome::FalseKill, None),
             (Some(o), _, _) if o < now => (Outcome::Missed, None),
             (_, _, Some(_)) => (Outcome::FalseKill, None),
+            (_, _, None) if data_pause.is_some() => (Outcome::DataPause, None),
             (_, _, None) => (Outcome::CleanPass, None),
+        };
+        // A harmful release left running behind a data-quality pause was not missed by the
+        // guardrails alone: the rollout stopped expanding and someone must look.
+        let outcome = match outcome {
+            Outcome::Missed if data_pause.is_some() => Outcome::DataPause,
+            o => o,
         };
         let final_phase = match (self.released_at, self.kill, &rollback) {
             (Some(_), _, _) => FinalPhase::Released,
@@ -672,6 +747,7 @@ impl<C: Controller> Driver<'_, C> {
             outcome,
             harmful: onset.is_some(),
             stop,
+            data_pause,
             kills: kills.len() as u32,
             time_to_detect,
             final_phase,

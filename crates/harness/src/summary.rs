@@ -96,10 +96,14 @@ pub struct Summary {
     pub missed: u64,
     pub false_kills: u64,
     pub clean_passes: u64,
+    /// Runs a data-quality check paused and nothing else stopped.
+    pub data_pauses: u64,
     /// Detected among harmful runs.
     pub detection_rate: Option<Rate>,
     /// False kills among runs the release did no harm in when stopped or at all.
     pub false_kill_rate: Option<Rate>,
+    /// Data pauses among all completed runs.
+    pub data_pause_rate: Option<Rate>,
     pub time_to_detect_h: Option<Spread>,
     pub harmed_players: Option<Spread>,
     pub harmed_sessions: Option<Spread>,
@@ -151,6 +155,9 @@ impl Summary {
             count(Outcome::FalseKill),
             count(Outcome::CleanPass),
         );
+        let data_pauses = count(Outcome::DataPause);
+        let harmful_data_pauses =
+            records.iter().filter(|r| r.outcome == Outcome::DataPause && r.harmful).count() as u64;
         let figure = |f: &dyn Fn(&RunRecord) -> Option<f64>| {
             Spread::of(records.iter().filter_map(|r| f(r)).collect())
         };
@@ -177,8 +184,13 @@ impl Summary {
             missed,
             false_kills,
             clean_passes,
-            detection_rate: Rate::of(detected, detected + missed),
-            false_kill_rate: Rate::of(false_kills, false_kills + clean_passes),
+            data_pauses,
+            detection_rate: Rate::of(detected, detected + missed + harmful_data_pauses),
+            false_kill_rate: Rate::of(
+                false_kills,
+                false_kills + clean_passes + data_pauses - harmful_data_pauses,
+            ),
+            data_pause_rate: Rate::of(data_pauses, records.len() as u64),
             time_to_detect_h: figure(&|r| r.time_to_detect.map(|t| t.hours())),
             harmed_players: figure(&|r| Some(r.harmed_players as f64)),
             harmed_sessions: figure(&|r| Some(r.harmed_sessions as f64)),

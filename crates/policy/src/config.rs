@@ -3,6 +3,7 @@
 //! These types are already validated (the scenario loader checks every bound and reports every
 //! problem with its place in the file); the policy asserts the few invariants it relies on.
 
+use rollcage_stats::spending::Spending;
 use rollcage_stats::{Direction, Margin, VarianceModel};
 
 use crate::metric::Metric;
@@ -39,6 +40,16 @@ impl Severity {
     }
 }
 
+/// What a statistical guardrail asks of the treatment against the holdback: is the harm beyond
+/// `margin` above zero, at error rate `alpha` over the whole rollout (for the methods that hold
+/// it)?
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Comparison {
+    pub alpha: f64,
+    pub margin: Margin,
+    pub variance: VarianceModel,
+}
+
 /// How a guardrail decides.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Method {
@@ -46,19 +57,81 @@ pub enum Method {
     Threshold { limit: f64 },
     /// A one-sided z-test at level `alpha` at every look: what most teams run. Its error rate over
     /// a whole rollout is far above `alpha`.
-    NaiveZ { alpha: f64, margin: Margin, variance: VarianceModel },
+    NaiveZ(Comparison),
+    /// The z-test at alpha divided by the planned number of looks. Holds alpha for up to `looks`
+    /// looks, and is very strict when there are many; after `looks` looks it has no alpha left.
+    Bonferroni { test: Comparison, looks: u32 },
+    /// Group-sequential boundaries from an alpha-spending function, at the information fractions
+    /// the rollout actually reaches: information (Σ nₜnₕ/(nₜ + nₕ) over stages) divided by
+    /// `planned_information`, the information the scheduled stages are expected to gather.
+    Spending { test: Comparison, spending: Spending, planned_information: f64 },
     /// The mixture SPRT: holds `alpha` over any number of looks.
-    Msprt { alpha: f64, margin: Margin, variance: VarianceModel, mixture_sd: f64 },
+    Msprt { test: Comparison, mixture_sd: f64 },
+    /// Wald's SPRT of no harm against a harm of `effect` (in the metric's units, beyond the
+    /// margin), with type II error `beta` at that effect. Once it accepts "no harm" it stops
+    /// looking for the rest of the build.
+    Sprt { test: Comparison, effect: f64, beta: f64 },
 }
 
 impl Method {
     pub fn name(&self) -> &'static str {
         match self {
             Method::Threshold { .. } => "threshold",
-            Method::NaiveZ { .. } => "naive_z",
+            Method::NaiveZ(_) => "naive_z",
+            Method::Bonferroni { .. } => "bonferroni",
+            Method::Spending { spending: Spending::OBrienFleming, .. } => "spending_obf",
+            Method::Spending { spending: Spending::Pocock, .. } => "spending_pocock",
             Method::Msprt { .. } => "msprt",
+            Method::Sprt { .. } => "sprt",
         }
     }
+
+    /// The comparison a statistical method makes; `None` for a threshold.
+    pub fn comparison(&self) -> Option<&Comparison> {
+        match self {
+            Method::Threshold { .. } => None,
+            Method::NaiveZ(test)
+            | Method::Bonferroni { test, .. }
+            | Method::Spending { test, .. }
+            | Method::Msprt { test, .. }
+            | Method::Sprt { test, .. } => Some(test),
+        }
+    }
+}
+
+/// How the error rates of several statistical guardrails are combined.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Multiplicity {
+    /// Each guardrail at its own alpha: the chance that some guardrail fires on a harmless build
+    /// grows with the number of guardrails.
+    #[default]
+    None,
+    /// Each guardrail at its alpha divided by the number of statistical guardrails m.
+    Bonferroni,
+    /// Holm's step-down procedure, run sequentially: each guardrail at its alpha divided by the
+    /// number of statistical guardrails that have not breached for the current build. Holds the
+    /// same family error as Bonferroni and is never less powerful.
+    Holm,
+}
+
+impl Multiplicity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Multiplicity::None => "none",
+            Multiplicity::Bonferroni => "bonferroni",
+            Multiplicity::Holm => "holm",
+        }
+    }
+}
+
+/// The sample-ratio-mismatch check: players who played in the current stage should split between
+/// the treatment and the holdback as the stage's share to the holdback's. A chi-square p-value
+/// below `alpha` divided by `looks` (the planned looks, so that the check's own error over the
+/// rollout stays below `alpha`) pauses the rollout: the comparison can no longer be trusted.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SrmCheck {
+    pub alpha: f64,
+    pub looks: u32,
 }
 
 /// What a guardrail's breach (of severity rollback) kills.
@@ -146,6 +219,8 @@ pub struct Guardrail {
     /// Consecutive breaching evaluations needed before the breach acts.
     pub breaches_required: u32,
     pub scope: Scope,
+    /// Consecutive looks without new telemetry after which the rollout pauses (0: never).
+    pub inconclusive_limit: u32,
 }
 
 /// The whole rollout policy.
@@ -166,6 +241,12 @@ pub struct PolicyConfig {
     /// The segment cells telemetry is broken into (e.g. the platforms), by name; one cell named
     /// `all` when there is no breakdown.
     pub cells: Vec<String>,
+    /// Each cell's share of the players (for a cell's share of a spending plan's information).
+    pub cell_shares: Vec<f64>,
+    /// How the statistical guardrails' alphas are combined.
+    pub multiplicity: Multiplicity,
+    /// The sample-ratio-mismatch check, if the policy runs one.
+    pub srm: Option<SrmCheck>,
 }
 
 impl PolicyConfig {
@@ -199,5 +280,25 @@ impl PolicyConfig {
             !self.cells.is_empty() && self.cells.len() <= crate::telemetry::MAX_CELLS,
             "segment cells out of range"
         );
+        assert_eq!(self.cell_shares.len(), self.cells.len(), "one share per segment cell");
+        for g in &self.guardrails {
+            match g.method {
+                Method::Bonferroni { looks, .. } => assert!(looks >= 1, "no planned looks"),
+                Method::Spending { planned_information, .. } => {
+                    assert!(planned_information > 0.0, "no planned information")
+                }
+                Method::Sprt { effect, beta, test } => assert!(
+                    effect > 0.0 && beta > 0.0 && test.alpha + beta < 1.0,
+                    "the SPRT needs a positive effect and alpha + beta below 1"
+                ),
+                _ => {}
+            }
+        }
+    }
+
+    /// The statistical guardrails (every method but a threshold): the family multiplicity
+    /// corrections count.
+    pub fn statistical_guardrails(&self) -> usize {
+        self.guardrails.iter().filter(|g| g.method.comparison().is_some()).count()
     }
 }

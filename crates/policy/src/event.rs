@@ -95,6 +95,38 @@ impl Command {
     }
 }
 
+/// One sample-ratio check: the current stage's assigned players against the split the
+/// assignment promises.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SampleRatio {
+    pub treatment: u64,
+    pub holdback: u64,
+    /// The treatment's expected share of the two: stage share / (stage share + holdback).
+    pub expected_share: f64,
+    /// Pearson's chi-square statistic (one degree of freedom) and its p-value.
+    pub statistic: f64,
+    pub p_value: f64,
+    /// The p-value below which the check pauses: its alpha over the planned looks.
+    pub threshold: f64,
+}
+
+impl fmt::Display for SampleRatio {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let total = (self.treatment + self.holdback) as f64;
+        write!(
+            f,
+            "sample ratio: treatment {} vs holdback {} players, treatment share {:.4} (expected {:.4}), chi-square {:.2}, p {:.3e} (mismatch if < {:.1e})",
+            self.treatment,
+            self.holdback,
+            self.treatment as f64 / total,
+            self.expected_share,
+            self.statistic,
+            self.p_value,
+            self.threshold
+        )
+    }
+}
+
 /// Why the rollout was paused or the build killed.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Reason {
@@ -102,6 +134,18 @@ pub enum Reason {
     Guardrail(Evaluation),
     /// An operator said so.
     Operator(String),
+    /// The cohorts are not the size the assignment promised: a data-quality pause.
+    SampleRatio(SampleRatio),
+    /// Guardrail `guardrail` has had no new telemetry for `looks` consecutive looks: a
+    /// data-quality pause.
+    Inconclusive { guardrail: usize, looks: u32 },
+}
+
+impl Reason {
+    /// Whether the reason is about the data rather than the build.
+    pub fn is_data_quality(&self) -> bool {
+        matches!(self, Reason::SampleRatio(_) | Reason::Inconclusive { .. })
+    }
 }
 
 /// Something the policy did or decided, at a time.
@@ -133,6 +177,8 @@ pub enum EventKind {
     },
     /// One guardrail evaluation (recorded only when the policy is asked to record evaluations).
     Evaluated(Evaluation),
+    /// One sample-ratio check (recorded only when the policy records evaluations).
+    SampleRatioChecked(SampleRatio),
     Paused {
         reason: Reason,
     },

@@ -1,11 +1,19 @@
 //! Evaluating one guardrail on the telemetry of every stage so far.
+//!
+//! A statistical guardrail asks, at every look, whether the build harms players beyond the margin.
+//! How it decides depends on its method (see [`Method`]); the methods that hold their error rate
+//! over many looks need to remember what they did at earlier looks, which [`Memory`] keeps for
+//! each guardrail and segment cell.
 
 use std::fmt;
 
-use rollcage_stats::sequential::{msprt_log_lr, msprt_log_threshold, z_critical};
+use rollcage_stats::sequential::{
+    msprt_log_lr, msprt_log_threshold, sprt_log_bounds, sprt_log_lr, z_critical,
+};
+use rollcage_stats::spending::GroupSequential;
 use rollcage_stats::{Direction, HarmSpec, Moments, Stratum, stratified_harm};
 
-use crate::config::{Guardrail, Method};
+use crate::config::{Comparison, Guardrail, Method};
 use crate::telemetry::{Cohort, Telemetry};
 
 /// The outcome of one evaluation.
@@ -17,6 +25,16 @@ pub enum Verdict {
     TooFewSamples,
     /// There are enough sessions but no usable variance (e.g. no player with two sessions yet).
     NoVariance,
+    /// No new telemetry since the last look: nothing to decide on. Never a pass, never a breach.
+    NoData,
+    /// An alpha-spending test whose information has not grown enough since its last analysis to
+    /// run another; it looks again when it has.
+    Waiting,
+    /// The method has used its whole error budget (Bonferroni past its planned looks, a spending
+    /// test past its planned information): it can no longer breach for this build.
+    Spent,
+    /// The SPRT accepted "no harm" for this build.
+    Accepted,
 }
 
 impl Verdict {
@@ -26,6 +44,10 @@ impl Verdict {
             Verdict::Breach => "breach",
             Verdict::TooFewSamples => "inconclusive (too few samples)",
             Verdict::NoVariance => "inconclusive (no variance estimate)",
+            Verdict::NoData => "inconclusive (telemetry missing or late)",
+            Verdict::Waiting => "pass (waiting for 10% more information)",
+            Verdict::Spent => "pass (alpha spent: the test can no longer breach)",
+            Verdict::Accepted => "pass (SPRT accepted no harm)",
         }
     }
 }
@@ -44,10 +66,27 @@ pub struct Evaluation {
     /// Harm beyond the margin, in metric units (comparison methods only).
     pub estimate: Option<f64>,
     pub std_error: Option<f64>,
-    /// The statistic compared with the threshold: the treatment mean (threshold), z (naive_z) or
-    /// the log mixture likelihood ratio (msprt).
+    /// A one-sided-test interval for the harm at this look: estimate ± (boundary × standard error)
+    /// for the z-based methods, the confidence sequence for mSPRT, and the fixed-sample interval at
+    /// the SPRT's alpha.
+    pub interval: Option<(f64, f64)>,
+    /// The statistic compared with the threshold: the treatment mean (threshold), z (naive_z,
+    /// bonferroni, spending) or the log-likelihood ratio (msprt, sprt).
     pub statistic: Option<f64>,
+    /// The boundary the statistic was compared with (infinite when no alpha is left).
     pub threshold: f64,
+    /// The SPRT's lower boundary, at or below which it accepts "no harm".
+    pub accept_below: Option<f64>,
+    /// The alpha in force for this guardrail (after the segment and multiplicity corrections).
+    pub alpha: f64,
+    /// Of that alpha, how much the looks so far may have used: k·α for the naive test (the union
+    /// bound, which is what it risks), k·α/K for Bonferroni, α(t) for spending; the running
+    /// always-valid p-value's complement is not an alpha, so mSPRT reports its p-value instead.
+    pub alpha_spent: Option<f64>,
+    /// mSPRT's always-valid p-value so far.
+    pub p_value: Option<f64>,
+    /// The spending test's information fraction.
+    pub information_fraction: Option<f64>,
     pub verdict: Verdict,
 }
 
@@ -57,6 +96,33 @@ impl Evaluation {
     /// 0.0049, log-LR 3.41 vs 3.00 -> breach`.
     pub fn describe(&self, guardrail: &Guardrail, cells: &[String]) -> String {
         DescribeEvaluation { evaluation: self, guardrail, cells }.to_string()
+    }
+
+    /// An evaluation of a look that brought no new telemetry.
+    pub fn no_data(guardrail: usize, cell: Option<usize>, alpha: f64) -> Evaluation {
+        Evaluation { alpha, verdict: Verdict::NoData, ..Evaluation::empty(guardrail, cell) }
+    }
+
+    fn empty(guardrail: usize, cell: Option<usize>) -> Evaluation {
+        Evaluation {
+            guardrail,
+            cell,
+            treatment_mean: None,
+            control_mean: None,
+            treatment_count: 0,
+            control_count: 0,
+            estimate: None,
+            std_error: None,
+            interval: None,
+            statistic: None,
+            threshold: 0.0,
+            accept_below: None,
+            alpha: 0.0,
+            alpha_spent: None,
+            p_value: None,
+            information_fraction: None,
+            verdict: Verdict::TooFewSamples,
+        }
     }
 }
 
@@ -77,6 +143,9 @@ impl fmt::Display for DescribeEvaluation<'_> {
         if let Some(c) = e.cell {
             write!(f, " in {}", self.cells.get(c).map_or("?", String::as_str))?;
         }
+        if e.verdict == Verdict::NoData {
+            return write!(f, " -> {}", e.verdict.name());
+        }
         write!(f, " treatment {} (n={})", opt(e.treatment_mean), e.treatment_count)?;
         if !matches!(g.method, Method::Threshold { .. }) {
             write!(f, " vs holdback {} (n={})", opt(e.control_mean), e.control_count)?;
@@ -84,22 +153,67 @@ impl fmt::Display for DescribeEvaluation<'_> {
         if let (Some(est), Some(se)) = (e.estimate, e.std_error) {
             write!(f, ": harm {est:+.4} ± {se:.4}")?;
         }
+        if let Some((lo, hi)) = e.interval {
+            write!(f, ", interval [{lo:+.4}, {hi:+.4}]")?;
+        }
         let statistic = match g.method {
             Method::Threshold { .. } => "mean",
-            Method::NaiveZ { .. } => "z",
-            Method::Msprt { .. } => "log-LR",
+            Method::Msprt { .. } | Method::Sprt { .. } => "log-LR",
+            _ => "z",
         };
         if let Some(s) = e.statistic {
             let rule = match (g.method, g.direction) {
                 (Method::Threshold { .. }, Direction::Decrease) => "<",
-                (Method::Msprt { .. }, _) => ">=",
-                _ => ">",
+                (Method::Threshold { .. }, Direction::Increase) => ">",
+                _ => ">=",
             };
-            write!(f, ", {statistic} {s:.4} (breach if {rule} {:.4})", e.threshold)?;
+            write!(f, ", {statistic} {s:.4} (breach if {rule} {:.4}", e.threshold)?;
+            if let Some(accept) = e.accept_below {
+                write!(f, ", accept if <= {accept:.4}")?;
+            }
+            write!(f, ")")?;
+        }
+        if let Some(t) = e.information_fraction {
+            write!(f, ", information {:.1}%", 100.0 * t)?;
+        }
+        if g.method.comparison().is_some() && e.alpha > 0.0 {
+            write!(f, ", alpha {:.4}", e.alpha)?;
+            if let Some(spent) = e.alpha_spent {
+                write!(f, " (spent {spent:.4})")?;
+            }
+        }
+        if let Some(p) = e.p_value {
+            write!(f, ", always-valid p {p:.4}")?;
         }
         write!(f, " -> {}", e.verdict.name())
     }
 }
+
+/// What a guardrail remembers between looks, for one segment cell (or everyone), for the current
+/// build. Forgotten when the evidence starts over (a new build, a partial kill).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Memory {
+    /// Looks that tested (had enough data and a variance).
+    looks: u32,
+    /// Spending: the information at each analysis, to recompute the boundaries when the alpha in
+    /// force changes (Holm), and the recursion at the current alpha.
+    analyses: Vec<f64>,
+    test: GroupSequential,
+    test_alpha: f64,
+    /// mSPRT: the running always-valid p-value.
+    p_value: f64,
+    /// SPRT: accepted "no harm".
+    accepted: bool,
+}
+
+impl Memory {
+    pub fn new() -> Memory {
+        Memory { p_value: 1.0, ..Memory::default() }
+    }
+}
+
+/// A spending test runs a new analysis only when its information has grown by this factor.
+const INFORMATION_STEP: f64 = 1.1;
 
 fn moments(s: &Telemetry, cohort: Cohort, g: &Guardrail, cell: Option<usize>) -> Moments {
     match cell {
@@ -116,32 +230,38 @@ fn pooled(strata: &[Telemetry], cohort: Cohort, g: &Guardrail, cell: Option<usiz
     m
 }
 
-/// Evaluates guardrail `index` on the snapshots of every stage of the current build, over
-/// everyone (`cell` = `None`) or one segment cell. Comparison methods run at alpha divided by
-/// `looks`, the number of cells evaluated side by side (Bonferroni).
+/// Where and at what level a guardrail is evaluated at one look.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Look {
+    /// One segment cell, or everyone (`None`).
+    pub cell: Option<usize>,
+    /// The alpha in force, after dividing by the cells evaluated side by side and the
+    /// multiplicity correction.
+    pub alpha: f64,
+    /// The share of the spending plan's information this cell is expected to gather (1 for
+    /// everyone).
+    pub plan_share: f64,
+}
+
+/// Evaluates guardrail `index` on the snapshots of every stage of the current build.
 pub fn evaluate(
     index: usize,
     g: &Guardrail,
     strata: &[Telemetry],
-    cell: Option<usize>,
-    looks: usize,
+    look: Look,
+    memory: &mut Memory,
 ) -> Evaluation {
+    let cell = look.cell;
     let treatment = pooled(strata, Cohort::Treatment, g, cell);
     let control = pooled(strata, Cohort::Holdback, g, cell);
     let mut e = Evaluation {
-        guardrail: index,
-        cell,
         treatment_mean: treatment.mean(),
         control_mean: control.mean(),
         treatment_count: treatment.count,
         control_count: control.count,
-        estimate: None,
-        std_error: None,
-        statistic: None,
-        threshold: 0.0,
-        verdict: Verdict::TooFewSamples,
+        ..Evaluation::empty(index, cell)
     };
-    let (alpha, margin, variance) = match g.method {
+    let test: Comparison = match g.method {
         Method::Threshold { limit } => {
             e.threshold = limit;
             if treatment.count < g.min_sample {
@@ -156,13 +276,10 @@ pub fn evaluate(
             e.verdict = if breach { Verdict::Breach } else { Verdict::Pass };
             return e;
         }
-        Method::NaiveZ { alpha, margin, variance } => (alpha / looks as f64, margin, variance),
-        Method::Msprt { alpha, margin, variance, .. } => (alpha / looks as f64, margin, variance),
+        _ => *g.method.comparison().expect("every other method compares"),
     };
-    e.threshold = match g.method {
-        Method::Msprt { .. } => msprt_log_threshold(alpha),
-        _ => z_critical(alpha),
-    };
+    let alpha = look.alpha;
+    e.alpha = alpha;
     if treatment.count < g.min_sample || control.count < g.min_sample {
         return e;
     }
@@ -173,7 +290,7 @@ pub fn evaluate(
             control: moments(s, Cohort::Holdback, g, cell),
         })
         .collect();
-    let spec = HarmSpec { direction: g.direction, margin, variance };
+    let spec = HarmSpec { direction: g.direction, margin: test.margin, variance: test.variance };
     let Some(harm) = stratified_harm(&data, &spec) else {
         e.verdict = Verdict::NoVariance;
         return e;
@@ -184,17 +301,113 @@ pub fn evaluate(
         e.verdict = Verdict::NoVariance;
         return e;
     }
-    let (statistic, breach) = match g.method {
-        Method::Msprt { mixture_sd, .. } => {
-            let llr = msprt_log_lr(harm.estimate, harm.std_error * harm.std_error, mixture_sd);
-            (llr, harm.estimate > 0.0 && llr >= e.threshold)
+    if memory.accepted {
+        e.verdict = Verdict::Accepted;
+        return e;
+    }
+    let (estimate, se) = (harm.estimate, harm.std_error);
+    let z = estimate / se;
+    let z_rule = |e: &mut Evaluation, bound: f64| {
+        e.statistic = Some(z);
+        e.threshold = bound;
+        e.interval = Some((estimate - bound * se, estimate + bound * se));
+        z >= bound
+    };
+    memory.looks += 1;
+    let looks = f64::from(memory.looks);
+    let breach = match g.method {
+        Method::Threshold { .. } => unreachable!("returned above"),
+        Method::NaiveZ(_) => {
+            e.alpha_spent = Some((looks * alpha).min(1.0));
+            z_rule(&mut e, z_critical(alpha))
         }
-        _ => {
-            let z = harm.estimate / harm.std_error;
-            (z, z > e.threshold)
+        Method::Bonferroni { looks: planned, .. } => {
+            if memory.looks > planned {
+                e.alpha_spent = Some(alpha);
+                e.threshold = f64::INFINITY;
+                e.verdict = Verdict::Spent;
+                return e;
+            }
+            let per_look = alpha / f64::from(planned);
+            e.alpha_spent = Some(looks * per_look);
+            z_rule(&mut e, z_critical(per_look))
+        }
+        Method::Spending { spending, planned_information, .. } => {
+            let planned = planned_information * look.plan_share;
+            let fraction = |information: f64| information / planned;
+            e.information_fraction = Some(fraction(harm.information));
+            if memory.test_alpha != alpha && !memory.analyses.is_empty() {
+                // The alpha in force changed (Holm passed on a breached guardrail's share):
+                // the boundaries of every analysis so far are recomputed at the new level.
+                memory.test = GroupSequential::new();
+                for &information in &memory.analyses {
+                    memory
+                        .test
+                        .analyse(information, spending.cumulative(alpha, fraction(information)));
+                }
+            }
+            memory.test_alpha = alpha;
+            e.alpha_spent = Some(memory.test.spent());
+            if memory.analyses.last().is_some_and(|&last| fraction(last) >= 1.0) {
+                // The analysis at the planned information spent whatever was left.
+                memory.looks -= 1;
+                e.verdict = Verdict::Spent;
+                return e;
+            }
+            if memory
+                .analyses
+                .last()
+                .is_some_and(|&last| harm.information < last * INFORMATION_STEP)
+            {
+                memory.looks -= 1;
+                e.verdict = Verdict::Waiting;
+                return e;
+            }
+            let cumulative = spending.cumulative(alpha, fraction(harm.information));
+            let bound = memory.test.analyse(harm.information, cumulative);
+            memory.analyses.push(harm.information);
+            e.alpha_spent = Some(memory.test.spent());
+            if bound.is_infinite() {
+                e.threshold = bound;
+                e.statistic = Some(z);
+                e.verdict = Verdict::Spent;
+                return e;
+            }
+            z_rule(&mut e, bound)
+        }
+        Method::Msprt { mixture_sd, .. } => {
+            let variance = se * se;
+            let llr = msprt_log_lr(estimate, variance, mixture_sd);
+            let threshold = msprt_log_threshold(alpha);
+            if estimate > 0.0 {
+                memory.p_value = memory.p_value.min((-llr).exp().min(1.0));
+            }
+            e.p_value = Some(memory.p_value);
+            let tau2 = mixture_sd * mixture_sd;
+            let half = (2.0 * variance * (variance + tau2) / tau2
+                * (threshold + 0.5 * ((variance + tau2) / variance).ln()))
+            .sqrt();
+            e.interval = Some((estimate - half, estimate + half));
+            e.statistic = Some(llr);
+            e.threshold = threshold;
+            estimate > 0.0 && llr >= threshold
+        }
+        Method::Sprt { effect, beta, .. } => {
+            let (accept, reject) = sprt_log_bounds(alpha, beta);
+            let llr = sprt_log_lr(estimate, se * se, effect);
+            let fixed = z_critical(alpha);
+            e.interval = Some((estimate - fixed * se, estimate + fixed * se));
+            e.statistic = Some(llr);
+            e.threshold = reject;
+            e.accept_below = Some(accept);
+            if llr <= accept {
+                memory.accepted = true;
+                e.verdict = Verdict::Accepted;
+                return e;
+            }
+            llr >= reject
         }
     };
-    e.statistic = Some(statistic);
     e.verdict = if breach { Verdict::Breach } else { Verdict::Pass };
     e
 }
@@ -230,57 +443,57 @@ mod tests {
             severity: Severity::Rollback,
             breaches_required: 1,
             scope: crate::config::Scope::Release,
+            inconclusive_limit: 0,
         }
     }
 
-    const NAIVE: Method = Method::NaiveZ {
-        alpha: 0.05,
-        margin: Margin::Absolute(0.0),
-        variance: VarianceModel::Session,
-    };
+    const TEST: Comparison =
+        Comparison { alpha: 0.05, margin: Margin::Absolute(0.0), variance: VarianceModel::Session };
+    const NAIVE: Method = Method::NaiveZ(TEST);
+
+    /// One look with a fresh memory, at the guardrail's own alpha.
+    fn check(g: &Guardrail, strata: &[Telemetry]) -> Evaluation {
+        let alpha = g.method.comparison().map_or(0.0, |c| c.alpha);
+        evaluate(0, g, strata, Look { cell: None, alpha, plan_share: 1.0 }, &mut Memory::new())
+    }
 
     #[test]
     fn too_few_samples_is_inconclusive_never_a_pass() {
-        let e = evaluate(0, &guardrail(NAIVE), &[snapshot(50, 40, 1000, 10)], None, 1);
+        let e = check(&guardrail(NAIVE), &[snapshot(50, 40, 1000, 10)]);
         assert_eq!(e.verdict, Verdict::TooFewSamples);
     }
 
     #[test]
     fn naive_z_breaches_on_a_clear_regression_and_passes_on_equal_rates() {
-        let bad = evaluate(0, &guardrail(NAIVE), &[snapshot(1000, 60, 1000, 20)], None, 1);
+        let bad = check(&guardrail(NAIVE), &[snapshot(1000, 60, 1000, 20)]);
         assert_eq!(bad.verdict, Verdict::Breach);
         assert!(bad.statistic.unwrap() > 1.645);
-        let same = evaluate(0, &guardrail(NAIVE), &[snapshot(1000, 20, 1000, 20)], None, 1);
+        let same = check(&guardrail(NAIVE), &[snapshot(1000, 20, 1000, 20)]);
         assert_eq!(same.verdict, Verdict::Pass);
         assert_eq!(same.statistic, Some(0.0));
     }
 
     #[test]
     fn msprt_needs_stronger_evidence_than_one_naive_look() {
-        let msprt = Method::Msprt {
-            alpha: 0.05,
-            margin: Margin::Absolute(0.0),
-            variance: VarianceModel::Session,
-            mixture_sd: 0.01,
-        };
+        let msprt = Method::Msprt { test: TEST, mixture_sd: 0.01 };
         // z is about 2.1 here: enough for one naive look, not for an always-valid test.
         let data = [snapshot(2000, 60, 2000, 37)];
-        assert_eq!(evaluate(0, &guardrail(NAIVE), &data, None, 1).verdict, Verdict::Breach);
-        assert_eq!(evaluate(0, &guardrail(msprt), &data, None, 1).verdict, Verdict::Pass);
+        assert_eq!(check(&guardrail(NAIVE), &data).verdict, Verdict::Breach);
+        assert_eq!(check(&guardrail(msprt), &data).verdict, Verdict::Pass);
         let strong = [snapshot(2000, 120, 2000, 37)];
-        assert_eq!(evaluate(0, &guardrail(msprt), &strong, None, 1).verdict, Verdict::Breach);
+        assert_eq!(check(&guardrail(msprt), &strong).verdict, Verdict::Breach);
     }
 
     #[test]
     fn threshold_looks_at_the_treatment_alone() {
         let g = guardrail(Method::Threshold { limit: 0.05 });
-        assert_eq!(evaluate(0, &g, &[snapshot(200, 11, 0, 0)], None, 1).verdict, Verdict::Breach);
-        assert_eq!(evaluate(0, &g, &[snapshot(200, 10, 0, 0)], None, 1).verdict, Verdict::Pass);
+        assert_eq!(check(&g, &[snapshot(200, 11, 0, 0)]).verdict, Verdict::Breach);
+        assert_eq!(check(&g, &[snapshot(200, 10, 0, 0)]).verdict, Verdict::Pass);
     }
 
     #[test]
     fn description_names_every_number() {
-        let e = evaluate(0, &guardrail(NAIVE), &[snapshot(1000, 60, 1000, 20)], None, 1);
+        let e = check(&guardrail(NAIVE), &[snapshot(1000, 60, 1000, 20)]);
         let text = e.describe(&guardrail(NAIVE), &[]);
         assert!(
             text.starts_with(
@@ -289,5 +502,70 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("-> breach"), "{text}");
+    }
+
+    /// Looks with one memory, at growing data: `(sessions per cohort, treatment crashes)`.
+    fn looks(g: &Guardrail, data: &[(usize, usize)]) -> Vec<Evaluation> {
+        let mut memory = Memory::new();
+        let look = Look { cell: None, alpha: 0.05, plan_share: 1.0 };
+        data.iter()
+            .map(|&(n, k)| evaluate(0, g, &[snapshot(n, k, n, n / 50)], look, &mut memory))
+            .collect()
+    }
+
+    #[test]
+    fn bonferroni_splits_alpha_over_its_planned_looks_then_has_none_left() {
+        let g = guardrail(Method::Bonferroni { test: TEST, looks: 2 });
+        let e = looks(&g, &[(1000, 20), (2000, 40), (3000, 300)]);
+        // Two looks at 0.025 each: z_0.975 = 1.959963984540054 (scipy norm.ppf(0.975)).
+        assert!((e[0].threshold - 1.959_963_984_540_054).abs() < 1e-9);
+        assert_eq!(e[1].alpha_spent, Some(0.05));
+        // The third look would breach on this data, but the plan had two looks.
+        assert_eq!(e[2].verdict, Verdict::Spent);
+    }
+
+    #[test]
+    fn spending_analyses_when_information_grows_and_spends_all_alpha_at_the_plan() {
+        // Equal cohorts of n sessions carry n/2 of information: the plan ends at n = 2000.
+        let planned = 1000.0;
+        let g = guardrail(Method::Spending {
+            test: TEST,
+            spending: rollcage_stats::spending::Spending::Pocock,
+            planned_information: planned,
+        });
+        let e = looks(&g, &[(500, 10), (520, 10), (1000, 20), (2000, 40), (2100, 42)]);
+        assert_eq!(e[0].verdict, Verdict::Pass);
+        // 4% more information is not enough for a new analysis.
+        assert_eq!(e[1].verdict, Verdict::Waiting);
+        assert_eq!(e[3].information_fraction, Some(1.0));
+        assert!((e[3].alpha_spent.unwrap() - 0.05).abs() < 1e-6, "{:?}", e[3].alpha_spent);
+        // Past the plan, nothing is left to spend.
+        assert_eq!(e[4].verdict, Verdict::Spent);
+        // The boundaries of the three analyses are Pocock's at fractions 0.25, 0.5 and 1: above
+        // the fixed-sample 1.645 and falling only slowly.
+        let bounds: Vec<f64> = [0, 2, 3].iter().map(|&i| e[i].threshold).collect();
+        assert!(bounds.iter().all(|&b| b > 1.7 && b < 2.3), "{bounds:?}");
+    }
+
+    #[test]
+    fn sprt_accepts_no_harm_and_stops_looking() {
+        let g = guardrail(Method::Sprt { test: TEST, effect: 0.02, beta: 0.2 });
+        let e = looks(&g, &[(2000, 38), (4000, 400)]);
+        assert_eq!(e[0].verdict, Verdict::Accepted);
+        assert!(e[0].statistic.unwrap() <= e[0].accept_below.unwrap());
+        // A later regression is not looked for once the SPRT has accepted.
+        assert_eq!(e[1].verdict, Verdict::Accepted);
+        let bad = looks(&g, &[(2000, 120)]);
+        assert_eq!(bad[0].verdict, Verdict::Breach);
+    }
+
+    #[test]
+    fn msprt_interval_excludes_zero_exactly_when_it_breaches() {
+        let g = guardrail(Method::Msprt { test: TEST, mixture_sd: 0.01 });
+        for k in [40, 60, 80, 120] {
+            let e = check(&g, &[snapshot(2000, k, 2000, 37)]);
+            let (lo, _) = e.interval.unwrap();
+            assert_eq!(lo > 0.0, e.verdict == Verdict::Breach, "{k}: {e:?}");
+        }
     }
 }

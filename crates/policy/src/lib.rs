@@ -16,12 +16,16 @@ pub mod telemetry;
 pub mod units;
 
 pub use config::{
-    Guardrail, Method, PlannedStep, PolicyConfig, Restore, Scope, Severity, Stage, StepKind,
+    Comparison, Guardrail, Method, Multiplicity, PlannedStep, PolicyConfig, Restore, Scope,
+    Severity, SrmCheck, Stage, StepKind,
 };
-pub use event::{Action, BuildId, Command, Event, EventKind, KillScope, Reason, StepResult};
-pub use guardrail::{Evaluation, Verdict};
+pub use event::{
+    Action, BuildId, Command, Event, EventKind, KillScope, Reason, SampleRatio, StepResult,
+};
+pub use guardrail::{Evaluation, Look, Memory, Verdict};
 pub use machine::{Controller, Phase, Policy, Step};
 pub use metric::Metric;
+pub use rollcage_stats::spending::Spending;
 pub use rollcage_stats::{Direction, Margin, VarianceModel};
 pub use telemetry::{Cohort, CohortTelemetry, MAX_CELLS, Telemetry};
 pub use units::{BUCKETS, Bucket, BucketLayout, Minutes, Share};

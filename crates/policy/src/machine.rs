@@ -19,9 +19,13 @@
 //! and the evidence restarts, since what it measured no longer runs). A killed build never comes
 //! back: the rollout resumes only with a new build id, once its rollback has ended.
 
-use crate::config::{PolicyConfig, Scope, Severity};
-use crate::event::{Action, BuildId, Command, Event, EventKind, KillScope, Reason, StepResult};
-use crate::guardrail::{Evaluation, Verdict, evaluate};
+use rollcage_stats::srm::chi_square;
+
+use crate::config::{Multiplicity, PolicyConfig, Scope, Severity};
+use crate::event::{
+    Action, BuildId, Command, Event, EventKind, KillScope, Reason, SampleRatio, StepResult,
+};
+use crate::guardrail::{Evaluation, Look, Memory, Verdict, evaluate};
 use crate::telemetry::{Cohort, MAX_CELLS, Telemetry};
 use crate::units::Minutes;
 
@@ -95,11 +99,14 @@ impl Phase {
     }
 }
 
+/// The sample-ratio check runs once each group expects at least this many players.
+const SRM_MIN_EXPECTED: f64 = 20.0;
+
 /// The breaches an evaluation round asks to act on.
 #[derive(Default)]
 struct Breaches {
     release: Option<Evaluation>,
-    pause: Option<Evaluation>,
+    pause: Option<Reason>,
     partial: Vec<(KillScope, Evaluation)>,
 }
 
@@ -119,6 +126,14 @@ pub struct Policy<'a> {
     /// Consecutive breaching evaluations, per guardrail and segment cell (cell 0 for guardrails
     /// evaluated over everyone).
     streaks: Vec<[u32; MAX_CELLS]>,
+    /// What each guardrail's method remembers, per segment cell (cell 0 for everyone).
+    memories: Vec<Vec<Memory>>,
+    /// Guardrails that have breached for the current build (Holm passes their alpha on).
+    breached: Vec<bool>,
+    /// Consecutive looks without new telemetry.
+    silent_looks: u32,
+    /// The time the last snapshot acted on was complete up to.
+    last_as_of: Option<Minutes>,
     killed_features: Vec<bool>,
     killed_cells: Vec<bool>,
 }
@@ -136,6 +151,10 @@ impl<'a> Policy<'a> {
             strata: Vec::new(),
             approvals: vec![false; config.stages.len()],
             streaks: vec![[0; MAX_CELLS]; config.guardrails.len()],
+            memories: vec![vec![Memory::new(); config.cells.len()]; config.guardrails.len()],
+            breached: vec![false; config.guardrails.len()],
+            silent_looks: 0,
+            last_as_of: None,
             killed_features: vec![false; config.features.len()],
             killed_cells: vec![false; config.cells.len()],
         }
@@ -207,8 +226,76 @@ impl<'a> Policy<'a> {
             // What the evidence measured no longer runs: start over, as after a new exposure.
             self.strata.push(Telemetry::default());
             self.strata.drain(..self.strata.len() - 1);
-            self.streaks.iter_mut().for_each(|s| *s = [0; MAX_CELLS]);
+            self.forget_evidence();
         }
+    }
+
+    /// Starts the guardrails' evidence over: streaks, sequential tests' memories, Holm's record.
+    fn forget_evidence(&mut self) {
+        self.streaks.iter_mut().for_each(|s| *s = [0; MAX_CELLS]);
+        self.memories.iter_mut().flatten().for_each(|m| *m = Memory::new());
+        self.breached.iter_mut().for_each(|b| *b = false);
+    }
+
+    /// The alpha guardrail `index` runs at now: its own, divided by the cells evaluated side by
+    /// side (segment scope) and by the multiplicity correction.
+    fn alpha(&self, index: usize) -> f64 {
+        let g = &self.config.guardrails[index];
+        let Some(test) = g.method.comparison() else { return 0.0 };
+        let cells = if g.scope == Scope::Segment { self.config.cells.len() } else { 1 };
+        let m = self.config.statistical_guardrails();
+        let family = match self.config.multiplicity {
+            Multiplicity::None => 1,
+            Multiplicity::Bonferroni => m,
+            Multiplicity::Holm => {
+                let others_breached = (0..self.breached.len())
+                    .filter(|&j| j != index && self.breached[j])
+                    .filter(|&j| self.config.guardrails[j].method.comparison().is_some())
+                    .count();
+                (m - others_breached).max(1)
+            }
+        };
+        test.alpha / (cells * family) as f64
+    }
+
+    /// The exposed share the assignment promises now, for the sample-ratio check.
+    fn promised_share(&self) -> Option<crate::units::Share> {
+        match self.phase {
+            Phase::Stage { index, .. } => Some(self.config.stages[index].share),
+            Phase::HoldbackPeriod { .. } => self.config.stages.last().map(|s| s.share),
+            _ => None,
+        }
+    }
+
+    /// The sample-ratio check on the current stage's assigned players, over the cells still live.
+    fn sample_ratio(&self) -> Option<SampleRatio> {
+        let check = self.config.srm?;
+        let share = self.promised_share()?.percent();
+        let holdback = self.config.holdback.percent();
+        let current = self.strata.last()?;
+        let live = |c: &usize| !self.killed_cells[*c];
+        let count = |cohort: Cohort| -> u64 {
+            (0..self.config.cells.len())
+                .filter(live)
+                .map(|c| current.cohort(cohort).assigned[c])
+                .sum()
+        };
+        let (treatment, control) = (count(Cohort::Treatment), count(Cohort::Holdback));
+        let total = (treatment + control) as f64;
+        let expected_share = share / (share + holdback);
+        // Pearson's approximation needs a handful of expected players in each group.
+        if total * expected_share.min(1.0 - expected_share) < SRM_MIN_EXPECTED {
+            return None;
+        }
+        let (statistic, p_value) = chi_square(&[treatment, control], &[share, holdback])?;
+        Some(SampleRatio {
+            treatment,
+            holdback: control,
+            expected_share,
+            statistic,
+            p_value,
+            threshold: check.alpha / f64::from(check.looks),
+        })
     }
 
     fn release(&mut self, now: Minutes, step: &mut Step) {
@@ -236,7 +323,7 @@ impl<'a> Policy<'a> {
         })
     }
 
-    fn evaluate_guardrails(&mut self, now: Minutes, step: &mut Step) -> Breaches {
+    fn evaluate_guardrails(&mut self, now: Minutes, fresh: bool, step: &mut Step) -> Breaches {
         let mut breaches = Breaches::default();
         let cells = self.config.cells.len();
         for (i, g) in self.config.guardrails.iter().enumerate() {
@@ -244,24 +331,36 @@ impl<'a> Policy<'a> {
                 Scope::Segment => (0..cells).filter(|&c| !self.killed_cells[c]).map(Some).collect(),
                 Scope::Release | Scope::Feature(_) => vec![None],
             };
-            let looks = if g.scope == Scope::Segment { cells } else { 1 };
+            let alpha = self.alpha(i);
             for cell in targets {
-                let e = evaluate(i, g, &self.strata, cell, looks);
+                let plan_share = cell.map_or(1.0, |c| self.config.cell_shares[c]);
+                let look = Look { cell, alpha, plan_share };
+                let e = if fresh {
+                    let memory = &mut self.memories[i][cell.unwrap_or(0)];
+                    evaluate(i, g, &self.strata, look, memory)
+                } else {
+                    Evaluation::no_data(i, cell, alpha)
+                };
                 if self.record_evaluations {
                     step.event(now, EventKind::Evaluated(e));
+                }
+                if e.verdict == Verdict::NoData {
+                    // Nothing new: the streak neither grows nor breaks.
+                    continue;
                 }
                 let streak = &mut self.streaks[i][cell.unwrap_or(0)];
                 if e.verdict != Verdict::Breach {
                     *streak = 0;
                     continue;
                 }
+                self.breached[i] = true;
                 *streak += 1;
                 if *streak < g.breaches_required {
                     continue;
                 }
                 match (g.severity, g.scope) {
                     (Severity::Pause, _) => {
-                        breaches.pause.get_or_insert(e);
+                        breaches.pause.get_or_insert(Reason::Guardrail(e));
                     }
                     (Severity::Rollback, Scope::Release) => {
                         breaches.release.get_or_insert(e);
@@ -277,6 +376,24 @@ impl<'a> Policy<'a> {
                     }
                     (Severity::Rollback, Scope::Feature(_)) => {}
                 }
+            }
+        }
+        if fresh {
+            self.silent_looks = 0;
+        } else {
+            self.silent_looks += 1;
+            let limit = self
+                .config
+                .guardrails
+                .iter()
+                .enumerate()
+                .filter(|(_, g)| {
+                    g.inconclusive_limit > 0 && self.silent_looks >= g.inconclusive_limit
+                })
+                .map(|(i, g)| (i, g.inconclusive_limit))
+                .next();
+            if let Some((guardrail, looks)) = limit {
+                breaches.pause.get_or_insert(Reason::Inconclusive { guardrail, looks });
             }
         }
         breaches
@@ -296,8 +413,27 @@ impl Controller for Policy<'_> {
         if !self.phase.is_live() {
             return step;
         }
-        *self.strata.last_mut().expect("a live phase has a stratum") = *telemetry;
-        let breaches = self.evaluate_guardrails(now, &mut step);
+        let stage_began = match self.phase {
+            Phase::Stage { .. } => self.since,
+            _ => Minutes::ZERO,
+        };
+        // A snapshot no newer than the last one, or taken before the current stage began, brings
+        // nothing to decide on.
+        let fresh = self.last_as_of.is_none_or(|last| telemetry.as_of > last)
+            && (telemetry.as_of > stage_began || self.last_as_of.is_none());
+        if fresh {
+            self.last_as_of = Some(telemetry.as_of);
+            *self.strata.last_mut().expect("a live phase has a stratum") = *telemetry;
+        }
+        let mut breaches = self.evaluate_guardrails(now, fresh, &mut step);
+        if fresh && let Some(ratio) = self.sample_ratio() {
+            if self.record_evaluations {
+                step.event(now, EventKind::SampleRatioChecked(ratio));
+            }
+            if ratio.p_value < ratio.threshold {
+                breaches.pause.get_or_insert(Reason::SampleRatio(ratio));
+            }
+        }
         if let Some(e) = breaches.release {
             self.kill(now, KillScope::Release, Reason::Guardrail(e), &mut step);
             return step;
@@ -307,11 +443,15 @@ impl Controller for Policy<'_> {
         for (scope, e) in partial {
             self.kill(now, scope, Reason::Guardrail(e), &mut step);
         }
-        if let Some(e) = breaches.pause {
+        if let Some(reason) = breaches.pause {
             if !self.phase.is_paused() {
                 self.phase.set_paused(true);
-                step.event(now, EventKind::Paused { reason: Reason::Guardrail(e) });
+                step.event(now, EventKind::Paused { reason });
             }
+            return step;
+        }
+        if !fresh {
+            // The gate never holds on a look that brought no data.
             return step;
         }
         if self.phase.is_paused()
@@ -437,7 +577,7 @@ impl Controller for Policy<'_> {
                     self.build = build.clone();
                     self.strata.clear();
                     self.approvals.iter_mut().for_each(|a| *a = false);
-                    self.streaks.iter_mut().for_each(|s| *s = [0; MAX_CELLS]);
+                    self.forget_evidence();
                     self.killed_features.iter_mut().for_each(|k| *k = false);
                     self.killed_cells.iter_mut().for_each(|k| *k = false);
                     self.enter_stage(now, self.config.resume_stage, &mut step);
@@ -462,7 +602,9 @@ impl Controller for Policy<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Guardrail, Method, PlannedStep, Restore, Stage, StepKind};
+    use crate::config::{
+        Comparison, Guardrail, Method, PlannedStep, Restore, SrmCheck, Stage, StepKind,
+    };
     use crate::metric::Metric;
     use crate::units::Share;
     use rollcage_stats::{Direction, Moments};
@@ -477,6 +619,7 @@ mod tests {
             severity: Severity::Rollback,
             breaches_required: 2,
             scope,
+            inconclusive_limit: 0,
         }
     }
 
@@ -501,6 +644,9 @@ mod tests {
             ],
             features: vec!["exchange-v2".into(), "daily-quests".into()],
             cells: vec!["ios".into(), "pc".into()],
+            cell_shares: vec![0.6, 0.4],
+            multiplicity: Multiplicity::None,
+            srm: None,
         }
     }
 
@@ -524,6 +670,12 @@ mod tests {
         cells(n, rate, rate)
     }
 
+    /// A look at minute `at` with a snapshot complete up to then.
+    fn look(p: &mut Policy<'_>, at: u32, mut telemetry: Telemetry) -> Step {
+        telemetry.as_of = Minutes(at);
+        p.observe(Minutes(at), &telemetry)
+    }
+
     fn exposures(step: &Step) -> Vec<u16> {
         step.actions
             .iter()
@@ -544,15 +696,15 @@ mod tests {
         let mut p = Policy::new(&config, BuildId::new("1.4.0"));
         assert_eq!(exposures(&p.start(Minutes(0))), vec![100]);
         // Too early: the minimum duration has not passed.
-        assert!(exposures(&p.observe(Minutes(60), &telemetry(25, 0.0))).is_empty());
-        assert_eq!(exposures(&p.observe(Minutes(120), &telemetry(25, 0.0))), vec![2_500]);
+        assert!(exposures(&look(&mut p, 60, telemetry(25, 0.0))).is_empty());
+        assert_eq!(exposures(&look(&mut p, 120, telemetry(25, 0.0))), vec![2_500]);
         // Stage 2 needs an approval.
-        assert!(exposures(&p.observe(Minutes(240), &telemetry(25, 0.0))).is_empty());
+        assert!(exposures(&look(&mut p, 240, telemetry(25, 0.0))).is_empty());
         p.command(Minutes(250), &Command::Approve { stage: 1 });
-        assert_eq!(exposures(&p.observe(Minutes(300), &telemetry(25, 0.0))), vec![9_500]);
-        p.observe(Minutes(420), &telemetry(25, 0.0));
+        assert_eq!(exposures(&look(&mut p, 300, telemetry(25, 0.0))), vec![9_500]);
+        look(&mut p, 420, telemetry(25, 0.0));
         assert_eq!(p.phase(), Phase::HoldbackPeriod { paused: false });
-        let done = p.observe(Minutes(480), &telemetry(25, 0.0));
+        let done = look(&mut p, 480, telemetry(25, 0.0));
         assert_eq!(done.actions, vec![Action::Release { build: BuildId::new("1.4.0") }]);
         assert_eq!(p.phase(), Phase::Released);
     }
@@ -562,7 +714,7 @@ mod tests {
         let config = config();
         let mut p = Policy::new(&config, BuildId::new("1.4.0"));
         p.start(Minutes(0));
-        assert!(exposures(&p.observe(Minutes(600), &telemetry(4, 0.0))).is_empty());
+        assert!(exposures(&look(&mut p, 600, telemetry(4, 0.0))).is_empty());
         assert_eq!(p.phase(), Phase::Stage { index: 0, paused: false });
     }
 
@@ -571,9 +723,9 @@ mod tests {
         let config = config();
         let mut p = Policy::new(&config, BuildId::new("1.4.0"));
         p.start(Minutes(0));
-        let first = p.observe(Minutes(60), &telemetry(25, 0.9));
+        let first = look(&mut p, 60, telemetry(25, 0.9));
         assert!(first.actions.is_empty(), "one breach of two required");
-        let second = p.observe(Minutes(120), &telemetry(25, 0.9));
+        let second = look(&mut p, 120, telemetry(25, 0.9));
         let build = BuildId::new("1.4.0");
         assert_eq!(
             second.actions,
@@ -587,7 +739,7 @@ mod tests {
         );
         assert_eq!(p.phase(), Phase::RollingBack { step: 0, attempt: 1 });
         // Telemetry during a rollback changes nothing.
-        assert_eq!(p.observe(Minutes(180), &telemetry(25, 0.0)), Step::default());
+        assert_eq!(look(&mut p, 180, telemetry(25, 0.0)), Step::default());
         let next = p.step_result(Minutes(125), &result(0, 1, true));
         assert_eq!(
             next.actions,
@@ -670,15 +822,15 @@ mod tests {
         config.guardrails = vec![guardrail(Scope::Feature(1), 0.5)];
         let mut p = Policy::new(&config, BuildId::new("1.4.0"));
         p.start(Minutes(0));
-        p.observe(Minutes(60), &telemetry(25, 0.9));
-        let kill = p.observe(Minutes(120), &telemetry(25, 0.9));
+        look(&mut p, 60, telemetry(25, 0.9));
+        let kill = look(&mut p, 120, telemetry(25, 0.9));
         assert_eq!(
             kill.actions,
             vec![Action::Kill { build: BuildId::new("1.4.0"), scope: KillScope::Feature(1) }]
         );
         assert_eq!(p.phase(), Phase::Stage { index: 0, paused: false });
         // The evidence restarted: the old breach no longer holds the gate once the new data is clean.
-        assert_eq!(exposures(&p.observe(Minutes(180), &telemetry(25, 0.0))), vec![2_500]);
+        assert_eq!(exposures(&look(&mut p, 180, telemetry(25, 0.0))), vec![2_500]);
     }
 
     #[test]
@@ -688,14 +840,14 @@ mod tests {
             vec![Guardrail { breaches_required: 1, ..guardrail(Scope::Segment, 0.5) }];
         let mut p = Policy::new(&config, BuildId::new("1.4.0"));
         p.start(Minutes(0));
-        let kill = p.observe(Minutes(60), &cells(25, 0.0, 0.9));
+        let kill = look(&mut p, 60, cells(25, 0.0, 0.9));
         assert_eq!(
             kill.actions,
             vec![Action::Kill { build: BuildId::new("1.4.0"), scope: KillScope::Segment(1) }]
         );
         // The killed cell is no longer evaluated.
         assert!(
-            p.observe(Minutes(120), &cells(25, 0.0, 0.9))
+            look(&mut p, 120, cells(25, 0.0, 0.9))
                 .actions
                 .iter()
                 .all(|a| !matches!(a, Action::Kill { .. }))
@@ -708,8 +860,81 @@ mod tests {
         let mut p = Policy::new(&config, BuildId::new("1.4.0"));
         p.start(Minutes(0));
         p.command(Minutes(10), &Command::Pause { note: "investigating".into() });
-        assert!(exposures(&p.observe(Minutes(180), &telemetry(25, 0.0))).is_empty());
+        assert!(exposures(&look(&mut p, 180, telemetry(25, 0.0))).is_empty());
         p.command(Minutes(190), &Command::Resume { note: "false alarm".into() });
-        assert_eq!(exposures(&p.observe(Minutes(240), &telemetry(25, 0.0))), vec![2_500]);
+        assert_eq!(exposures(&look(&mut p, 240, telemetry(25, 0.0))), vec![2_500]);
+    }
+
+    fn paused_by(step: &Step) -> Option<&Reason> {
+        step.events.iter().find_map(|e| match &e.kind {
+            EventKind::Paused { reason } => Some(reason),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn a_look_without_new_telemetry_never_passes_a_gate_and_the_limit_pauses() {
+        let mut config = config();
+        config.guardrails[0].inconclusive_limit = 2;
+        let mut p = Policy::new(&config, BuildId::new("1.4.0"));
+        p.start(Minutes(0));
+        look(&mut p, 60, telemetry(25, 0.0));
+        // At 120 the gate would hold, but the snapshot is the one from 60 again.
+        let mut late = telemetry(25, 0.0);
+        late.as_of = Minutes(60);
+        let first = p.observe(Minutes(120), &late);
+        assert!(exposures(&first).is_empty() && paused_by(&first).is_none());
+        let second = p.observe(Minutes(180), &late);
+        assert_eq!(paused_by(&second), Some(&Reason::Inconclusive { guardrail: 0, looks: 2 }));
+        assert!(paused_by(&second).unwrap().is_data_quality());
+    }
+
+    #[test]
+    fn a_sample_ratio_mismatch_pauses_the_rollout() {
+        let mut config = config();
+        config.srm = Some(SrmCheck { alpha: 0.001, looks: 10 });
+        let assigned = |treatment: u64, holdback: u64| {
+            let mut t = telemetry(25, 0.0);
+            t.cohorts[Cohort::Treatment.index()].assigned[0] = treatment;
+            t.cohorts[Cohort::Holdback.index()].assigned[0] = holdback;
+            t
+        };
+        // Stage 1 exposes 1% against a 5% holdback: players should split 1 : 5.
+        let mut p = Policy::new(&config, BuildId::new("1.4.0"));
+        p.start(Minutes(0));
+        assert_eq!(paused_by(&look(&mut p, 60, assigned(200, 1000))), None);
+        let step = look(&mut p, 120, assigned(120, 1000));
+        let Some(Reason::SampleRatio(ratio)) = paused_by(&step) else { panic!("{step:?}") };
+        // Reference: scipy.stats.chisquare([120, 1000], [1120/6, 1120*5/6]) gives statistic
+        // 28.571428571428562 and p = 9.030488680364755e-08.
+        assert!((ratio.p_value / 9.030_488_680_364_755e-8 - 1.0).abs() < 1e-9, "{ratio:?}");
+        assert!((ratio.threshold - 1e-4).abs() < 1e-15);
+        assert!(exposures(&step).is_empty());
+    }
+
+    #[test]
+    fn holm_passes_a_breached_guardrails_alpha_on() {
+        let statistical = |name: &str| Guardrail {
+            name: name.into(),
+            method: Method::NaiveZ(Comparison {
+                alpha: 0.06,
+                margin: rollcage_stats::Margin::Absolute(0.0),
+                variance: rollcage_stats::VarianceModel::Session,
+            }),
+            severity: Severity::Pause,
+            breaches_required: 1,
+            ..guardrail(Scope::Release, 0.5)
+        };
+        let mut config = config();
+        config.guardrails = vec![statistical("a"), statistical("b"), statistical("c")];
+        config.multiplicity = Multiplicity::Holm;
+        let mut p = Policy::new(&config, BuildId::new("1.4.0"));
+        assert!((p.alpha(1) - 0.02).abs() < 1e-15);
+        p.breached[0] = true;
+        assert!((p.alpha(1) - 0.03).abs() < 1e-15);
+        assert!((p.alpha(2) - 0.03).abs() < 1e-15);
+        config.multiplicity = Multiplicity::Bonferroni;
+        let p = Policy::new(&config, BuildId::new("1.4.0"));
+        assert!((p.alpha(2) - 0.02).abs() < 1e-15);
     }
 }

@@ -8,6 +8,7 @@
 use rollcage_stats::Moments;
 
 use crate::metric::Metric;
+use crate::units::Minutes;
 
 /// The groups of players a snapshot reports on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -47,11 +48,18 @@ pub const MAX_CELLS: usize = 16;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CohortTelemetry {
     pub cells: [[Moments; Metric::COUNT]; MAX_CELLS],
+    /// Distinct players the server assigned to this cohort who started a session during the
+    /// exposure, per cell, counted when the session starts. This is what a sample-ratio check
+    /// compares with the assignment's promise; it does not depend on what clients report.
+    pub assigned: [u64; MAX_CELLS],
 }
 
 impl Default for CohortTelemetry {
     fn default() -> CohortTelemetry {
-        CohortTelemetry { cells: [[Moments::default(); Metric::COUNT]; MAX_CELLS] }
+        CohortTelemetry {
+            cells: [[Moments::default(); Metric::COUNT]; MAX_CELLS],
+            assigned: [0; MAX_CELLS],
+        }
     }
 }
 
@@ -80,6 +88,9 @@ impl CohortTelemetry {
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Telemetry {
     pub cohorts: [CohortTelemetry; Cohort::COUNT],
+    /// The time the snapshot is complete up to. A pipeline that is late or down delivers an older
+    /// snapshot again; the policy then has nothing new to decide on.
+    pub as_of: Minutes,
 }
 
 impl Telemetry {

@@ -5,9 +5,10 @@
 
 use proptest::prelude::*;
 use rollcage_policy::{
-    Action, BuildId, Cohort, Command, Controller, Direction, EventKind, Guardrail, KillScope,
-    Margin, Method, Metric, Minutes, Phase, PlannedStep, Policy, PolicyConfig, Restore, Scope,
-    Severity, Share, Stage, StepKind, StepResult, Telemetry, VarianceModel,
+    Action, BuildId, Cohort, Command, Comparison, Controller, Direction, EventKind, Guardrail,
+    KillScope, Margin, Method, Metric, Minutes, Multiplicity, Phase, PlannedStep, Policy,
+    PolicyConfig, Restore, Scope, Severity, Share, Spending, SrmCheck, Stage, StepKind, StepResult,
+    Telemetry, VarianceModel,
 };
 use rollcage_stats::Moments;
 
@@ -78,75 +79,107 @@ fn policy_config() -> impl Strategy<Value = PolicyConfig> {
         0u16..3_000,
         prop::collection::btree_set(1u16..7_000, 1..6),
         prop::collection::vec((0u32..400, 0u64..500, any::<bool>()), 6),
-        prop::collection::vec((0u8..3, any::<bool>(), 1u32..4, 0u8..3), 0..4),
+        prop::collection::vec((0u8..7, any::<bool>(), 1u32..4, 0u8..3), 0..4),
         0usize..6,
         prop::collection::vec(0u32..3, 0..4),
+        (0u8..3, any::<bool>()),
     )
-        .prop_map(|(holdback, shares, stage_rules, guardrails, resume, retries)| {
-            let stages: Vec<Stage> = shares
-                .into_iter()
-                .zip(stage_rules)
-                .map(|(bp, (duration, sample, approval))| Stage {
-                    share: Share::from_basis_points(bp).unwrap(),
-                    min_duration: Minutes(duration),
-                    min_sample: sample,
-                    approval,
-                })
-                .collect();
-            let guardrails = guardrails
-                .into_iter()
-                .enumerate()
-                .map(|(i, (kind, rollback, breaches, scope))| Guardrail {
-                    name: format!("g{i}"),
-                    metric: Metric::CrashRate,
-                    direction: Direction::Increase,
-                    method: match kind {
-                        0 => Method::Threshold { limit: 0.05 },
-                        1 => Method::NaiveZ {
-                            alpha: 0.05,
-                            margin: Margin::Absolute(0.0),
-                            variance: VarianceModel::Session,
+        .prop_map(
+            |(holdback, shares, stage_rules, guardrails, resume, retries, (multiplicity, srm))| {
+                let stages: Vec<Stage> = shares
+                    .into_iter()
+                    .zip(stage_rules)
+                    .map(|(bp, (duration, sample, approval))| Stage {
+                        share: Share::from_basis_points(bp).unwrap(),
+                        min_duration: Minutes(duration),
+                        min_sample: sample,
+                        approval,
+                    })
+                    .collect();
+                let guardrails = guardrails
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (kind, rollback, breaches, scope))| Guardrail {
+                        name: format!("g{i}"),
+                        metric: Metric::CrashRate,
+                        direction: Direction::Increase,
+                        method: {
+                            let test = Comparison {
+                                alpha: 0.05,
+                                margin: if kind % 2 == 0 {
+                                    Margin::Absolute(0.0)
+                                } else {
+                                    Margin::Relative(0.1)
+                                },
+                                variance: if kind % 3 == 0 {
+                                    VarianceModel::Session
+                                } else {
+                                    VarianceModel::Clustered
+                                },
+                            };
+                            match kind {
+                                0 => Method::Threshold { limit: 0.05 },
+                                1 => Method::NaiveZ(test),
+                                2 => Method::Bonferroni { test, looks: 5 },
+                                3 => Method::Spending {
+                                    test,
+                                    spending: Spending::OBrienFleming,
+                                    planned_information: 2000.0,
+                                },
+                                4 => Method::Spending {
+                                    test,
+                                    spending: Spending::Pocock,
+                                    planned_information: 500.0,
+                                },
+                                5 => Method::Sprt { test, effect: 0.02, beta: 0.2 },
+                                _ => Method::Msprt { test, mixture_sd: 0.01 },
+                            }
                         },
-                        _ => Method::Msprt {
-                            alpha: 0.05,
-                            margin: Margin::Relative(0.1),
-                            variance: VarianceModel::Clustered,
-                            mixture_sd: 0.01,
+                        min_sample: 50,
+                        severity: if rollback { Severity::Rollback } else { Severity::Pause },
+                        breaches_required: breaches,
+                        scope: match scope {
+                            0 => Scope::Release,
+                            1 => Scope::Feature(i % 2),
+                            _ => Scope::Segment,
                         },
-                    },
-                    min_sample: 50,
-                    severity: if rollback { Severity::Rollback } else { Severity::Pause },
-                    breaches_required: breaches,
-                    scope: match scope {
-                        0 => Scope::Release,
-                        1 => Scope::Feature(i % 2),
-                        _ => Scope::Segment,
-                    },
-                })
-                .collect();
-            let kinds = [
-                StepKind::ReturnPlayers,
-                StepKind::RevertMigration,
-                StepKind::RestorePlayers(Restore::Clawback),
-            ];
-            let mut rollback =
-                vec![PlannedStep { kind: StepKind::StopExposure, retries: 1, backoff: Minutes(5) }];
-            rollback.extend(retries.iter().zip(kinds).map(|(&r, kind)| PlannedStep {
-                kind,
-                retries: r,
-                backoff: Minutes(5),
-            }));
-            PolicyConfig {
-                resume_stage: resume % stages.len(),
-                stages,
-                holdback: Share::from_basis_points(holdback).unwrap(),
-                holdback_period: Minutes(120),
-                guardrails,
-                rollback,
-                features: vec!["a".into(), "b".into()],
-                cells: vec!["ios".into(), "pc".into()],
-            }
-        })
+                        inconclusive_limit: u32::from(kind % 3),
+                    })
+                    .collect();
+                let kinds = [
+                    StepKind::ReturnPlayers,
+                    StepKind::RevertMigration,
+                    StepKind::RestorePlayers(Restore::Clawback),
+                ];
+                let mut rollback = vec![PlannedStep {
+                    kind: StepKind::StopExposure,
+                    retries: 1,
+                    backoff: Minutes(5),
+                }];
+                rollback.extend(retries.iter().zip(kinds).map(|(&r, kind)| PlannedStep {
+                    kind,
+                    retries: r,
+                    backoff: Minutes(5),
+                }));
+                PolicyConfig {
+                    resume_stage: resume % stages.len(),
+                    stages,
+                    holdback: Share::from_basis_points(holdback).unwrap(),
+                    holdback_period: Minutes(120),
+                    guardrails,
+                    rollback,
+                    features: vec!["a".into(), "b".into()],
+                    cells: vec!["ios".into(), "pc".into()],
+                    cell_shares: vec![0.5, 0.5],
+                    multiplicity: [
+                        Multiplicity::None,
+                        Multiplicity::Bonferroni,
+                        Multiplicity::Holm,
+                    ][usize::from(multiplicity)],
+                    srm: srm.then_some(SrmCheck { alpha: 0.01, looks: 10 }),
+                }
+            },
+        )
 }
 
 proptest! {
@@ -171,6 +204,10 @@ proptest! {
                         t.cohorts[Cohort::Treatment.index()].cells[cell][Metric::CrashRate.index()] = binary(*n, *k);
                     }
                     t.cohorts[Cohort::Holdback.index()].cells[0][Metric::CrashRate.index()] = binary(holdback.0, holdback.1);
+                    t.cohorts[Cohort::Treatment.index()].assigned[0] = treatment[0].0;
+                    t.cohorts[Cohort::Holdback.index()].assigned[0] = holdback.0;
+                    // A look that does not advance the clock brings no new telemetry.
+                    t.as_of = now;
                     policy.observe(now, &t)
                 }
                 Input::Command { advance, command } => {

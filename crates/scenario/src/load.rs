@@ -2,12 +2,14 @@
 
 use rollcage_harness::{Expectations, Scenario, ScheduledCommand};
 use rollcage_policy::{
-    BuildId, Command, Direction, Guardrail, KillScope, Margin, Method, Metric, Minutes,
-    PlannedStep, PolicyConfig, Restore, Scope, Severity, Share, Stage, StepKind, VarianceModel,
+    BuildId, Command, Comparison, Direction, Guardrail, KillScope, Margin, Method, Metric, Minutes,
+    Multiplicity, PlannedStep, PolicyConfig, Restore, Scope, Severity, Share, Spending, SrmCheck,
+    Stage, StepKind, VarianceModel,
 };
 use rollcage_sim::{
-    Baseline, Breakdown, Fault, FaultKind, HashScheme, InFlight, LiveEvent, Migration,
-    PopulationConfig, Release, SegmentFilter, StepTruth, WorldConfig,
+    AssignmentBug, Baseline, Breakdown, Fault, FaultKind, HashScheme, InFlight, LiveEvent,
+    Migration, Observation, Outage, PopulationConfig, Release, SegmentFilter, StepTruth,
+    WorldConfig,
 };
 use toml::de::DeTable;
 
@@ -254,6 +256,40 @@ fn live_event(r: &mut Reader<'_>, t: &Obj<'_, '_>) -> Option<LiveEvent> {
     })
 }
 
+fn observation(r: &mut Reader<'_>, t: &Obj<'_, '_>) -> Option<Observation> {
+    let mut outages = Vec::new();
+    let mut complete = true;
+    for o in t.tables("outages") {
+        let start = minutes(r, &o, "start_h");
+        let duration = minutes(r, &o, "duration_h");
+        match (start, duration, o.boolean("backfill")) {
+            (Some(start), Some(duration), Some(backfill)) => {
+                outages.push(Outage { start, end: start + duration, backfill });
+            }
+            _ => complete = false,
+        }
+    }
+    complete.then_some(())?;
+    Some(Observation {
+        late: t.number("late_probability")?,
+        gap: t.number("gap_probability")?,
+        duplicate: t.number("duplicate_probability")?,
+        outages,
+    })
+}
+
+fn assignment_bug(
+    r: &mut Reader<'_>,
+    t: &Obj<'_, '_>,
+    population: Option<&PopulationConfig>,
+) -> Option<AssignmentBug> {
+    let segment = match t.table("segment") {
+        Some(s) => segment(r, &s, population)?,
+        None => SegmentFilter::default(),
+    };
+    Some(AssignmentBug { share: t.number("share")?, segment })
+}
+
 fn stages(r: &mut Reader<'_>, policy: &Obj<'_, '_>, holdback: Option<Share>) -> Option<Vec<Stage>> {
     let mut stages = Vec::new();
     let mut complete = true;
@@ -374,7 +410,18 @@ fn guardrail(r: &mut Reader<'_>, t: &Obj<'_, '_>, cx: &Context<'_>) -> Option<Gu
         "threshold" => {
             not_for(
                 r,
-                &["alpha", "margin_relative", "margin_absolute", "mixture_sd", "variance"],
+                &[
+                    "alpha",
+                    "margin_relative",
+                    "margin_absolute",
+                    "mixture_sd",
+                    "variance",
+                    "looks",
+                    "spending",
+                    "planned_information",
+                    "effect",
+                    "beta",
+                ],
                 "threshold",
             );
             if !t.has("limit") {
@@ -390,24 +437,64 @@ fn guardrail(r: &mut Reader<'_>, t: &Obj<'_, '_>, cx: &Context<'_>) -> Option<Gu
                 );
             }
             not_for(r, &["limit"], comparison);
-            if comparison == "naive_z" {
-                not_for(r, &["mixture_sd"], comparison);
-                Method::NaiveZ { alpha: alpha?, margin, variance }
-            } else {
-                let mixture_sd = match t.number("mixture_sd") {
-                    Some(sd) => sd,
-                    None if t.has("mixture_sd") => return None,
-                    None => 0.5 * baseline_mean(metric?, cx.baseline?, cx.population?),
-                };
-                if mixture_sd <= 0.0 {
-                    r.error(
-                        t.span.clone(),
-                        "the metric's baseline mean is 0, so give `mixture_sd` explicitly"
-                            .to_string(),
-                    );
-                    return None;
+            let own: &[&str] = match comparison {
+                "bonferroni" => &["looks"],
+                "spending" => &["spending", "planned_information"],
+                "msprt" => &["mixture_sd"],
+                "sprt" => &["effect", "beta"],
+                _ => &[],
+            };
+            let foreign: Vec<&str> =
+                ["looks", "spending", "planned_information", "mixture_sd", "effect", "beta"]
+                    .into_iter()
+                    .filter(|k| !own.contains(k))
+                    .collect();
+            not_for(r, &foreign, comparison);
+            let test = Comparison { alpha: alpha?, margin, variance };
+            match comparison {
+                "naive_z" => Method::NaiveZ(test),
+                // The plans are filled in by `policy`, once the stages are known.
+                "bonferroni" => {
+                    Method::Bonferroni { test, looks: t.integer("looks").unwrap_or(0) as u32 }
                 }
-                Method::Msprt { alpha: alpha?, margin, variance, mixture_sd }
+                "spending" => Method::Spending {
+                    test,
+                    spending: match t.text("spending") {
+                        Some("pocock") => Spending::Pocock,
+                        _ => Spending::OBrienFleming,
+                    },
+                    planned_information: t.number("planned_information").unwrap_or(0.0),
+                },
+                "sprt" => {
+                    if !t.has("effect") {
+                        r.error(
+                            t.span.clone(),
+                            "method = \"sprt\" needs the `effect` it tests for, in the metric's units"
+                                .to_string(),
+                        );
+                    }
+                    let beta = t.number("beta").unwrap_or(0.2);
+                    if t.has("beta") && t.has("alpha") && alpha? + beta >= 1.0 {
+                        r.error(t.span_of("beta"), "sprt needs alpha + beta below 1".to_string());
+                    }
+                    Method::Sprt { test, effect: t.number("effect")?, beta }
+                }
+                _ => {
+                    let mixture_sd = match t.number("mixture_sd") {
+                        Some(sd) => sd,
+                        None if t.has("mixture_sd") => return None,
+                        None => 0.5 * baseline_mean(metric?, cx.baseline?, cx.population?),
+                    };
+                    if mixture_sd <= 0.0 {
+                        r.error(
+                            t.span.clone(),
+                            "the metric's baseline mean is 0, so give `mixture_sd` explicitly"
+                                .to_string(),
+                        );
+                        return None;
+                    }
+                    Method::Msprt { test, mixture_sd }
+                }
             }
         }
     };
@@ -453,6 +540,7 @@ fn guardrail(r: &mut Reader<'_>, t: &Obj<'_, '_>, cx: &Context<'_>) -> Option<Gu
         severity: if t.text("severity")? == "pause" { Severity::Pause } else { Severity::Rollback },
         breaches_required: t.integer("breaches_required")? as u32,
         scope,
+        inconclusive_limit: t.integer("inconclusive_limit")? as u32,
     })
 }
 
@@ -550,6 +638,54 @@ fn rollback(r: &mut Reader<'_>, t: &Obj<'_, '_>) -> Option<(Vec<PlannedStep>, Ve
     Some((plan, truth))
 }
 
+/// What the schedule is expected to gather, from the population's mean traffic: the plan that
+/// Bonferroni's looks, the spending functions' information and the sample-ratio check's looks are
+/// set from. Each stage lasts its minimum duration, or longer if its minimum sample takes longer
+/// at the expected traffic, rounded up to whole evaluations; the last stage goes on through the
+/// holdback period.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Schedule {
+    /// Hours of each stage (the last including the holdback period).
+    pub stage_hours: Vec<f64>,
+    /// Sessions per hour over the whole population.
+    pub sessions_per_hour: f64,
+    /// Evaluations over the schedule.
+    pub looks: u32,
+    /// Σ over stages of nₜnₕ/(nₜ + nₕ), in sessions.
+    pub information: f64,
+}
+
+impl Schedule {
+    pub fn new(
+        stages: &[Stage],
+        holdback: Share,
+        holdback_period: Minutes,
+        interval: Minutes,
+        population: &PopulationConfig,
+    ) -> Schedule {
+        let sessions_per_hour = f64::from(population.players) * population.runs_per_day / 24.0;
+        let h = holdback.percent() / 100.0;
+        let step = interval.hours();
+        let mut stage_hours = Vec::new();
+        let mut information = 0.0;
+        for (i, stage) in stages.iter().enumerate() {
+            let s = stage.share.percent() / 100.0;
+            let to_sample = stage.min_sample as f64 / (sessions_per_hour * s.min(h)).max(1e-9);
+            let mut hours =
+                (stage.min_duration.hours().max(to_sample) / step).ceil().max(1.0) * step;
+            if i + 1 == stages.len() {
+                hours += holdback_period.hours();
+            }
+            if h > 0.0 {
+                information += sessions_per_hour * hours * s * h / (s + h);
+            }
+            stage_hours.push(hours);
+        }
+        let looks = (stage_hours.iter().sum::<f64>() / step).round().max(1.0) as u32;
+        Schedule { stage_hours, sessions_per_hour, looks, information }
+    }
+}
+
 struct Built {
     policy: PolicyConfig,
     evaluation_interval: Minutes,
@@ -608,16 +744,41 @@ fn policy(r: &mut Reader<'_>, t: &Obj<'_, '_>, cx: &Context<'_>) -> Option<Built
     complete.then_some(())?;
     let (breakdown, cells) = cx.cells.clone()?;
     let (plan, truth) = plan?;
+    let population = cx.population?;
+    let holdback = cx.holdback?;
+    let schedule = Schedule::new(&stages, holdback, holdback_period, interval, population);
+    for g in &mut guardrails {
+        match &mut g.method {
+            Method::Bonferroni { looks, .. } if *looks == 0 => *looks = schedule.looks,
+            Method::Spending { planned_information, .. } if *planned_information == 0.0 => {
+                *planned_information = schedule.information;
+            }
+            _ => {}
+        }
+    }
+    let srm_alpha = t.number("srm_alpha")?;
+    let cell_shares = match breakdown {
+        Breakdown::None => vec![1.0],
+        Breakdown::Platform => population.platforms.iter().map(|(_, s)| *s).collect(),
+        Breakdown::Region => population.regions.iter().map(|(_, s)| *s).collect(),
+    };
     Some(Built {
         policy: PolicyConfig {
             stages,
-            holdback: cx.holdback?,
+            holdback,
             holdback_period,
             guardrails,
             resume_stage: resume - 1,
             rollback: plan,
             features: cx.features?.to_vec(),
             cells,
+            cell_shares,
+            multiplicity: match t.text("multiplicity")? {
+                "bonferroni" => Multiplicity::Bonferroni,
+                "holm" => Multiplicity::Holm,
+                _ => Multiplicity::None,
+            },
+            srm: (srm_alpha > 0.0).then_some(SrmCheck { alpha: srm_alpha, looks: schedule.looks }),
         },
         evaluation_interval: interval,
         max_duration,
@@ -772,6 +933,9 @@ pub(crate) fn scenario(r: &mut Reader<'_>, root: &Obj<'_, '_>) -> Option<Scenari
             None => events_complete = false,
         }
     }
+    let observation =
+        observation(r, &with_default(root.table("telemetry"), &spec::TELEMETRY, &empty));
+    let bug = root.table("assignment_bug").map(|t| assignment_bug(r, &t, population.as_ref()));
     let policy_table = root.table("policy");
     let holdback = policy_table.as_ref().and_then(|t| share(r, t, "holdback_percent"));
     let cells = match (policy_table.as_ref().and_then(breakdown), population.as_ref()) {
@@ -845,6 +1009,7 @@ pub(crate) fn scenario(r: &mut Reader<'_>, root: &Obj<'_, '_>) -> Option<Scenari
     let expect = expectations(&with_default(root.table("expect"), &spec::EXPECT, &empty));
 
     let (population, baseline, release, built) = (population?, baseline?, release?, built?);
+    let (observation, assignment_bug) = (observation?, bug.map_or(Some(None), |b| b.map(Some))?);
     (events_complete && commands_complete).then_some(())?;
     // The slowest client sees a kill after its own refresh interval: that is the promise.
     let kill_propagation_bound = if population.stale_client_share > 0.0 {
@@ -875,6 +1040,8 @@ pub(crate) fn scenario(r: &mut Reader<'_>, root: &Obj<'_, '_>) -> Option<Scenari
                 }
                 watched
             },
+            observation,
+            assignment_bug,
             sabotage: None,
         },
         policy: built.policy,

@@ -95,7 +95,7 @@ pub const MAX_BUILDS: usize = 8;
 
 pub const METRICS: &[&str] =
     &["crash_rate", "latency_ms", "coins_per_run", "return_rate", "save_error_rate"];
-pub const METHODS: &[&str] = &["threshold", "naive_z", "msprt"];
+pub const METHODS: &[&str] = &["threshold", "naive_z", "bonferroni", "spending", "msprt", "sprt"];
 pub const ACTIONS: &[&str] = &["kill", "pause", "resume", "approve", "new_build"];
 pub const HASHES: &[&str] = &["unleash-murmur3", "launchdarkly-sha1"];
 pub const FAULT_KINDS: &[&str] =
@@ -406,7 +406,7 @@ pub static GUARDRAIL: TableSpec = TableSpec {
         required(
             "method",
             Kind::Choice { values: METHODS, default: None },
-            "threshold: an absolute critical limit on the treatment; naive_z: a one-sided z-test at every look (inflates false kills); msprt: the mixture sequential probability ratio test, which holds alpha over any number of looks.",
+            "threshold: an absolute critical limit on the treatment; naive_z: a one-sided z-test at every look (inflates false kills); bonferroni: the z-test at alpha divided by the planned looks; spending: group-sequential boundaries from an alpha-spending function at the information the rollout actually gathers; msprt: the mixture sequential probability ratio test, which holds alpha over any number of looks; sprt: Wald's sequential probability ratio test against one stated effect.",
         ),
         optional(
             "harmful",
@@ -416,22 +416,52 @@ pub static GUARDRAIL: TableSpec = TableSpec {
         optional(
             "alpha",
             Kind::Number { min: 1e-6, max: 0.5, default: None },
-            "Error rate (naive_z, msprt). Default 0.05.",
+            "Error rate over the whole rollout (for naive_z, per look). Default 0.05.",
         ),
         optional(
             "margin_relative",
             number_or_none(0.0, 10.0),
-            "Tolerated change as a fraction of the holdback's mean (naive_z, msprt). Default 0.",
+            "Tolerated change as a fraction of the holdback's mean (every method but threshold). Default 0.",
         ),
         optional(
             "margin_absolute",
             number_or_none(0.0, 1e9),
-            "Tolerated change in the metric's units (naive_z, msprt); instead of margin_relative.",
+            "Tolerated change in the metric's units (every method but threshold); instead of margin_relative.",
         ),
         optional(
             "mixture_sd",
             number_or_none(1e-12, 1e9),
             "msprt's mixture standard deviation, in the metric's units: the effect size it is most sensitive to. Default: half the metric's baseline mean, which balances speed on severe regressions against power on subtle ones.",
+        ),
+        optional(
+            "spending",
+            Kind::Choice { values: &["obrien_fleming", "pocock"], default: None },
+            "spending's function: obrien_fleming spends almost nothing early (a canary stops only a plainly harmful build) and keeps the last look nearly a fixed-sample test; pocock spends evenly (catches more early, stricter at the end). Default obrien_fleming.",
+        ),
+        optional(
+            "planned_information",
+            number_or_none(1.0, 1e12),
+            "spending's planned information, in sessions: the sum over stages of nt*nh/(nt+nh) the schedule is expected to gather. Default: computed from the population's traffic, the stage shares and the stages' minimum durations and samples (rollcage plan prints it).",
+        ),
+        optional(
+            "looks",
+            Kind::Integer { min: 1, max: 100_000, default: None },
+            "bonferroni's planned looks. Default: the scheduled hours (stage minimums, or the time to their minimum samples, plus the holdback period) over the evaluation interval.",
+        ),
+        optional(
+            "effect",
+            number_or_none(1e-12, 1e12),
+            "sprt's alternative: the harm beyond the margin, in the metric's units, it should detect with power 1 - beta (required for sprt).",
+        ),
+        optional(
+            "beta",
+            number_or_none(1e-4, 0.5),
+            "sprt's type II error at `effect`. Default 0.2.",
+        ),
+        optional(
+            "inconclusive_limit",
+            Kind::Integer { min: 0, max: 1_000, default: Some(4) },
+            "Consecutive evaluations without new telemetry (late, lost or during an outage) after which the rollout pauses; 0 never pauses. Such evaluations are inconclusive: never a pass, never a breach.",
         ),
         optional(
             "limit",
@@ -540,6 +570,16 @@ pub static POLICY: TableSpec = TableSpec {
             "What happens to runs in flight when the release is switched off: they finish, or they end and give the player back their state from before the run.",
         ),
         optional(
+            "multiplicity",
+            Kind::Choice { values: &["none", "bonferroni", "holm"], default: Some("none") },
+            "How the statistical guardrails' alphas combine: none (each at its own; some guardrail fires on a harmless build more often than any alpha), bonferroni (each at alpha divided by their number) or holm (the same, and a guardrail that breached passes its share on to the others).",
+        ),
+        optional(
+            "srm_alpha",
+            number(0.0, 0.5, 0.001),
+            "The sample-ratio-mismatch check's error rate over the rollout: at each evaluation the current stage's assigned players are compared with the split the stage and holdback shares promise (chi-square), at srm_alpha divided by the planned looks; a mismatch pauses the rollout. 0 turns the check off.",
+        ),
+        optional(
             "resume_stage",
             Kind::Integer { min: 1, max: MAX_STAGES as i64, default: Some(1) },
             "The stage (1-based) a new build starts from after a kill.",
@@ -585,6 +625,56 @@ pub static OPERATOR: TableSpec = TableSpec {
             Kind::Name,
             "kill only: send this segment (a platform or region of [policy] segment_by) back to the old build instead of everyone.",
         ),
+    ],
+};
+
+pub static OUTAGE: TableSpec = TableSpec {
+    name: "[[telemetry.outages]]",
+    doc: "A period when the telemetry pipeline delivers nothing.",
+    keys: &[
+        required("start_h", number_or_none(0.0, MAX_HOURS), "Hours after the rollout starts."),
+        required("duration_h", number_or_none(0.0, MAX_HOURS), "How long it lasts, in hours."),
+        optional(
+            "backfill",
+            Kind::Boolean { default: Some(true) },
+            "Whether the pipeline delivers what happened during the outage when it comes back (true), or loses it (false).",
+        ),
+    ],
+};
+
+pub static TELEMETRY: TableSpec = TableSpec {
+    name: "[telemetry]",
+    doc: "Faults of the telemetry pipeline: the policy sees less, or later, than what happened. Players are not affected.",
+    keys: &[
+        optional(
+            "late_probability",
+            number(0.0, 1.0, 0.0),
+            "Chance that an evaluation window's telemetry arrives one evaluation late.",
+        ),
+        optional(
+            "gap_probability",
+            number(0.0, 1.0, 0.0),
+            "Chance that an evaluation window's telemetry is lost for good.",
+        ),
+        optional(
+            "duplicate_probability",
+            number(0.0, 1.0, 0.0),
+            "Chance that a session on the new build is reported twice.",
+        ),
+        optional(
+            "outages",
+            Kind::Tables { spec: &OUTAGE, min: 0, max: MAX_LIVE_EVENTS },
+            OUTAGE.doc,
+        ),
+    ],
+};
+
+pub static ASSIGNMENT_BUG: TableSpec = TableSpec {
+    name: "[assignment_bug]",
+    doc: "A targeting bug on the flag server: a share of one segment's players is left out of every stage's exposure and stays on the old build. The treatment then lacks part of that segment, which biases its comparison with the holdback; the sample-ratio check is what can tell.",
+    keys: &[
+        required("share", number_or_none(0.0, 1.0), "The share of the segment's players left out."),
+        optional("segment", Kind::Table(&SEGMENT), "The players it touches; everyone if left out."),
     ],
 };
 
@@ -675,6 +765,8 @@ pub static SCENARIO: TableSpec = TableSpec {
             Kind::Tables { spec: &LIVE_EVENT, min: 0, max: MAX_LIVE_EVENTS },
             LIVE_EVENT.doc,
         ),
+        optional("telemetry", Kind::Table(&TELEMETRY), TELEMETRY.doc),
+        optional("assignment_bug", Kind::Table(&ASSIGNMENT_BUG), ASSIGNMENT_BUG.doc),
         required("policy", Kind::Table(&POLICY), POLICY.doc),
         optional(
             "operator",

@@ -80,7 +80,7 @@ fn every_problem_is_reported_at_once() {
         "stage percentages must increase (25 then 10)",
         "the last stage (95%) plus the holdback (10%) is 105%, above 100%",
         "stage 3 needs an approval, but no [[operator]] approves it",
-        "`method` must be one of \"threshold\", \"naive_z\", \"msprt\"; \"msprt2\" is not",
+        "`method` must be one of \"threshold\", \"naive_z\", \"bonferroni\", \"spending\", \"msprt\", \"sprt\"; \"msprt2\" is not",
         "`alpha` has no meaning for method = \"threshold\"; remove it",
         "method = \"threshold\" needs a `limit`",
         "`at_h` must be between 0 and 2160",

@@ -246,8 +246,59 @@ pub struct WorldConfig {
     /// telemetry for those only (and always for the crash rate, whose counts are the sessions the
     /// stage gates need).
     pub watched: [bool; rollcage_policy::Metric::COUNT],
+    /// How the telemetry pipeline fails to deliver what happened.
+    pub observation: Observation,
+    /// A targeting bug that serves the old build to some players the rollout meant to expose.
+    pub assignment_bug: Option<AssignmentBug>,
     #[doc(hidden)]
     pub sabotage: Option<Sabotage>,
+}
+
+/// Faults of the telemetry pipeline: what the policy sees is not all that happened, or not yet.
+/// They touch only what is reported, never the players.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Observation {
+    /// Chance that an evaluation window's telemetry arrives late, at the next evaluation: the
+    /// policy sees the previous snapshot again.
+    pub late: f64,
+    /// Chance that an evaluation window's telemetry is lost: it never arrives, and the policy sees
+    /// the previous snapshot at that evaluation.
+    pub gap: f64,
+    /// Chance that a session on the new build is reported twice (a client retrying an upload).
+    pub duplicate: f64,
+    /// Periods when the pipeline delivers nothing.
+    pub outages: Vec<Outage>,
+}
+
+impl Observation {
+    /// Whether anything can go wrong.
+    pub fn is_faulty(&self) -> bool {
+        self.late > 0.0 || self.gap > 0.0 || self.duplicate > 0.0 || !self.outages.is_empty()
+    }
+
+    /// The outage covering `at`, if any.
+    pub fn outage_at(&self, at: Minutes) -> Option<&Outage> {
+        self.outages.iter().find(|o| o.start <= at && at < o.end)
+    }
+}
+
+/// A telemetry outage from `start` to `end`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outage {
+    pub start: Minutes,
+    pub end: Minutes,
+    /// The pipeline catches up when it comes back (nothing lost), or drops what happened meanwhile.
+    pub backfill: bool,
+}
+
+/// The server's targeting leaves a `share` of the players in `segment` out of every exposure:
+/// they stay on the old build although their bucket is exposed. The treatment then lacks part of
+/// a segment, and its comparison with the holdback is biased; the sample-ratio check is what can
+/// tell.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AssignmentBug {
+    pub share: f64,
+    pub segment: SegmentFilter,
 }
 
 impl WorldConfig {

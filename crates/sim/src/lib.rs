@@ -17,8 +17,9 @@ pub mod testing;
 pub mod world;
 
 pub use config::{
-    Baseline, Breakdown, Fault, FaultKind, InFlight, LiveEvent, Migration, PopulationConfig,
-    Release, Sabotage, Segment, SegmentFilter, StepTruth, WorldConfig,
+    AssignmentBug, Baseline, Breakdown, Fault, FaultKind, InFlight, LiveEvent, Migration,
+    Observation, Outage, PopulationConfig, Release, Sabotage, Segment, SegmentFilter, StepTruth,
+    WorldConfig,
 };
 pub use hash::HashScheme;
 pub use saves::{Holdings, Save};

@@ -6,7 +6,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 /// SplitMix64's finaliser: a bijective mix of 64 bits.
-fn mix(mut z: u64) -> u64 {
+pub(crate) fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
@@ -49,4 +49,8 @@ pub enum Stream {
     /// When sessions start and whose they are (drawn ahead of the sessions' outcomes, so the
     /// simulator can fetch each player's data from memory before it needs it).
     Arrivals = 6,
+    /// Faults of the telemetry pipeline (late, lost and duplicated reports).
+    Observation = 7,
+    /// When the telemetry pipeline delivers each evaluation window (drawn by the harness).
+    Delivery = 8,
 }

@@ -35,7 +35,7 @@ use rollcage_policy::{
     StepResult, Telemetry,
 };
 
-use crate::config::{FaultKind, InFlight, Migration, Sabotage, WorldConfig};
+use crate::config::{AssignmentBug, FaultKind, InFlight, Migration, Sabotage, WorldConfig};
 use crate::flags::{FlagState, Flags, NOTHING_EXPOSED};
 use crate::population::{AliasTable, Player, Population};
 use crate::saves::{Holdings, Save};
@@ -118,7 +118,12 @@ struct Slot {
     segment: u8,
     cell: u8,
     stale: bool,
+    /// The exposure (epoch, modulo [`MARKS`]) in which the player was last counted as assigned.
+    assigned_mark: u8,
 }
+
+/// Assignment marks cycle through 1..=MARKS; 0 means never counted.
+const MARKS: u32 = 255;
 
 const _: () = assert!(std::mem::size_of::<Slot>() == 64);
 
@@ -197,6 +202,9 @@ pub struct World<'a> {
     faults_rng: ChaCha8Rng,
     operations_rng: ChaCha8Rng,
     sabotage_rng: ChaCha8Rng,
+    observation_rng: ChaCha8Rng,
+    /// Whether sessions that end now reach the telemetry (false during a lost window).
+    reporting: bool,
     now: Minutes,
     builds: Vec<Build>,
     flags: Flags,
@@ -334,6 +342,8 @@ impl<'a> World<'a> {
             faults_rng,
             operations_rng: seed.stream(Stream::Operations),
             sabotage_rng: seed.stream(Stream::Sabotage),
+            observation_rng: seed.stream(Stream::Observation),
+            reporting: true,
             now: Minutes::ZERO,
             builds: vec![Build { id: BuildId::new("(old build)"), faulty: false }],
             flags: Flags::default(),
@@ -413,7 +423,22 @@ impl<'a> World<'a> {
     fn set_flags(&mut self, state: FlagState) {
         self.flags.push(self.now.0, state);
         self.epoch += 1;
+        if self.epoch.is_multiple_of(MARKS) {
+            // The marks are about to repeat: forget them all, so no player counts as already seen.
+            self.slots.iter_mut().for_each(|s| s.assigned_mark = 0);
+        }
         self.snapshot = Telemetry::default();
+    }
+
+    /// The current exposure's assignment mark.
+    fn mark(&self) -> u8 {
+        (self.epoch % MARKS + 1) as u8
+    }
+
+    /// Whether sessions ending from now on reach the telemetry. The harness turns reporting off for
+    /// an evaluation window the pipeline loses.
+    pub fn set_reporting(&mut self, reporting: bool) {
+        self.reporting = reporting;
     }
 
     /// Applies a policy action, now.
@@ -602,6 +627,7 @@ impl<'a> World<'a> {
             self.record_return(r);
         }
         self.now = until;
+        self.snapshot.as_of = until;
         self.complete_operations();
         &self.snapshot
     }
@@ -789,6 +815,30 @@ impl<'a> World<'a> {
             } else {
                 0
             };
+            // What the server assigned, whatever the client has fetched: the count a
+            // sample-ratio check compares with the assignment's promise.
+            let mut assigned = current.build != 0
+                && current.killed_cells & (1 << player.cell) == 0
+                && (current.everyone || self.layout.is_exposed(player.bucket, current.share));
+            if let Some(bug) = config.assignment_bug
+                && !view.everyone
+                && bug_excludes(&bug, config.segment(player.segment), index)
+            {
+                build = 0;
+                assigned &= current.everyone;
+            }
+            let mark = self.mark();
+            if self.slots[index].assigned_mark != mark {
+                self.slots[index].assigned_mark = mark;
+                let cohort = if assigned {
+                    Cohort::Treatment
+                } else if holdback {
+                    Cohort::Holdback
+                } else {
+                    Cohort::Unexposed
+                };
+                self.snapshot.cohorts[cohort.index()].assigned[usize::from(player.cell)] += 1;
+            }
             if let Some(sabotage) = config.sabotage {
                 build = self.sabotaged(sabotage, player.bucket, holdback, view, build);
             }
@@ -943,6 +993,22 @@ impl<'a> World<'a> {
                 gains.flagged,
             );
         }
+        if !self.reporting {
+            return;
+        }
+        self.report(&e);
+        let duplicate = self.config.observation.duplicate;
+        if duplicate > 0.0 && e.cohort == Cohort::Treatment {
+            let u: f64 = self.observation_rng.random();
+            if u < duplicate {
+                self.report(&e);
+            }
+        }
+    }
+
+    /// Adds a session's outcome to the telemetry.
+    #[inline]
+    fn report(&mut self, e: &Ended) {
         let key = tally_key(self.epoch, e.cohort);
         let slot = &mut self.slots[e.player as usize];
         if slot.key != key {
@@ -964,6 +1030,9 @@ impl<'a> World<'a> {
     }
 
     fn record_return(&mut self, r: Return) {
+        if !self.reporting {
+            return;
+        }
         let key = tally_key(self.epoch, r.cohort);
         let slot = &mut self.slots[r.player as usize];
         if slot.return_key != key {
@@ -976,6 +1045,17 @@ impl<'a> World<'a> {
         slot.return_count += 1;
         slot.returned += u32::from(r.returned);
     }
+}
+
+/// Whether the assignment bug leaves player `index` of `segment` out of the exposure: a fixed
+/// share of the segment's players, chosen by a hash of the player's index (independent of the
+/// bucket, which comes from the player's id).
+fn bug_excludes(bug: &AssignmentBug, segment: crate::config::Segment, index: usize) -> bool {
+    if !bug.segment.matches(segment) {
+        return false;
+    }
+    let h = crate::seed::mix(index as u64 ^ 0x5bd1_e995);
+    ((h >> 11) as f64) * (1.0 / 9_007_199_254_740_992.0) < bug.share
 }
 
 /// The chance a migration on the faulty build corrupts a save of `segment` at `at`.

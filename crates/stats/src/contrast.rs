@@ -71,6 +71,9 @@ pub struct HarmEstimate {
     pub treatment_count: u64,
     /// Control observations in the usable strata.
     pub control_count: u64,
+    /// The information behind the estimate in sessions: Σ nₜnₕ/(nₜ + nₕ) over the usable strata
+    /// (the weights' sum). It grows with the data and is what spending functions measure.
+    pub information: f64,
 }
 
 /// Combines the per-stratum harm into one estimate. Strata where either cohort has too little data
@@ -108,6 +111,7 @@ pub fn stratified_harm(strata: &[Stratum], spec: &HarmSpec) -> Option<HarmEstima
         control_mean: c_sum / c_count as f64,
         treatment_count: t_count,
         control_count: c_count,
+        information: weight_sum,
     })
 }
 

@@ -5,8 +5,8 @@
 
 use rollcage_harness::{Expectations, Scenario};
 use rollcage_policy::{
-    Direction, Guardrail, Margin, Method, Metric, Minutes, PlannedStep, PolicyConfig, Scope,
-    Severity, Share, Stage, StepKind, VarianceModel,
+    Comparison, Direction, Guardrail, Margin, Method, Metric, Minutes, PlannedStep, PolicyConfig,
+    Scope, Severity, Share, Stage, StepKind, VarianceModel,
 };
 use rollcage_sim::{PopulationConfig, WorldConfig};
 
@@ -43,15 +43,18 @@ pub fn scenario() -> Scenario {
                 metric: Metric::CrashRate,
                 direction: Direction::Increase,
                 method: Method::Msprt {
-                    alpha: 0.05,
-                    margin: Margin::Relative(0.0),
-                    variance: VarianceModel::Clustered,
+                    test: Comparison {
+                        alpha: 0.05,
+                        margin: Margin::Relative(0.0),
+                        variance: VarianceModel::Clustered,
+                    },
                     mixture_sd: 0.01,
                 },
                 min_sample: 100,
                 severity: Severity::Rollback,
                 breaches_required: 1,
                 scope: Scope::Release,
+                inconclusive_limit: 4,
             }],
             resume_stage: 0,
             rollback: vec![PlannedStep {
@@ -61,6 +64,9 @@ pub fn scenario() -> Scenario {
             }],
             features: vec!["exchange-v2".into()],
             cells: vec!["all".into()],
+            cell_shares: vec![1.0],
+            multiplicity: rollcage_policy::Multiplicity::None,
+            srm: Some(rollcage_policy::SrmCheck { alpha: 0.001, looks: 30 }),
         },
         evaluation_interval: Minutes(60),
         max_duration: Minutes::from_hours(48),

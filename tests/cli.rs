@@ -104,7 +104,7 @@ fn bad_input_exits_2_and_touches_no_report() {
     let output = rollcage(&[
         "simulate",
         "tests/fixtures",
-        "tests/fixtures/bad",
+        "tests/inputs/bad",
         "--out",
         out.to_str().unwrap(),
     ]);
@@ -112,7 +112,7 @@ fn bad_input_exits_2_and_touches_no_report() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains(
-            "tests/fixtures/bad/small-bad.toml:26:14: `crash_rate` must be between 0 and 1"
+            "tests/inputs/bad/small-bad.toml:26:14: `crash_rate` must be between 0 and 1"
         ),
         "{stderr}"
     );
@@ -125,7 +125,7 @@ fn bad_input_exits_2_and_touches_no_report() {
 #[test]
 fn unmet_expectations_exit_1_and_say_which() {
     let out = out_dir("unmet");
-    let output = rollcage(&["simulate", "tests/fixtures/unmet", "--out", out.to_str().unwrap()]);
+    let output = rollcage(&["simulate", "tests/inputs/unmet", "--out", out.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("expect detection_rate_min >= 0.5: not measurable FAILED"), "{stdout}");
@@ -198,16 +198,27 @@ fn schema_is_json_and_check_reports_ok() {
     assert!(text.starts_with('{') && text.contains("\"title\": \"rollcage scenario\""));
     let check = rollcage(&["check"]);
     assert_eq!(check.status.code(), Some(0), "{}", String::from_utf8_lossy(&check.stderr));
-    let shipped = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios"))
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
+    let tomls = |d: &std::path::Path| {
+        std::fs::read_dir(d)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "toml"))
+            .count()
+    };
+    // The suite's files and those of its subdirectories (methods/, variance/, data-quality/).
+    let shipped: usize = std::fs::read_dir(dir)
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "toml"))
-        .count();
-    assert!(shipped >= 13);
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .map(|p| tomls(&p))
+        .sum::<usize>()
+        + tomls(std::path::Path::new(dir));
+    assert!(shipped >= 24);
     assert_eq!(
         String::from_utf8_lossy(&check.stdout).lines().filter(|l| l.starts_with("ok: ")).count(),
         shipped
     );
-    assert_eq!(rollcage(&["check", "tests/fixtures/bad"]).status.code(), Some(2));
+    assert_eq!(rollcage(&["check", "tests/inputs/bad"]).status.code(), Some(2));
     assert_eq!(rollcage(&["check", "no/such/path"]).status.code(), Some(2));
     assert_eq!(rollcage(&["simulate", "--threads", "lots"]).status.code(), Some(2));
 }

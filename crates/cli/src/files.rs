@@ -20,18 +20,16 @@ impl Loaded {
     }
 }
 
-/// The scenario files named by `paths`: files as given, directories' `*.toml` files sorted by name.
+/// The scenario files named by `paths`: files as given; for a directory, its `*.toml` files and
+/// those of its subdirectories, sorted by path.
 pub fn discover(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for path in paths {
         let meta =
             std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
         if meta.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
-                .with_context(|| format!("cannot list {}", path.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
-                .collect();
+            let mut found = Vec::new();
+            collect(path, &mut found)?;
             found.sort();
             if found.is_empty() {
                 bail!("{} holds no scenario files (*.toml)", path.display());
@@ -42,6 +40,19 @@ pub fn discover(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
         }
     }
     Ok(files)
+}
+
+fn collect(dir: &Path, found: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+    for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        if path.is_dir() {
+            collect(&path, found)?;
+        } else if path.extension().is_some_and(|x| x == "toml") && path.is_file() {
+            found.push(path);
+        }
+    }
+    Ok(())
 }
 
 /// Loads every file. On any problem, prints them all (to stderr) and returns `None`.

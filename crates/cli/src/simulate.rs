@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use rollcage_harness::explain::describe_summary;
+use rollcage_harness::explain::{compare_groups, describe_summary};
 use rollcage_harness::rows::{runs_table, stages_table, summary_table};
 use rollcage_harness::{BatchOptions, Summary, simulate};
 
@@ -96,6 +96,8 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
         summaries.push(summary);
     }
     write_csv(&args.out.join("summary.csv"), &summary_table(&summaries))?;
+    let groups: Vec<Option<String>> = loaded.iter().map(|l| l.scenario.compare.clone()).collect();
+    print!("{}", compare_groups(&summaries, &groups));
 
     let panicked = summaries.iter().any(|s| !s.panicked.is_empty());
     let failed: Vec<&str> =

@@ -27,6 +27,51 @@ pub fn repro_command(scenario_path: &str, run: u32) -> String {
     format!("rollcage explain {scenario_path} --run {run}")
 }
 
+/// Side-by-side tables of the scenarios that share a comparison group (`groups[i]` is summary
+/// `i`'s group), in the order of their first appearance; empty when no scenario has a group.
+pub fn compare_groups(summaries: &[Summary], groups: &[Option<String>]) -> String {
+    let mut out = String::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for group in groups.iter().flatten() {
+        if seen.contains(&group.as_str()) {
+            continue;
+        }
+        seen.push(group);
+        let _ = writeln!(out, "\ncompare {group}:");
+        let _ = writeln!(
+            out,
+            "  {:<24} {:>22} {:>22} {:>12} {:>12} {:>14}",
+            "scenario",
+            "false-kill rate",
+            "detection rate",
+            "TTD median",
+            "TTD p90",
+            "harmed players"
+        );
+        let cell = |r: Option<Rate>| {
+            r.map_or_else(
+                || "-".to_string(),
+                |r| format!("{:.3} [{:.3}, {:.3}]", r.value, r.interval.lo, r.interval.hi),
+            )
+        };
+        let hours = |x: Option<f64>| x.map_or_else(|| "-".to_string(), |h| format!("{h:.1}h"));
+        for (s, _) in summaries.iter().zip(groups).filter(|(_, g)| g.as_deref() == Some(group)) {
+            let _ = writeln!(
+                out,
+                "  {:<24} {:>22} {:>22} {:>12} {:>12} {:>14}",
+                s.scenario,
+                cell(s.false_kill_rate),
+                cell(s.detection_rate),
+                hours(s.time_to_detect_h.map(|t| t.median)),
+                hours(s.time_to_detect_h.map(|t| t.p90)),
+                s.harmed_players_when_harmful
+                    .map_or_else(|| "-".to_string(), |h| format!("{:.1}", h.mean)),
+            );
+        }
+    }
+    out
+}
+
 /// A few lines on one scenario's batch, ending with the repro command of every failing run shown.
 pub fn describe_summary(s: &Summary, scenario_path: &str) -> String {
     let mut out = String::new();
@@ -195,10 +240,12 @@ pub fn timeline(scenario: &Scenario, r: &RunRecord) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{} run {} (seed {})", scenario.name, r.run, r.seed.0);
     let truth = &scenario.world.release;
-    if truth.faults.is_empty() {
-        let _ = writeln!(out, "truth: build {} carries no fault", truth.build);
+    let drawn_harmless = !truth.faults.is_empty() && !truth.draw(r.seed);
+    if truth.faults.is_empty() || drawn_harmless {
+        let why = if drawn_harmless { " in this run (faulty_share draw)" } else { "" };
+        let _ = writeln!(out, "truth: build {} carries no fault{why}", truth.build);
     }
-    for f in &truth.faults {
+    for f in truth.faults.iter().filter(|_| !drawn_harmless) {
         let what = match f.kind {
             FaultKind::CrashRate { multiplier } => format!("crash rate x{multiplier}"),
             FaultKind::Latency { multiplier } => format!("latency x{multiplier}"),

@@ -337,6 +337,22 @@ pub fn run_controller<C: Controller>(
     seed: RunSeed,
     controller: C,
 ) -> RunRecord {
+    if !scenario.world.release.draw(seed) {
+        // This run's release is the harmless one: the same scenario without its faults.
+        let mut harmless = scenario.clone();
+        harmless.world.release.faults.clear();
+        return drive(&harmless, buckets, run, seed, controller);
+    }
+    drive(scenario, buckets, run, seed, controller)
+}
+
+fn drive<C: Controller>(
+    scenario: &Scenario,
+    buckets: &[Bucket],
+    run: u32,
+    seed: RunSeed,
+    controller: C,
+) -> RunRecord {
     let layout = scenario.policy.layout();
     let mut d = Driver {
         scenario,

@@ -17,6 +17,8 @@ pub struct ScheduledCommand {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Expectations {
     pub false_kill_rate_max: Option<f64>,
+    pub data_pause_rate_max: Option<f64>,
+    pub data_pause_rate_min: Option<f64>,
     pub detection_rate_min: Option<f64>,
     pub time_to_detect_h_p90_max: Option<f64>,
     pub harmed_players_mean_max: Option<f64>,
@@ -35,6 +37,8 @@ pub struct Expectations {
 pub struct Scenario {
     pub name: String,
     pub description: String,
+    /// Scenarios that share a comparison group are printed side by side after a batch.
+    pub compare: Option<String>,
     pub seed: u64,
     pub runs: u32,
     pub world: WorldConfig,

@@ -106,6 +106,9 @@ pub struct Summary {
     pub data_pause_rate: Option<Rate>,
     pub time_to_detect_h: Option<Spread>,
     pub harmed_players: Option<Spread>,
+    /// Players harmed, over the harmful runs only (the blast radius of a bad build when a batch
+    /// mixes harmless and harmful runs).
+    pub harmed_players_when_harmful: Option<Spread>,
     pub harmed_sessions: Option<Spread>,
     pub exposed_players: Option<Spread>,
     pub released_rate: Option<Rate>,
@@ -193,6 +196,7 @@ impl Summary {
             data_pause_rate: Rate::of(data_pauses, records.len() as u64),
             time_to_detect_h: figure(&|r| r.time_to_detect.map(|t| t.hours())),
             harmed_players: figure(&|r| Some(r.harmed_players as f64)),
+            harmed_players_when_harmful: figure(&|r| r.harmful.then_some(r.harmed_players as f64)),
             harmed_sessions: figure(&|r| Some(r.harmed_sessions as f64)),
             exposed_players: figure(&|r| Some(r.exposed_players as f64)),
             released_rate: Rate::of(released, records.len() as u64),
@@ -251,6 +255,16 @@ impl Summary {
                 "false_kill_rate_max",
                 e.false_kill_rate_max,
                 self.false_kill_rate.map(|r| r.value),
+            ),
+            at_most(
+                "data_pause_rate_max",
+                e.data_pause_rate_max,
+                self.data_pause_rate.map(|r| r.value),
+            ),
+            at_least(
+                "data_pause_rate_min",
+                e.data_pause_rate_min,
+                self.data_pause_rate.map(|r| r.value),
             ),
             at_least(
                 "detection_rate_min",

@@ -205,6 +205,7 @@ fn release(
         faults,
         migration,
         backward_compatible: t.boolean("backward_compatible")?,
+        faulty_share: t.number("faulty_share")?,
     })
 }
 
@@ -905,6 +906,8 @@ fn kill_scope(r: &mut Reader<'_>, t: &Obj<'_, '_>, names: &Names<'_>) -> Option<
 fn expectations(t: &Obj<'_, '_>) -> Option<Expectations> {
     Some(Expectations {
         false_kill_rate_max: t.number("false_kill_rate_max"),
+        data_pause_rate_max: t.number("data_pause_rate_max"),
+        data_pause_rate_min: t.number("data_pause_rate_min"),
         detection_rate_min: t.number("detection_rate_min"),
         time_to_detect_h_p90_max: t.number("time_to_detect_h_p90_max"),
         harmed_players_mean_max: t.number("harmed_players_mean_max"),
@@ -1020,6 +1023,7 @@ pub(crate) fn scenario(r: &mut Reader<'_>, root: &Obj<'_, '_>) -> Option<Scenari
     Some(Scenario {
         name: root.text("name")?.to_string(),
         description: root.text("description").unwrap_or_default().to_string(),
+        compare: root.text("compare").map(str::to_string),
         seed: root.integer("seed")? as u64,
         runs: root.integer("runs")? as u32,
         world: WorldConfig {

@@ -338,6 +338,11 @@ pub static RELEASE: TableSpec = TableSpec {
             "Whether the old build can load a migrated save; when it cannot, players sent back fail to load until the migration is reverted.",
         ),
         optional(
+            "faulty_share",
+            number(0.0, 1.0, 1.0),
+            "The share of runs in which the release carries its faults. Below 1, each run draws whether it does, so one batch measures the false-kill rate on the runs without faults and detection on the runs with them.",
+        ),
+        optional(
             "features",
             Kind::Tables { spec: &FEATURE, min: 0, max: MAX_FEATURES },
             "The release's features.",
@@ -688,6 +693,16 @@ pub static EXPECT: TableSpec = TableSpec {
             "Highest acceptable share of harmless runs stopped.",
         ),
         optional(
+            "data_pause_rate_max",
+            number_or_none(0.0, 1.0),
+            "Highest acceptable share of runs a data-quality check paused.",
+        ),
+        optional(
+            "data_pause_rate_min",
+            number_or_none(0.0, 1.0),
+            "Lowest acceptable share of runs a data-quality check paused (for scenarios whose data is broken on purpose).",
+        ),
+        optional(
             "detection_rate_min",
             number_or_none(0.0, 1.0),
             "Lowest acceptable share of harmful runs stopped.",
@@ -746,6 +761,11 @@ pub static SCENARIO: TableSpec = TableSpec {
     keys: &[
         required("name", Kind::Name, "The scenario's name; reports go to reports/<name>/."),
         optional("description", Kind::Text { default: None }, "What the scenario shows."),
+        optional(
+            "compare",
+            Kind::Name,
+            "A comparison group: `simulate` prints every scenario of a group side by side (false-kill rate, detection rate, time to detect, blast radius, with intervals) after the batch, e.g. the same rollout under each guardrail method.",
+        ),
         required(
             "seed",
             Kind::Integer { min: 0, max: i64::MAX, default: None },

@@ -144,6 +144,10 @@ pub struct Release {
     /// Whether the old build can still load a save migrated to the new schema. When it cannot,
     /// a player sent back to the old build fails to load until the migration is reverted.
     pub backward_compatible: bool,
+    /// The share of runs in which the release carries its faults. Below 1 each run draws whether it
+    /// does (see [`Release::draw`]), so one batch holds harmless and harmful runs of the same
+    /// policy side by side.
+    pub faulty_share: f64,
 }
 
 /// When the release migrates a player's save to its new schema.
@@ -158,6 +162,14 @@ pub enum Migration {
 }
 
 impl Release {
+    /// Whether run `seed`'s release carries its faults, drawn from the run's own Truth stream
+    /// (always when `faulty_share` is 1, with no draw).
+    pub fn draw(&self, seed: crate::seed::RunSeed) -> bool {
+        use rand::RngExt;
+        self.faulty_share >= 1.0
+            || seed.stream(crate::seed::Stream::Truth).random::<f64>() < self.faulty_share
+    }
+
     /// When the release first harms a player, if it ever does.
     pub fn harmful_onset(&self) -> Option<Minutes> {
         self.faults.iter().filter(|f| f.kind.is_harmful()).map(|f| f.onset).min()

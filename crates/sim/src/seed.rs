@@ -53,4 +53,6 @@ pub enum Stream {
     Observation = 7,
     /// When the telemetry pipeline delivers each evaluation window (drawn by the harness).
     Delivery = 8,
+    /// Whether the release carries its faults in this run (when only a share of runs does).
+    Truth = 9,
 }

@@ -44,6 +44,7 @@ pub fn world(players: u32) -> WorldConfig {
             faults: vec![],
             migration: Migration::None,
             backward_compatible: true,
+            faulty_share: 1.0,
         },
         live_events: vec![],
         assignment: HashScheme::UnleashMurmur3 { group: "test".into() },

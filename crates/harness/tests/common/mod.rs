@@ -24,6 +24,7 @@ pub fn scenario() -> Scenario {
     Scenario {
         name: "test".into(),
         description: String::new(),
+        compare: None,
         seed: 7,
         runs: 20,
         world: WorldConfig {

@@ -145,3 +145,28 @@ fn percentages_and_hours_must_fit_rollcages_units() {
         "{messages:#?}"
     );
 }
+
+/// The method keys: each method's own keys are refused on the others, the SPRT needs its effect,
+/// and the data-quality tables name unknown segments like the faults do.
+#[test]
+fn method_keys_belong_to_their_method() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scenarios/methods/msprt.toml");
+    let source = std::fs::read_to_string(path).unwrap().replace(
+        "method = \"msprt\"\nalpha = 0.05",
+        "method = \"sprt\"\nlooks = 3\nspending = \"pocock\"\nalpha = 0.05",
+    ) + "\n[assignment_bug]\nshare = 0.5\nsegment = { platform = \"switch\" }\n";
+    let found = problems(&source);
+    let messages: Vec<&str> = found.iter().map(|d| d.message.as_str()).collect();
+    for expected in [
+        "`looks` has no meaning for method = \"sprt\"; remove it",
+        "`spending` has no meaning for method = \"sprt\"; remove it",
+        "method = \"sprt\" needs the `effect` it tests for, in the metric's units",
+        "platform `switch` is not one of the population's platforms",
+    ] {
+        assert!(
+            messages.iter().any(|m| m.contains(expected)),
+            "missing {expected:?}: {messages:#?}"
+        );
+    }
+    assert_eq!(found.len(), 4, "{messages:#?}");
+}

@@ -8,7 +8,7 @@
 use std::fmt;
 
 use rollcage_stats::sequential::{
-    msprt_log_lr, msprt_log_threshold, sprt_log_bounds, sprt_log_lr, z_critical,
+    msprt_log_lr, msprt_log_threshold, msprt_p_value, sprt_log_bounds, sprt_log_lr, z_critical,
 };
 use rollcage_stats::spending::GroupSequential;
 use rollcage_stats::{Direction, HarmSpec, Moments, Stratum, stratified_harm};
@@ -193,7 +193,7 @@ impl fmt::Display for DescribeEvaluation<'_> {
 /// build. Forgotten when the evidence starts over (a new build, a partial kill).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Memory {
-    /// Looks that tested (had enough data and a variance).
+    /// Looks that tested (naive z and Bonferroni count them).
     looks: u32,
     /// Spending: the information at each analysis, to recompute the boundaries when the alpha in
     /// force changes (Holm), and the recursion at the current alpha.
@@ -313,15 +313,15 @@ pub fn evaluate(
         e.interval = Some((estimate - bound * se, estimate + bound * se));
         z >= bound
     };
-    memory.looks += 1;
-    let looks = f64::from(memory.looks);
     let breach = match g.method {
         Method::Threshold { .. } => unreachable!("returned above"),
         Method::NaiveZ(_) => {
-            e.alpha_spent = Some((looks * alpha).min(1.0));
+            memory.looks += 1;
+            e.alpha_spent = Some((f64::from(memory.looks) * alpha).min(1.0));
             z_rule(&mut e, z_critical(alpha))
         }
         Method::Bonferroni { looks: planned, .. } => {
+            memory.looks += 1;
             if memory.looks > planned {
                 e.alpha_spent = Some(alpha);
                 e.threshold = f64::INFINITY;
@@ -329,7 +329,7 @@ pub fn evaluate(
                 return e;
             }
             let per_look = alpha / f64::from(planned);
-            e.alpha_spent = Some(looks * per_look);
+            e.alpha_spent = Some(f64::from(memory.looks) * per_look);
             z_rule(&mut e, z_critical(per_look))
         }
         Method::Spending { spending, planned_information, .. } => {
@@ -350,7 +350,6 @@ pub fn evaluate(
             e.alpha_spent = Some(memory.test.spent());
             if memory.analyses.last().is_some_and(|&last| fraction(last) >= 1.0) {
                 // The analysis at the planned information spent whatever was left.
-                memory.looks -= 1;
                 e.verdict = Verdict::Spent;
                 return e;
             }
@@ -359,7 +358,6 @@ pub fn evaluate(
                 .last()
                 .is_some_and(|&last| harm.information < last * INFORMATION_STEP)
             {
-                memory.looks -= 1;
                 e.verdict = Verdict::Waiting;
                 return e;
             }
@@ -368,19 +366,21 @@ pub fn evaluate(
             memory.analyses.push(harm.information);
             e.alpha_spent = Some(memory.test.spent());
             if bound.is_infinite() {
+                // Nothing to spend yet (O'Brien–Fleming at a sliver of the information): this
+                // analysis cannot breach, and it is no interval's business.
                 e.threshold = bound;
                 e.statistic = Some(z);
-                e.verdict = Verdict::Spent;
-                return e;
+                false
+            } else {
+                z_rule(&mut e, bound)
             }
-            z_rule(&mut e, bound)
         }
         Method::Msprt { mixture_sd, .. } => {
             let variance = se * se;
             let llr = msprt_log_lr(estimate, variance, mixture_sd);
             let threshold = msprt_log_threshold(alpha);
             if estimate > 0.0 {
-                memory.p_value = memory.p_value.min((-llr).exp().min(1.0));
+                memory.p_value = memory.p_value.min(msprt_p_value(llr));
             }
             e.p_value = Some(memory.p_value);
             let tau2 = mixture_sd * mixture_sd;

@@ -710,19 +710,16 @@ impl<C: Controller> Driver<'_, C> {
         }
         let onset = scenario.world.release.harmful_onset();
         let contained = self.contained_at(&kills, pause);
+        // A harmful release left running behind a data-quality pause was not missed by the
+        // guardrails alone: the rollout stopped expanding and someone must look.
         let (outcome, time_to_detect) = match (onset, contained, &stop) {
             (Some(o), Some(c), _) if c >= o => (Outcome::Detected, Some(c - o)),
             (Some(o), _, Some(s)) if s.at < o => (Outcome::FalseKill, None),
+            (Some(o), _, _) if o < now && data_pause.is_some() => (Outcome::DataPause, None),
             (Some(o), _, _) if o < now => (Outcome::Missed, None),
             (_, _, Some(_)) => (Outcome::FalseKill, None),
             (_, _, None) if data_pause.is_some() => (Outcome::DataPause, None),
             (_, _, None) => (Outcome::CleanPass, None),
-        };
-        // A harmful release left running behind a data-quality pause was not missed by the
-        // guardrails alone: the rollout stopped expanding and someone must look.
-        let outcome = match outcome {
-            Outcome::Missed if data_pause.is_some() => Outcome::DataPause,
-            o => o,
         };
         let final_phase = match (self.released_at, self.kill, &rollback) {
             (Some(_), _, _) => FinalPhase::Released,

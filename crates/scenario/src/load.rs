@@ -243,14 +243,20 @@ fn fault_kind(r: &mut Reader<'_>, t: &Obj<'_, '_>) -> Option<FaultKind> {
     })
 }
 
-fn live_event(r: &mut Reader<'_>, t: &Obj<'_, '_>) -> Option<LiveEvent> {
+/// A period's start and end, from its `start_h` and `duration_h`.
+fn period(r: &mut Reader<'_>, t: &Obj<'_, '_>) -> Option<(Minutes, Minutes)> {
     let start = minutes(r, t, "start_h");
     let duration = minutes(r, t, "duration_h");
     let (start, duration) = (start?, duration?);
+    Some((start, start + duration))
+}
+
+fn live_event(r: &mut Reader<'_>, t: &Obj<'_, '_>) -> Option<LiveEvent> {
+    let (start, end) = period(r, t)?;
     Some(LiveEvent {
         name: t.text("name")?.to_string(),
         start,
-        end: start + duration,
+        end,
         traffic_multiplier: t.number("traffic_multiplier")?,
         crash_multiplier: t.number("crash_multiplier")?,
         latency_multiplier: t.number("latency_multiplier")?,
@@ -261,12 +267,8 @@ fn observation(r: &mut Reader<'_>, t: &Obj<'_, '_>) -> Option<Observation> {
     let mut outages = Vec::new();
     let mut complete = true;
     for o in t.tables("outages") {
-        let start = minutes(r, &o, "start_h");
-        let duration = minutes(r, &o, "duration_h");
-        match (start, duration, o.boolean("backfill")) {
-            (Some(start), Some(duration), Some(backfill)) => {
-                outages.push(Outage { start, end: start + duration, backfill });
-            }
+        match (period(r, &o), o.boolean("backfill")) {
+            (Some((start, end)), Some(backfill)) => outages.push(Outage { start, end, backfill }),
             _ => complete = false,
         }
     }
@@ -380,6 +382,10 @@ fn feature_index(
     found
 }
 
+/// The keys that belong to one statistical method each.
+const METHOD_KEYS: [&str; 6] =
+    ["looks", "spending", "planned_information", "mixture_sd", "effect", "beta"];
+
 fn guardrail(r: &mut Reader<'_>, t: &Obj<'_, '_>, cx: &Context<'_>) -> Option<Guardrail> {
     let metric = t.text("metric").and_then(Metric::from_name);
     let method = t.text("method");
@@ -409,22 +415,8 @@ fn guardrail(r: &mut Reader<'_>, t: &Obj<'_, '_>, cx: &Context<'_>) -> Option<Gu
     };
     let method = match method? {
         "threshold" => {
-            not_for(
-                r,
-                &[
-                    "alpha",
-                    "margin_relative",
-                    "margin_absolute",
-                    "mixture_sd",
-                    "variance",
-                    "looks",
-                    "spending",
-                    "planned_information",
-                    "effect",
-                    "beta",
-                ],
-                "threshold",
-            );
+            not_for(r, &["alpha", "margin_relative", "margin_absolute", "variance"], "threshold");
+            not_for(r, &METHOD_KEYS, "threshold");
             if !t.has("limit") {
                 r.error(t.span.clone(), "method = \"threshold\" needs a `limit`".to_string());
             }
@@ -445,11 +437,7 @@ fn guardrail(r: &mut Reader<'_>, t: &Obj<'_, '_>, cx: &Context<'_>) -> Option<Gu
                 "sprt" => &["effect", "beta"],
                 _ => &[],
             };
-            let foreign: Vec<&str> =
-                ["looks", "spending", "planned_information", "mixture_sd", "effect", "beta"]
-                    .into_iter()
-                    .filter(|k| !own.contains(k))
-                    .collect();
+            let foreign: Vec<&str> = METHOD_KEYS.into_iter().filter(|k| !own.contains(k)).collect();
             not_for(r, &foreign, comparison);
             let test = Comparison { alpha: alpha?, margin, variance };
             match comparison {

@@ -807,19 +807,15 @@ impl<'a> World<'a> {
                 (i, self.flags.state(i))
             };
             let holdback = self.layout.is_holdback(player.bucket);
-            let mut build = if view.build != 0
-                && view.killed_cells & (1 << player.cell) == 0
-                && (view.everyone || self.layout.is_exposed(player.bucket, view.share))
-            {
-                view.build
-            } else {
-                0
+            let serves = |state: FlagState| {
+                state.build != 0
+                    && state.killed_cells & (1 << player.cell) == 0
+                    && (state.everyone || self.layout.is_exposed(player.bucket, state.share))
             };
+            let mut build = if serves(view) { view.build } else { 0 };
             // What the server assigned, whatever the client has fetched: the count a
             // sample-ratio check compares with the assignment's promise.
-            let mut assigned = current.build != 0
-                && current.killed_cells & (1 << player.cell) == 0
-                && (current.everyone || self.layout.is_exposed(player.bucket, current.share));
+            let mut assigned = serves(current);
             if let Some(bug) = config.assignment_bug
                 && !view.everyone
                 && bug_excludes(&bug, config.segment(player.segment), index)
@@ -830,25 +826,13 @@ impl<'a> World<'a> {
             let mark = self.mark();
             if self.slots[index].assigned_mark != mark {
                 self.slots[index].assigned_mark = mark;
-                let cohort = if assigned {
-                    Cohort::Treatment
-                } else if holdback {
-                    Cohort::Holdback
-                } else {
-                    Cohort::Unexposed
-                };
+                let cohort = cohort_of(assigned, holdback);
                 self.snapshot.cohorts[cohort.index()].assigned[usize::from(player.cell)] += 1;
             }
             if let Some(sabotage) = config.sabotage {
                 build = self.sabotaged(sabotage, player.bucket, holdback, view, build);
             }
-            let cohort = if build != 0 {
-                Cohort::Treatment
-            } else if holdback {
-                Cohort::Holdback
-            } else {
-                Cohort::Unexposed
-            };
+            let cohort = cohort_of(build != 0, holdback);
             let mut event = SessionEvent {
                 start: Minutes(start),
                 player: index as u32,
@@ -1044,6 +1028,18 @@ impl<'a> World<'a> {
         .observe(slot.return_count, f64::from(slot.returned), value);
         slot.return_count += 1;
         slot.returned += u32::from(r.returned);
+    }
+}
+
+/// The cohort of a session on the new build (`on_build`) or not, by a holdback player or not.
+#[inline]
+fn cohort_of(on_build: bool, holdback: bool) -> Cohort {
+    if on_build {
+        Cohort::Treatment
+    } else if holdback {
+        Cohort::Holdback
+    } else {
+        Cohort::Unexposed
     }
 }
 

@@ -7,6 +7,7 @@
 //!   stage so that a ramping treatment is compared only with its contemporaneous control.
 //! - [`sequential`]: decisions on that estimate — the naive repeated z-test and the always-valid
 //!   mixture SPRT (mSPRT).
+//! - [`power`]: the chance a sequence of looks catches a given harm, for planning stages.
 //! - [`interval`]: Wilson and Clopper–Pearson intervals for the Monte Carlo rates.
 //! - [`quantile`]: sample quantiles for times and blast radii.
 
@@ -15,6 +16,7 @@ pub mod fastmath;
 pub mod interval;
 pub mod moments;
 pub mod normal;
+pub mod power;
 pub mod quantile;
 pub mod sequential;
 pub mod spending;

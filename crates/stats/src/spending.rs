@@ -75,7 +75,7 @@ pub struct GroupSequential {
     /// The cumulative crossing probability so far.
     spent: f64,
     /// The grid of the last analysis's continuation region: z and Simpson weight × sub-density.
-    grid: Vec<(f64, f64)>,
+    grid: Grid,
     analyses: u32,
 }
 
@@ -110,7 +110,7 @@ impl GroupSequential {
         } else if self.analyses == 0 {
             normal::quantile(1.0 - increment)
         } else {
-            self.solve(&Step::new(self.information, information), increment)
+            self.solve(&Step::new(self.information, information, 0.0), increment)
         };
         self.advance(information, bound);
         bound
@@ -124,18 +124,11 @@ impl GroupSequential {
         let crossed;
         if self.analyses == 0 {
             crossed = if bound.is_finite() { normal::sf(bound) } else { 0.0 };
-            self.grid = simpson_grid(LOWER_Z, top, MAX_STEP)
-                .into_iter()
-                .map(|(z, w)| (z, w * density(z)))
-                .collect();
+            self.grid = first_grid(LOWER_Z, top, 0.0);
         } else {
-            let step = Step::new(self.information, information);
-            crossed = if bound.is_finite() { self.crossing(&step, bound) } else { 0.0 };
-            let width = MAX_STEP.min(step.sd / 6.0);
-            self.grid = simpson_grid(LOWER_Z, top, width)
-                .into_iter()
-                .map(|(z, w)| (z, w * self.forward_density(&step, z)))
-                .collect();
+            let step = Step::new(self.information, information, 0.0);
+            crossed = if bound.is_finite() { crossing(&self.grid, &step, bound) } else { 0.0 };
+            self.grid = next_grid(&self.grid, &step, LOWER_Z, top);
         }
         self.spent += crossed.max(0.0);
         self.information = information;
@@ -151,38 +144,16 @@ impl GroupSequential {
         );
     }
 
-    /// P(no earlier crossing and Zₖ ≥ b), from the previous analysis's grid.
-    fn crossing(&self, step: &Step, b: f64) -> f64 {
-        self.grid
-            .iter()
-            .map(|&(z, wh)| {
-                wh * normal::sf((b * step.root_now - z * step.root_before) / step.root_increment)
-            })
-            .sum()
-    }
-
-    /// The sub-density of Zₖ at `z` on paths that never crossed.
-    fn forward_density(&self, step: &Step, z: f64) -> f64 {
-        let scale = step.root_now / step.root_increment;
-        self.grid
-            .iter()
-            .map(|&(y, wh)| {
-                wh * scale
-                    * density((z * step.root_now - y * step.root_before) / step.root_increment)
-            })
-            .sum()
-    }
-
     /// The boundary whose crossing probability is `increment`, by bisection on a bracket that
     /// always contains it (crossing falls from its whole remaining mass to zero as b rises).
     fn solve(&self, step: &Step, increment: f64) -> f64 {
         let (mut lo, mut hi) = (LOWER_Z, 40.0);
-        if self.crossing(step, lo) <= increment {
+        if crossing(&self.grid, step, lo) <= increment {
             return lo;
         }
         for _ in 0..100 {
             let mid = 0.5 * (lo + hi);
-            if self.crossing(step, mid) > increment {
+            if crossing(&self.grid, step, mid) > increment {
                 lo = mid;
             } else {
                 hi = mid;
@@ -195,25 +166,64 @@ impl GroupSequential {
     }
 }
 
-/// The geometry of one step of the random walk, from information `before` to `now`.
-struct Step {
+/// The geometry of one step of the random walk, from information `before` to `now`. Under a drift
+/// θ the score Zₖ√Iₖ gains θ·(Iₖ − Iₖ₋₁) on average over the step, `shift` standardised
+/// increments; the null has none.
+pub(crate) struct Step {
     root_before: f64,
     root_now: f64,
     root_increment: f64,
+    shift: f64,
     /// The standard deviation of Zₖ₋₁ given Zₖ, which sets how fine the grid must be.
     sd: f64,
 }
 
 impl Step {
-    fn new(before: f64, now: f64) -> Step {
+    pub(crate) fn new(before: f64, now: f64, drift: f64) -> Step {
         let increment = now - before;
         Step {
             root_before: before.sqrt(),
             root_now: now.sqrt(),
             root_increment: increment.sqrt(),
+            shift: drift * increment.sqrt(),
             sd: (increment / before).sqrt(),
         }
     }
+
+    /// The standardised increment that takes Zₖ₋₁ = `from` to Zₖ = `to`.
+    fn increment(&self, from: f64, to: f64) -> f64 {
+        (to * self.root_now - from * self.root_before) / self.root_increment - self.shift
+    }
+}
+
+/// A grid over the continuation region of an analysis: z and Simpson weight × sub-density of the
+/// paths that have crossed no boundary so far.
+pub(crate) type Grid = Vec<(f64, f64)>;
+
+/// The first analysis's grid on [`lower`, `upper`], where Z₁ is normal with mean `mean`.
+pub(crate) fn first_grid(lower: f64, upper: f64, mean: f64) -> Grid {
+    simpson_grid(lower, upper, MAX_STEP)
+        .into_iter()
+        .map(|(z, w)| (z, w * density(z - mean)))
+        .collect()
+}
+
+/// P(no earlier crossing and Zₖ ≥ b), from the previous analysis's grid.
+pub(crate) fn crossing(grid: &Grid, step: &Step, b: f64) -> f64 {
+    grid.iter().map(|&(z, wh)| wh * normal::sf(step.increment(z, b))).sum()
+}
+
+/// The next analysis's grid on [`lower`, `upper`]: the sub-density of Zₖ on paths that never
+/// crossed, from the previous grid.
+pub(crate) fn next_grid(grid: &Grid, step: &Step, lower: f64, upper: f64) -> Grid {
+    let scale = step.root_now / step.root_increment;
+    simpson_grid(lower, upper, MAX_STEP.min(step.sd / 6.0))
+        .into_iter()
+        .map(|(z, w)| {
+            let h: f64 = grid.iter().map(|&(y, wh)| wh * density(step.increment(y, z))).sum();
+            (z, w * scale * h)
+        })
+        .collect()
 }
 
 /// The standard normal density, with the portable exponential.

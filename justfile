@@ -23,6 +23,10 @@ bench:
 explain SCENARIO RUN:
     cargo run --release -- explain {{SCENARIO}} --run {{RUN}}
 
+# What each stage needs for the guardrails to catch a harm (see README, "Planning stage durations").
+plan SCENARIO *ARGS:
+    cargo run --release -- plan {{SCENARIO}} {{ARGS}}
+
 # Review changed insta snapshots (needs `cargo install cargo-insta`).
 snapshots:
     cargo insta review

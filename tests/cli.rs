@@ -251,3 +251,24 @@ fn explain_shows_every_rollback_step_and_attempt() {
     assert!(text.contains("ROLLED BACK build 1.4.0"), "{text}");
     insta::assert_snapshot!("rollback_explain", text);
 }
+
+#[test]
+fn plan_prints_each_stage_and_refuses_bad_requests() {
+    let args = ["plan", "scenarios/methods/sprt.toml", "--effect", "0.5", "--pilots", "5"];
+    let output = rollcage(&args);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    insta::assert_snapshot!("plan", String::from_utf8_lossy(&output.stdout));
+
+    for (flag, value, says) in [
+        ("--power", "1.5", "--power must be between 0 and 1"),
+        ("--effect", "0", "--effect must be a positive relative change"),
+        ("--pilots", "0", "--pilots must be between 1 and 10000"),
+    ] {
+        let output = rollcage(&["plan", "scenarios/methods/sprt.toml", flag, value]);
+        assert_eq!(output.status.code(), Some(2), "{flag} {value}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(says), "{flag} {value}: {stderr}");
+    }
+    let output = rollcage(&["plan", "tests/inputs/bad/small-bad.toml"]);
+    assert_eq!(output.status.code(), Some(2));
+}

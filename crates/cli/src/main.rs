@@ -3,6 +3,7 @@
 
 mod explain;
 mod files;
+mod plan;
 mod report;
 mod simulate;
 
@@ -48,6 +49,9 @@ enum Command {
     },
     /// Replay one run of a scenario and print its timeline: stages, evaluations, the stop, the oracles.
     Explain(explain::Args),
+    /// For each statistical guardrail and stage: the chance the planned schedule catches a given
+    /// harm, and the sessions and hours a stage needs to catch it with a given power.
+    Plan(plan::Args),
     /// Print the JSON Schema of the scenario format.
     Schema,
 }
@@ -58,6 +62,7 @@ fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(&args),
         Command::Check { paths } => files::check(&paths),
         Command::Explain(args) => explain::run(&args),
+        Command::Plan(args) => plan::run(&args),
         Command::Schema => {
             print!("{}", rollcage_scenario::schema::schema());
             Ok(exit::HELD)

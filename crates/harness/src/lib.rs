@@ -10,6 +10,7 @@
 pub mod batch;
 pub mod explain;
 pub mod oracle;
+pub mod plan;
 pub mod rows;
 pub mod run;
 pub mod scenario;

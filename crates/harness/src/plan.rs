@@ -25,7 +25,7 @@
 //! underestimate far beyond it.
 
 use rayon::prelude::*;
-use rollcage_policy::{Bucket, Evaluation, EventKind, Method, Verdict};
+use rollcage_policy::{Bucket, Evaluation, EventKind, Method, Statistic, Verdict};
 use rollcage_sim::RunSeed;
 use rollcage_stats::power::{Boundary, power};
 use rollcage_stats::sequential::{sprt_log_bounds, z_critical};
@@ -55,6 +55,9 @@ pub struct Plan {
     /// Hours each stage lasted in the pilots, on average (the last including the holdback period).
     pub stage_hours: Vec<f64>,
     pub guardrails: Vec<GuardrailPlan>,
+    /// Guardrails running a rank test, which are not planned: a rank test's power depends on the
+    /// whole shape of the distribution, not on a mean and a variance.
+    pub ranked: Vec<usize>,
 }
 
 /// One guardrail's plan, for everyone or one segment cell.
@@ -132,10 +135,12 @@ struct PilotLook {
 
 /// Makes the plan of every statistical guardrail of `scenario`.
 pub fn plan(scenario: &Scenario, buckets: &[Bucket], request: Request) -> Result<Plan, PlanError> {
-    let guardrails: Vec<usize> = (0..scenario.policy.guardrails.len())
-        .filter(|&g| scenario.policy.guardrails[g].method.comparison().is_some())
-        .collect();
-    if guardrails.is_empty() {
+    let statistic =
+        |g: &usize| scenario.policy.guardrails[*g].method.comparison().map(|c| c.statistic);
+    let (guardrails, ranked): (Vec<usize>, Vec<usize>) = (0..scenario.policy.guardrails.len())
+        .filter(|g| statistic(g).is_some())
+        .partition(|g| statistic(g) == Some(Statistic::Mean));
+    if guardrails.is_empty() && ranked.is_empty() {
         return Err(PlanError::NothingToPlan);
     }
     let clean = clean(scenario);
@@ -167,6 +172,7 @@ pub fn plan(scenario: &Scenario, buckets: &[Bucket], request: Request) -> Result
         pilots_stopped: stopped,
         stage_hours,
         guardrails: plans,
+        ranked,
     })
 }
 
@@ -511,6 +517,15 @@ pub fn render(scenario: &Scenario, plan: &Plan) -> String {
                 s.power
             );
         }
+    }
+    for &g in &plan.ranked {
+        let _ = writeln!(
+            out,
+            "\n{} [{}, mann_whitney]: not planned; a rank test's power depends on the whole shape \
+             of the latency distribution, not on a mean and a variance. `simulate` measures it.",
+            scenario.policy.guardrails[g].name,
+            scenario.policy.guardrails[g].method.name()
+        );
     }
     let _ = write!(
         out,

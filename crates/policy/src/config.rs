@@ -48,6 +48,28 @@ pub struct Comparison {
     pub alpha: f64,
     pub margin: Margin,
     pub variance: VarianceModel,
+    pub statistic: Statistic,
+}
+
+/// What a comparison tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Statistic {
+    /// The difference of the cohorts' means (with `variance` as the variance model).
+    #[default]
+    Mean,
+    /// The Mann-Whitney rank test on the latency distributions, stratified by stage: whether a
+    /// new-build session tends to be slower than a holdback session. Latency only; its margin is
+    /// relative; sessions are taken as independent.
+    MannWhitney,
+}
+
+impl Statistic {
+    pub fn name(self) -> &'static str {
+        match self {
+            Statistic::Mean => "mean",
+            Statistic::MannWhitney => "mann_whitney",
+        }
+    }
 }
 
 /// How a guardrail decides.

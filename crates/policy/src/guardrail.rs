@@ -7,13 +7,14 @@
 
 use std::fmt;
 
+use rollcage_stats::rank::{Binned, mann_whitney, margin_shift};
 use rollcage_stats::sequential::{
     msprt_log_lr, msprt_log_threshold, msprt_p_value, sprt_log_bounds, sprt_log_lr, z_critical,
 };
 use rollcage_stats::spending::GroupSequential;
-use rollcage_stats::{Direction, HarmSpec, Moments, Stratum, stratified_harm};
+use rollcage_stats::{Direction, HarmSpec, Margin, Moments, Stratum, stratified_harm};
 
-use crate::config::{Comparison, Guardrail, Method};
+use crate::config::{Comparison, Guardrail, Method, Statistic};
 use crate::telemetry::{Cohort, Telemetry};
 
 /// The outcome of one evaluation.
@@ -243,6 +244,43 @@ pub struct Look {
     pub plan_share: f64,
 }
 
+/// The harm a look tests: an estimate beyond the margin, its standard error, and the information
+/// behind it (Σ nₜnₕ/(nₜ + nₕ) over stages, what spending functions measure).
+struct Harm {
+    estimate: f64,
+    std_error: f64,
+    information: f64,
+}
+
+/// The stratified Mann-Whitney test on the latency histograms: the chance that a new-build session
+/// is slower than a holdback session made (1 + margin) times slower, minus ½.
+fn rank_harm(strata: &[Telemetry], margin: Margin) -> Option<(f64, f64, f64)> {
+    let binned: Vec<Binned<'_>> = strata
+        .iter()
+        .map(|s| Binned {
+            treatment: &s.cohort(Cohort::Treatment).latency,
+            control: &s.cohort(Cohort::Holdback).latency,
+        })
+        .collect();
+    let shift = match margin {
+        Margin::Relative(m) => margin_shift(m),
+        Margin::Absolute(m) => {
+            assert!(m == 0.0, "a rank test's margin is relative (the loader refuses others)");
+            0.0
+        }
+    };
+    let test = mann_whitney(&binned, shift)?;
+    let information = binned
+        .iter()
+        .map(|b| {
+            let nt: f64 = b.treatment.iter().map(|&c| f64::from(c)).sum();
+            let nc: f64 = b.control.iter().map(|&c| f64::from(c)).sum();
+            if nt + nc > 0.0 { nt * nc / (nt + nc) } else { 0.0 }
+        })
+        .sum();
+    Some((test.estimate, test.std_error, information))
+}
+
 /// Evaluates guardrail `index` on the snapshots of every stage of the current build.
 pub fn evaluate(
     index: usize,
@@ -290,11 +328,19 @@ pub fn evaluate(
             control: moments(s, Cohort::Holdback, g, cell),
         })
         .collect();
-    let spec = HarmSpec { direction: g.direction, margin: test.margin, variance: test.variance };
-    let Some(harm) = stratified_harm(&data, &spec) else {
+    let harm = match test.statistic {
+        Statistic::Mean => {
+            let spec =
+                HarmSpec { direction: g.direction, margin: test.margin, variance: test.variance };
+            stratified_harm(&data, &spec).map(|h| (h.estimate, h.std_error, h.information))
+        }
+        Statistic::MannWhitney => rank_harm(strata, test.margin),
+    };
+    let Some((estimate, std_error, information)) = harm else {
         e.verdict = Verdict::NoVariance;
         return e;
     };
+    let harm = Harm { estimate, std_error, information };
     e.estimate = Some(harm.estimate);
     e.std_error = Some(harm.std_error);
     if harm.std_error <= 0.0 || !harm.std_error.is_finite() {
@@ -417,7 +463,7 @@ mod tests {
     use super::*;
     use crate::config::Severity;
     use crate::metric::Metric;
-    use rollcage_stats::{Margin, VarianceModel};
+    use rollcage_stats::VarianceModel;
 
     /// A snapshot with `n` one-session players per compared cohort and the given crash counts.
     fn snapshot(t_n: usize, t_crashes: usize, h_n: usize, h_crashes: usize) -> Telemetry {
@@ -447,8 +493,12 @@ mod tests {
         }
     }
 
-    const TEST: Comparison =
-        Comparison { alpha: 0.05, margin: Margin::Absolute(0.0), variance: VarianceModel::Session };
+    const TEST: Comparison = Comparison {
+        alpha: 0.05,
+        margin: Margin::Absolute(0.0),
+        variance: VarianceModel::Session,
+        statistic: Statistic::Mean,
+    };
     const NAIVE: Method = Method::NaiveZ(TEST);
 
     /// One look with a fresh memory, at the guardrail's own alpha.
@@ -567,5 +617,49 @@ mod tests {
             let (lo, _) = e.interval.unwrap();
             assert_eq!(lo > 0.0, e.verdict == Verdict::Breach, "{k}: {e:?}");
         }
+    }
+
+    /// A latency snapshot: 400 one-session players per cohort, the treatment's latencies `slower`
+    /// times the holdback's, spread over 40 bins around 80 ms.
+    fn latencies(slower: f64) -> Telemetry {
+        let mut t = Telemetry::default();
+        for (cohort, factor) in [(Cohort::Treatment, slower), (Cohort::Holdback, 1.0)] {
+            let values: Vec<[f64; 1]> = (0..400)
+                .map(|i| [80.0 * 1.05f64.powf(f64::from(i % 40) - 20.0) * factor])
+                .collect();
+            let c = &mut t.cohorts[cohort.index()];
+            c.cells[0][Metric::LatencyMs.index()] =
+                Moments::from_players(values.iter().map(|x| x.as_slice()));
+            for v in &values {
+                c.latency[rollcage_stats::rank::bin_of(v[0])] += 1;
+            }
+        }
+        t
+    }
+
+    #[test]
+    fn mann_whitney_ranks_the_latency_histograms() {
+        let rank = |margin: f64| {
+            let mut g = guardrail(Method::NaiveZ(Comparison {
+                margin: Margin::Relative(margin),
+                statistic: Statistic::MannWhitney,
+                ..TEST
+            }));
+            g.metric = Metric::LatencyMs;
+            g
+        };
+        let same = check(&rank(0.0), &[latencies(1.0)]);
+        assert_eq!(same.verdict, Verdict::Pass);
+        assert!(same.statistic.unwrap().abs() < 1e-9, "identical histograms: z = 0");
+        let slower = check(&rank(0.0), &[latencies(1.1)]);
+        assert_eq!(slower.verdict, Verdict::Breach, "{slower:?}");
+        // A 10% margin forgives a 10% slowdown, and a wider one more.
+        let forgiven = check(&rank(0.1), &[latencies(1.1)]);
+        assert_eq!(forgiven.verdict, Verdict::Pass, "{forgiven:?}");
+        assert!(forgiven.statistic.unwrap().abs() < 0.5, "{forgiven:?}");
+        assert!(check(&rank(0.2), &[latencies(1.1)]).statistic.unwrap() < -1.5);
+        // Two stages of the same data are as convincing as one, and more with both.
+        let two = check(&rank(0.0), &[latencies(1.1), latencies(1.1)]);
+        assert!(two.statistic.unwrap() > slower.statistic.unwrap());
     }
 }

@@ -17,7 +17,7 @@ pub mod units;
 
 pub use config::{
     Comparison, Guardrail, Method, Multiplicity, PlannedStep, PolicyConfig, Restore, Scope,
-    Severity, SrmCheck, Stage, StepKind,
+    Severity, SrmCheck, Stage, Statistic, StepKind,
 };
 pub use event::{
     Action, BuildId, Command, Event, EventKind, KillScope, Reason, SampleRatio, StepResult,

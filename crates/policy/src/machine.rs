@@ -920,6 +920,7 @@ mod tests {
                 alpha: 0.06,
                 margin: rollcage_stats::Margin::Absolute(0.0),
                 variance: rollcage_stats::VarianceModel::Session,
+                statistic: crate::config::Statistic::Mean,
             }),
             severity: Severity::Pause,
             breaches_required: 1,

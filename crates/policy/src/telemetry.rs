@@ -6,6 +6,7 @@
 //! telemetry pipeline would give it.
 
 use rollcage_stats::Moments;
+use rollcage_stats::rank::BINS as LATENCY_BINS;
 
 use crate::metric::Metric;
 use crate::units::Minutes;
@@ -52,6 +53,9 @@ pub struct CohortTelemetry {
     /// exposure, per cell, counted when the session starts. This is what a sample-ratio check
     /// compares with the assignment's promise; it does not depend on what clients report.
     pub assigned: [u64; MAX_CELLS],
+    /// Sessions per latency bin (see [`rollcage_stats::rank`]), over every cell; kept only when a
+    /// guardrail runs a rank test.
+    pub latency: [u32; LATENCY_BINS],
 }
 
 impl Default for CohortTelemetry {
@@ -59,6 +63,7 @@ impl Default for CohortTelemetry {
         CohortTelemetry {
             cells: [[Moments::default(); Metric::COUNT]; MAX_CELLS],
             assigned: [0; MAX_CELLS],
+            latency: [0; LATENCY_BINS],
         }
     }
 }

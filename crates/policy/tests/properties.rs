@@ -116,6 +116,7 @@ fn policy_config() -> impl Strategy<Value = PolicyConfig> {
                                 } else {
                                     VarianceModel::Clustered
                                 },
+                                statistic: rollcage_policy::Statistic::Mean,
                             };
                             match kind {
                                 0 => Method::Threshold { limit: 0.05 },

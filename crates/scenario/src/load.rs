@@ -4,7 +4,7 @@ use rollcage_harness::{Expectations, Scenario, ScheduledCommand};
 use rollcage_policy::{
     BuildId, Command, Comparison, Direction, Guardrail, KillScope, Margin, Method, Metric, Minutes,
     Multiplicity, PlannedStep, PolicyConfig, Restore, Scope, Severity, Share, Spending, SrmCheck,
-    Stage, StepKind, VarianceModel,
+    Stage, Statistic, StepKind, VarianceModel,
 };
 use rollcage_sim::{
     AssignmentBug, Baseline, Breakdown, Fault, FaultKind, HashScheme, InFlight, LiveEvent,
@@ -382,6 +382,53 @@ fn feature_index(
     found
 }
 
+/// The statistic a comparison tests, with the rank test's own rules checked: latency only, a
+/// z-based method, a relative margin, and no variance model.
+fn rank_statistic(
+    r: &mut Reader<'_>,
+    t: &Obj<'_, '_>,
+    method: &str,
+    metric: Option<Metric>,
+) -> Option<Statistic> {
+    if t.text("statistic")? != "mann_whitney" {
+        return Some(Statistic::Mean);
+    }
+    let at = t.span_of("statistic");
+    if metric.is_some_and(|m| m != Metric::LatencyMs) {
+        r.error(
+            at.clone(),
+            "statistic = \"mann_whitney\" ranks latency distributions: it needs metric = \"latency_ms\""
+                .to_string(),
+        );
+    }
+    if !matches!(method, "naive_z" | "bonferroni" | "spending") {
+        r.error(
+            at.clone(),
+            format!(
+                "statistic = \"mann_whitney\" gives a z statistic, not an estimate in the metric's \
+                 units, so method = \"{method}\" cannot use it; use naive_z, bonferroni or spending"
+            ),
+        );
+    }
+    if t.number("margin_absolute").is_some_and(|m| m != 0.0) {
+        r.error(
+            t.span_of("margin_absolute"),
+            "a rank test's margin is relative (the holdback made that much slower); use \
+             `margin_relative`"
+                .to_string(),
+        );
+    }
+    if t.has("variance") {
+        r.error(
+            t.span_of("variance"),
+            "`variance` has no meaning for statistic = \"mann_whitney\" (a rank test has its own); \
+             remove it"
+                .to_string(),
+        );
+    }
+    Some(Statistic::MannWhitney)
+}
+
 /// The keys that belong to one statistical method each.
 const METHOD_KEYS: [&str; 6] =
     ["looks", "spending", "planned_information", "mixture_sd", "effect", "beta"];
@@ -439,7 +486,8 @@ fn guardrail(r: &mut Reader<'_>, t: &Obj<'_, '_>, cx: &Context<'_>) -> Option<Gu
             };
             let foreign: Vec<&str> = METHOD_KEYS.into_iter().filter(|k| !own.contains(k)).collect();
             not_for(r, &foreign, comparison);
-            let test = Comparison { alpha: alpha?, margin, variance };
+            let statistic = rank_statistic(r, t, comparison, metric);
+            let test = Comparison { alpha: alpha?, margin, variance, statistic: statistic? };
             match comparison {
                 "naive_z" => Method::NaiveZ(test),
                 // The plans are filled in by `policy`, once the stages are known.
@@ -508,6 +556,14 @@ fn guardrail(r: &mut Reader<'_>, t: &Obj<'_, '_>, cx: &Context<'_>) -> Option<Gu
                 r.error(
                     t.span_of("scope"),
                     "scope = \"segment\" needs [policy] segment_by = \"platform\" or \"region\""
+                        .to_string(),
+                );
+            }
+            if other == "segment" && t.text("statistic") == Some("mann_whitney") {
+                r.error(
+                    t.span_of("scope"),
+                    "statistic = \"mann_whitney\" compares the whole cohorts' latency histograms; \
+                     use scope = \"release\" or \"feature\""
                         .to_string(),
                 );
             }
@@ -1032,6 +1088,9 @@ pub(crate) fn scenario(r: &mut Reader<'_>, root: &Obj<'_, '_>) -> Option<Scenari
                 }
                 watched
             },
+            latency_histogram: built.policy.guardrails.iter().any(|g| {
+                g.method.comparison().is_some_and(|c| c.statistic == Statistic::MannWhitney)
+            }),
             observation,
             assignment_bug,
             sabotage: None,

@@ -499,6 +499,11 @@ pub static GUARDRAIL: TableSpec = TableSpec {
             Kind::Choice { values: &["clustered", "session"], default: Some("clustered") },
             "clustered: delta-method variance over players (sessions of one player are correlated); session: every session independent.",
         ),
+        optional(
+            "statistic",
+            Kind::Choice { values: &["mean", "mann_whitney"], default: Some("mean") },
+            "mean: compare the cohorts' means; mann_whitney: the Mann-Whitney rank test on the latency distributions, stratified by stage (latency_ms only, with naive_z, bonferroni or spending; relative margin; sessions taken as independent).",
+        ),
     ],
 };
 

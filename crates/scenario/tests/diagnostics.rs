@@ -170,3 +170,32 @@ fn method_keys_belong_to_their_method() {
     }
     assert_eq!(found.len(), 4, "{messages:#?}");
 }
+
+/// The rank test's rules: latency only, a z-based method, a relative margin, no variance model.
+#[test]
+fn the_rank_test_states_its_rules() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scenarios/methods/msprt.toml");
+    let source = std::fs::read_to_string(path).unwrap().replace(
+        "method = \"msprt\"\nalpha = 0.05",
+        "method = \"msprt\"\nstatistic = \"mann_whitney\"\nmargin_absolute = 5.0\nvariance = \"session\"\nalpha = 0.05",
+    );
+    let found = problems(&source);
+    let messages: Vec<&str> = found.iter().map(|d| d.message.as_str()).collect();
+    for expected in [
+        "it needs metric = \"latency_ms\"",
+        "method = \"msprt\" cannot use it; use naive_z, bonferroni or spending",
+        "a rank test's margin is relative",
+        "`variance` has no meaning for statistic = \"mann_whitney\"",
+    ] {
+        assert!(
+            messages.iter().any(|m| m.contains(expected)),
+            "missing {expected:?}: {messages:#?}"
+        );
+    }
+    assert_eq!(found.len(), 4, "{messages:#?}");
+    // And the shipped rank scenarios load.
+    for name in ["rank-spending", "rank-naive"] {
+        let path = format!("{}/../../scenarios/latency/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+        load(&std::fs::read_to_string(path).unwrap()).expect("the shipped scenario loads");
+    }
+}

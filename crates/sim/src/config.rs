@@ -258,6 +258,8 @@ pub struct WorldConfig {
     /// telemetry for those only (and always for the crash rate, whose counts are the sessions the
     /// stage gates need).
     pub watched: [bool; rollcage_policy::Metric::COUNT],
+    /// Whether telemetry keeps latency histograms (some guardrail runs a rank test on them).
+    pub latency_histogram: bool,
     /// How the telemetry pipeline fails to deliver what happened.
     pub observation: Observation,
     /// A targeting bug that serves the old build to some players the rollout meant to expose.

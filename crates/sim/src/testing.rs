@@ -59,6 +59,7 @@ pub fn world(players: u32) -> WorldConfig {
             half_applied_probability: 0.0,
         }],
         watched: [true; rollcage_policy::Metric::COUNT],
+        latency_histogram: true,
         observation: crate::config::Observation::default(),
         assignment_bug: None,
         sabotage: None,

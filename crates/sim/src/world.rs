@@ -41,6 +41,7 @@ use crate::population::{AliasTable, Player, Population};
 use crate::saves::{Holdings, Save};
 use crate::seed::{RunSeed, Stream};
 use rollcage_stats::fastmath;
+use rollcage_stats::rank::bin_of;
 
 /// What the truth records of one session, for the harness's oracles and outcomes. The policy
 /// never sees these.
@@ -998,7 +999,11 @@ impl<'a> World<'a> {
         if slot.key != key {
             (slot.key, slot.count, slot.crashes, slot.errors, slot.sums) = (key, 0, 0, 0, [0.0; 2]);
         }
-        let metrics = &mut self.snapshot.cohorts[e.cohort.index()].cells[usize::from(slot.cell)];
+        let cohort = &mut self.snapshot.cohorts[e.cohort.index()];
+        if self.config.latency_histogram {
+            cohort.latency[bin_of(e.values[1])] += 1;
+        }
+        let metrics = &mut cohort.cells[usize::from(slot.cell)];
         let n = slot.count;
         let totals = [f64::from(slot.crashes), slot.sums[0], slot.sums[1], f64::from(slot.errors)];
         for (i, metric) in PLAYED_METRICS.iter().enumerate() {

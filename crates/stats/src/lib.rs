@@ -8,6 +8,7 @@
 //! - [`sequential`]: decisions on that estimate — the naive repeated z-test and the always-valid
 //!   mixture SPRT (mSPRT).
 //! - [`power`]: the chance a sequence of looks catches a given harm, for planning stages.
+//! - [`rank`]: the Mann-Whitney rank test on binned latency distributions, stratified by stage.
 //! - [`interval`]: Wilson and Clopper–Pearson intervals for the Monte Carlo rates.
 //! - [`quantile`]: sample quantiles for times and blast radii.
 
@@ -18,6 +19,7 @@ pub mod moments;
 pub mod normal;
 pub mod power;
 pub mod quantile;
+pub mod rank;
 pub mod sequential;
 pub mod spending;
 pub mod srm;

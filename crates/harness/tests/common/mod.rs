@@ -48,6 +48,7 @@ pub fn scenario() -> Scenario {
                         alpha: 0.05,
                         margin: Margin::Relative(0.0),
                         variance: VarianceModel::Clustered,
+                        statistic: rollcage_policy::Statistic::Mean,
                     },
                     mixture_sd: 0.01,
                 },

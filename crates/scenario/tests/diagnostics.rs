@@ -155,20 +155,28 @@ fn method_keys_belong_to_their_method() {
         "method = \"msprt\"\nalpha = 0.05",
         "method = \"sprt\"\nlooks = 3\nspending = \"pocock\"\nalpha = 0.05",
     ) + "\n[assignment_bug]\nshare = 0.5\nsegment = { platform = \"switch\" }\n";
-    let found = problems(&source);
+    exactly_these(
+        &source,
+        &[
+            "`looks` has no meaning for method = \"sprt\"; remove it",
+            "`spending` has no meaning for method = \"sprt\"; remove it",
+            "method = \"sprt\" needs the `effect` it tests for, in the metric's units",
+            "platform `switch` is not one of the population's platforms",
+        ],
+    );
+}
+
+/// Asserts that `source` has exactly the expected problems (each found by a part of its message).
+fn exactly_these(source: &str, expected: &[&str]) {
+    let found = problems(source);
     let messages: Vec<&str> = found.iter().map(|d| d.message.as_str()).collect();
-    for expected in [
-        "`looks` has no meaning for method = \"sprt\"; remove it",
-        "`spending` has no meaning for method = \"sprt\"; remove it",
-        "method = \"sprt\" needs the `effect` it tests for, in the metric's units",
-        "platform `switch` is not one of the population's platforms",
-    ] {
+    for expected in expected {
         assert!(
             messages.iter().any(|m| m.contains(expected)),
             "missing {expected:?}: {messages:#?}"
         );
     }
-    assert_eq!(found.len(), 4, "{messages:#?}");
+    assert_eq!(found.len(), expected.len(), "{messages:#?}");
 }
 
 /// The rank test's rules: latency only, a z-based method, a relative margin, no variance model.
@@ -179,20 +187,15 @@ fn the_rank_test_states_its_rules() {
         "method = \"msprt\"\nalpha = 0.05",
         "method = \"msprt\"\nstatistic = \"mann_whitney\"\nmargin_absolute = 5.0\nvariance = \"session\"\nalpha = 0.05",
     );
-    let found = problems(&source);
-    let messages: Vec<&str> = found.iter().map(|d| d.message.as_str()).collect();
-    for expected in [
-        "it needs metric = \"latency_ms\"",
-        "method = \"msprt\" cannot use it; use naive_z, bonferroni or spending",
-        "a rank test's margin is relative",
-        "`variance` has no meaning for statistic = \"mann_whitney\"",
-    ] {
-        assert!(
-            messages.iter().any(|m| m.contains(expected)),
-            "missing {expected:?}: {messages:#?}"
-        );
-    }
-    assert_eq!(found.len(), 4, "{messages:#?}");
+    exactly_these(
+        &source,
+        &[
+            "it needs metric = \"latency_ms\"",
+            "method = \"msprt\" cannot use it; use naive_z, bonferroni or spending",
+            "a rank test's margin is relative",
+            "`variance` has no meaning for statistic = \"mann_whitney\"",
+        ],
+    );
     // And the shipped rank scenarios load.
     for name in ["rank-spending", "rank-naive"] {
         let path = format!("{}/../../scenarios/latency/{name}.toml", env!("CARGO_MANIFEST_DIR"));

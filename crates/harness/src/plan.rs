@@ -28,7 +28,7 @@ use rayon::prelude::*;
 use rollcage_policy::{Bucket, Evaluation, EventKind, Method, Statistic, Verdict};
 use rollcage_sim::RunSeed;
 use rollcage_stats::power::{Boundary, power};
-use rollcage_stats::sequential::{sprt_log_bounds, z_critical};
+use rollcage_stats::sequential::{msprt_z_bound, sprt_log_bounds, z_critical};
 use rollcage_stats::{Margin, normal};
 
 use crate::run::{Outcome, RunOptions, RunRecord, run_with_seed};
@@ -252,7 +252,7 @@ fn mean(values: impl Iterator<Item = f64>) -> f64 {
 fn boundaries(method: &Method, e: &Evaluation, variance: f64) -> (f64, f64) {
     let none = f64::NEG_INFINITY;
     match *method {
-        Method::Msprt { mixture_sd, .. } => (none, msprt_bound(variance, mixture_sd, e.alpha)),
+        Method::Msprt { mixture_sd, .. } => (none, msprt_z_bound(variance, mixture_sd, e.alpha)),
         Method::Sprt { effect, beta, .. } => {
             let (accept, reject) = sprt_log_bounds(e.alpha, beta);
             let at = |log: f64| (variance * log / effect + effect / 2.0) / variance.sqrt();
@@ -263,14 +263,6 @@ fn boundaries(method: &Method, e: &Evaluation, variance: f64) -> (f64, f64) {
             _ => (none, f64::INFINITY),
         },
     }
-}
-
-/// The z at which the mSPRT's mixture likelihood ratio reaches 1/α for an estimate of variance
-/// V: z² = 2(V + τ²)/τ² · (ln(1/α) + ½·ln((V + τ²)/V)).
-fn msprt_bound(variance: f64, mixture_sd: f64, alpha: f64) -> f64 {
-    let tau2 = mixture_sd * mixture_sd;
-    let log = -alpha.ln() + 0.5 * ((variance + tau2) / variance).ln();
-    (2.0 * (variance + tau2) / tau2 * log).sqrt()
 }
 
 /// The information at which one test at boundary `bound(I)` has power `power` against `harm`:

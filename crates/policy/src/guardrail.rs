@@ -9,7 +9,8 @@ use std::fmt;
 
 use rollcage_stats::rank::{Binned, mann_whitney, margin_shift};
 use rollcage_stats::sequential::{
-    msprt_log_lr, msprt_log_threshold, msprt_p_value, sprt_log_bounds, sprt_log_lr, z_critical,
+    msprt_log_lr, msprt_log_threshold, msprt_p_value, msprt_z_bound, sprt_log_bounds, sprt_log_lr,
+    z_critical,
 };
 use rollcage_stats::spending::GroupSequential;
 use rollcage_stats::{Direction, HarmSpec, Margin, Moments, Stratum, stratified_harm};
@@ -429,10 +430,7 @@ pub fn evaluate(
                 memory.p_value = memory.p_value.min(msprt_p_value(llr));
             }
             e.p_value = Some(memory.p_value);
-            let tau2 = mixture_sd * mixture_sd;
-            let half = (2.0 * variance * (variance + tau2) / tau2
-                * (threshold + 0.5 * ((variance + tau2) / variance).ln()))
-            .sqrt();
+            let half = msprt_z_bound(variance, mixture_sd, alpha) * se;
             e.interval = Some((estimate - half, estimate + half));
             e.statistic = Some(llr);
             e.threshold = threshold;

@@ -46,6 +46,15 @@ pub fn msprt_log_threshold(alpha: f64) -> f64 {
     -alpha.ln()
 }
 
+/// The z (estimate over its standard error) at which the mSPRT's mixture likelihood ratio reaches
+/// 1/α for an estimate of variance V: z² = 2(V + τ²)/τ² · (ln(1/α) + ½·ln((V + τ²)/V)). Times
+/// the standard error, it is the half-width of the confidence sequence.
+pub fn msprt_z_bound(variance: f64, mixture_sd: f64, alpha: f64) -> f64 {
+    let tau2 = mixture_sd * mixture_sd;
+    let log = msprt_log_threshold(alpha) + 0.5 * ((variance + tau2) / variance).ln();
+    (2.0 * (variance + tau2) / tau2 * log).sqrt()
+}
+
 /// The always-valid p-value after one look: min(1, 1/Λ). Over several looks the running minimum
 /// of these is the always-valid p-value.
 pub fn msprt_p_value(log_lr: f64) -> f64 {

@@ -179,8 +179,7 @@ pub fn plan(scenario: &Scenario, buckets: &[Bucket], request: Request) -> Result
 /// The scenario on a release with no faults and a healthy telemetry pipeline and assignment,
 /// driven only by its approvals.
 fn clean(scenario: &Scenario) -> Scenario {
-    let mut clean = scenario.clone();
-    clean.world.release.faults.clear();
+    let mut clean = scenario.harmless();
     clean.world.observation = rollcage_sim::Observation::default();
     clean.world.assignment_bug = None;
     clean.commands.retain(|c| matches!(c.command, rollcage_policy::Command::Approve { .. }));
@@ -245,6 +244,17 @@ fn mean(values: impl Iterator<Item = f64>) -> f64 {
         n += 1.0;
     }
     if n > 0.0 { sum / n } else { 0.0 }
+}
+
+/// The standard error of the mean of `values` (0 for fewer than two).
+fn standard_error(values: &[f64]) -> f64 {
+    let n = values.len() as f64;
+    if n < 2.0 {
+        return 0.0;
+    }
+    let m = mean(values.iter().copied());
+    let variance = values.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (n - 1.0);
+    (variance / n).sqrt()
 }
 
 /// A look's boundaries on z given its variance, as the guardrail's method drew them (or would
@@ -338,6 +348,7 @@ fn guardrail_plan(
     };
     let mut sums = vec![StagePlan::default(); stages];
     let mut needs: Vec<Vec<Need>> = vec![Vec::new(); stages];
+    let mut powers: Vec<Vec<f64>> = vec![Vec::new(); stages];
     // The power along each pilot's looks, the costly part, pilot by pilot in parallel.
     let walks: Vec<PilotWalk<'_>> = pilots
         .par_iter()
@@ -360,9 +371,7 @@ fn guardrail_plan(
             sums[k].treatment_sessions += gained.0 as f64;
             sums[k].holdback_sessions += gained.1 as f64;
             let tested = walk.iter().rposition(|w| w.0 <= k);
-            let p = tested.map_or(0.0, |i| caught[i]);
-            sums[k].power += p;
-            sums[k].power_se += p * p;
+            powers[k].push(tested.map_or(0.0, |i| caught[i]));
             let end_information =
                 walk.iter().rev().find(|w| w.0 == k).map_or(information, |w| w.1.information);
             if let Some(b) = walk.iter().rev().find(|w| w.0 == k && w.1.upper.is_finite()) {
@@ -395,15 +404,12 @@ fn guardrail_plan(
     let stages = sums
         .into_iter()
         .zip(needs)
-        .map(|(s, needs)| StagePlan {
+        .zip(powers)
+        .map(|((s, needs), powers)| StagePlan {
             treatment_sessions: s.treatment_sessions / n,
             holdback_sessions: s.holdback_sessions / n,
-            power: s.power / n,
-            power_se: if n > 1.0 {
-                ((s.power_se - s.power * s.power / n).max(0.0) / (n - 1.0) / n).sqrt()
-            } else {
-                0.0
-            },
+            power: mean(powers.iter().copied()),
+            power_se: standard_error(&powers),
             // A stage whose need some pilot could not meet at all is reported as not meetable.
             needs: (needs.len() == pilots.len()).then(|| Need {
                 treatment_sessions: mean(needs.iter().map(|x| x.treatment_sessions)),

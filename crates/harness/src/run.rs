@@ -338,10 +338,8 @@ pub fn run_controller<C: Controller>(
     controller: C,
 ) -> RunRecord {
     if !scenario.world.release.draw(seed) {
-        // This run's release is the harmless one: the same scenario without its faults.
-        let mut harmless = scenario.clone();
-        harmless.world.release.faults.clear();
-        return drive(&harmless, buckets, run, seed, controller);
+        // This run's release is the harmless one.
+        return drive(&scenario.harmless(), buckets, run, seed, controller);
     }
     drive(scenario, buckets, run, seed, controller)
 }

@@ -62,4 +62,11 @@ impl Scenario {
     pub fn buckets(&self) -> Vec<Bucket> {
         buckets(&self.world.assignment, self.world.population.players)
     }
+
+    /// The same scenario with a harmless release: the release without its faults.
+    pub fn harmless(&self) -> Scenario {
+        let mut harmless = self.clone();
+        harmless.world.release.faults.clear();
+        harmless
+    }
 }

@@ -2,7 +2,10 @@
 //! same rollout and seeds under each method, half the runs a null release and half a crash
 //! regression. On the null runs the naive repeated z-test kills far more often than its alpha,
 //! while every corrected method (Bonferroni over the planned looks, O'Brien–Fleming-like and
-//! Pocock-like alpha spending, mSPRT and Wald's SPRT) stays at or below it.
+//! Pocock-like alpha spending, mSPRT and Wald's SPRT) stays at or below it. So does the mean
+//! latency under O'Brien–Fleming spending in the latency comparison (scenarios/latency/), where
+//! every player's device is slow or fast in every stage: its variance must cluster by player
+//! across stages, not only within each.
 //!
 //! Every guardrail runs at alpha = 0.05. The false-kill rate is measured over the n null runs of a
 //! batch (about 500); its Monte Carlo standard error at 0.05 is sqrt(0.05 · 0.95 / n) ≈ 0.0097.
@@ -13,8 +16,9 @@ use rollcage_harness::{BatchOptions, Summary, simulate};
 
 const ALPHA: f64 = 0.05;
 
+/// A shipped scenario, by its path under scenarios/ without the extension.
 fn method(name: &str) -> rollcage_scenario::Scenario {
-    let path = format!("{}/scenarios/methods/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"));
     let scenario = rollcage_scenario::load(&std::fs::read_to_string(path).unwrap())
         .expect("the shipped scenario loads");
     for g in &scenario.policy.guardrails {
@@ -40,13 +44,20 @@ fn tolerance(n: u64) -> f64 {
 
 #[test]
 fn naive_repeated_looks_inflate_false_kills() {
-    let (rate, n) = false_kill_rate(&method("naive-z"));
+    let (rate, n) = false_kill_rate(&method("methods/naive-z"));
     assert!(rate > ALPHA + tolerance(n), "naive z-test false-kill rate {rate} over {n} null runs");
 }
 
 #[test]
 fn every_corrected_method_holds_its_alpha() {
-    for name in ["bonferroni", "spending-obf", "spending-pocock", "msprt", "sprt"] {
+    for name in [
+        "methods/bonferroni",
+        "methods/spending-obf",
+        "methods/spending-pocock",
+        "methods/msprt",
+        "methods/sprt",
+        "latency/mean-spending",
+    ] {
         let (rate, n) = false_kill_rate(&method(name));
         assert!(rate <= ALPHA + tolerance(n), "{name}: false-kill rate {rate} over {n} null runs");
     }

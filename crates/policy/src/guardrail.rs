@@ -327,6 +327,8 @@ pub fn evaluate(
         .map(|s| Stratum {
             treatment: moments(s, Cohort::Treatment, g, cell),
             control: moments(s, Cohort::Holdback, g, cell),
+            carried: [Cohort::Treatment, Cohort::Holdback]
+                .map(|c| s.cohort(c).carried(g.metric, cell)),
         })
         .collect();
     let harm = match test.statistic {

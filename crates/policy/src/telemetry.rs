@@ -5,8 +5,8 @@
 //! build is really harmful, and that is the point: the policy must decide from what a real
 //! telemetry pipeline would give it.
 
-use rollcage_stats::Moments;
 use rollcage_stats::rank::BINS as LATENCY_BINS;
+use rollcage_stats::{Carried, Moments};
 
 use crate::metric::Metric;
 use crate::units::Minutes;
@@ -56,6 +56,13 @@ pub struct CohortTelemetry {
     /// Sessions per latency bin (see [`rollcage_stats::rank`]), over every cell; kept only when a
     /// guardrail runs a rank test.
     pub latency: [u32; LATENCY_BINS],
+    /// What the cohort's players carry into this exposure from the build's earlier exposures (see
+    /// [`rollcage_stats::contrast`]), per cell and metric, with the earlier strata weighted as a
+    /// comparison over every cell weighs them. Kept for clustered comparisons on the mean.
+    pub carried: [[Carried; Metric::COUNT]; MAX_CELLS],
+    /// The same, with the earlier strata weighted as a comparison within the player's own cell
+    /// weighs them (equal to `carried` without a breakdown).
+    pub carried_in_cell: [[Carried; Metric::COUNT]; MAX_CELLS],
 }
 
 impl Default for CohortTelemetry {
@@ -64,6 +71,8 @@ impl Default for CohortTelemetry {
             cells: [[Moments::default(); Metric::COUNT]; MAX_CELLS],
             assigned: [0; MAX_CELLS],
             latency: [0; LATENCY_BINS],
+            carried: [[Carried::default(); Metric::COUNT]; MAX_CELLS],
+            carried_in_cell: [[Carried::default(); Metric::COUNT]; MAX_CELLS],
         }
     }
 }
@@ -76,6 +85,19 @@ impl CohortTelemetry {
             total.merge(&cell[metric.index()]);
         }
         total
+    }
+
+    /// What the players carry in for one metric, into a comparison over every cell (`None`) or
+    /// within one.
+    pub fn carried(&self, metric: Metric, cell: Option<usize>) -> Carried {
+        match cell {
+            Some(c) => self.carried_in_cell[c][metric.index()],
+            None => {
+                let mut total = Carried::default();
+                self.carried.iter().for_each(|c| total.merge(&c[metric.index()]));
+                total
+            }
+        }
     }
 
     /// One segment cell's sums for one metric.

@@ -1091,6 +1091,11 @@ pub(crate) fn scenario(r: &mut Reader<'_>, root: &Obj<'_, '_>) -> Option<Scenari
             latency_histogram: built.policy.guardrails.iter().any(|g| {
                 g.method.comparison().is_some_and(|c| c.statistic == Statistic::MannWhitney)
             }),
+            carry_players: built.policy.guardrails.iter().any(|g| {
+                g.method.comparison().is_some_and(|c| {
+                    c.statistic == Statistic::Mean && c.variance == VarianceModel::Clustered
+                })
+            }),
             observation,
             assignment_bug,
             sabotage: None,

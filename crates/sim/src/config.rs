@@ -260,6 +260,10 @@ pub struct WorldConfig {
     pub watched: [bool; rollcage_policy::Metric::COUNT],
     /// Whether telemetry keeps latency histograms (some guardrail runs a rank test on them).
     pub latency_histogram: bool,
+    /// Whether telemetry keeps what players carry from one exposure of a build into the next, so
+    /// that a comparison stratified by stage can cluster by player across stages (some guardrail
+    /// compares means with the clustered variance). Costs one number per player and watched metric.
+    pub carry_players: bool,
     /// How the telemetry pipeline fails to deliver what happened.
     pub observation: Observation,
     /// A targeting bug that serves the old build to some players the rollout meant to expose.

@@ -6,6 +6,7 @@
 //! flags that clients see late. It simulates sessions window by window, tells an observer the
 //! truth about each one ([`SessionEvent`]), and hands the policy only telemetry.
 
+mod carry;
 pub mod config;
 mod flags;
 pub mod hash;

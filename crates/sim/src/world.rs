@@ -35,6 +35,7 @@ use rollcage_policy::{
     StepResult, Telemetry,
 };
 
+use crate::carry::{Carries, Totals};
 use crate::config::{AssignmentBug, FaultKind, InFlight, Migration, Sabotage, WorldConfig};
 use crate::flags::{FlagState, Flags, NOTHING_EXPOSED};
 use crate::population::{AliasTable, Player, Population};
@@ -211,6 +212,7 @@ pub struct World<'a> {
     flags: Flags,
     epoch: u32,
     snapshot: Telemetry,
+    carries: Carries,
     ended: Vec<Ended>,
     returns: VecDeque<Return>,
     /// Effects on the old build, per segment.
@@ -310,6 +312,7 @@ impl<'a> World<'a> {
                 Save::new(start, learns)
             })
             .collect();
+        let player_count = players.len();
         let slots = players
             .into_iter()
             .zip(stale_flags)
@@ -350,6 +353,7 @@ impl<'a> World<'a> {
             flags: Flags::default(),
             epoch: 1,
             snapshot: Telemetry::default(),
+            carries: Carries::new(config, player_count, &PLAYED_METRICS),
             ended: Vec::new(),
             returns: VecDeque::new(),
             old_effects: Vec::new(),
@@ -422,6 +426,7 @@ impl<'a> World<'a> {
     }
 
     fn set_flags(&mut self, state: FlagState) {
+        self.carry_forward(state);
         self.flags.push(self.now.0, state);
         self.epoch += 1;
         if self.epoch.is_multiple_of(MARKS) {
@@ -429,6 +434,41 @@ impl<'a> World<'a> {
             self.slots.iter_mut().for_each(|s| s.assigned_mark = 0);
         }
         self.snapshot = Telemetry::default();
+    }
+
+    /// Before the flags change to `next`: when the same build goes on to a wider exposure, every
+    /// player carries their influence on the exposure ending into the next; otherwise the
+    /// comparisons start over and nobody carries anything.
+    fn carry_forward(&mut self, next: FlagState) {
+        if self.carries.is_empty() {
+            return;
+        }
+        let (_, current) = self.flags.current();
+        let continues = next.build == current.build
+            && next.build != NOTHING_EXPOSED.build
+            && next.share >= current.share
+            && next.killed_features == current.killed_features
+            && next.killed_cells == current.killed_cells;
+        if !continues {
+            self.carries.reset();
+            return;
+        }
+        let cohort_of_key = |key: u32| {
+            [Cohort::Treatment, Cohort::Holdback]
+                .into_iter()
+                .find(|&c| key == tally_key(self.epoch, c))
+        };
+        let players = self.slots.iter().map(|slot| Totals {
+            cell: usize::from(slot.cell),
+            sessions: cohort_of_key(slot.key).map(|c| {
+                let totals =
+                    [f64::from(slot.crashes), slot.sums[0], slot.sums[1], f64::from(slot.errors)];
+                (c, f64::from(slot.count), totals)
+            }),
+            returns: cohort_of_key(slot.return_key)
+                .map(|c| (c, f64::from(slot.return_count), f64::from(slot.returned))),
+        });
+        self.carries.close(&self.snapshot, players);
     }
 
     /// The current exposure's assignment mark.
@@ -605,6 +645,9 @@ impl<'a> World<'a> {
             if let Some(ahead) = ended.get(n + LOOKAHEAD) {
                 prefetch(&self.slots[ahead.player as usize]);
                 prefetch(&self.saves[ahead.player as usize]);
+                if let Some(carries) = self.carries.of(ahead.player as usize) {
+                    prefetch(carries);
+                }
             }
             self.record(ended[n]);
         }
@@ -1003,6 +1046,10 @@ impl<'a> World<'a> {
         if self.config.latency_histogram {
             cohort.latency[bin_of(e.values[1])] += 1;
         }
+        if e.cohort != Cohort::Unexposed && !self.carries.is_empty() {
+            let values = &e.values;
+            self.carries.observe_session(e.player as usize, usize::from(slot.cell), cohort, values);
+        }
         let metrics = &mut cohort.cells[usize::from(slot.cell)];
         let n = slot.count;
         let totals = [f64::from(slot.crashes), slot.sums[0], slot.sums[1], f64::from(slot.errors)];
@@ -1028,9 +1075,15 @@ impl<'a> World<'a> {
             (slot.return_key, slot.return_count, slot.returned) = (key, 0, 0);
         }
         let value = if r.returned { 1.0 } else { 0.0 };
-        self.snapshot.cohorts[r.cohort.index()].cells[usize::from(slot.cell)]
-            [Metric::ReturnRate.index()]
-        .observe(slot.return_count, f64::from(slot.returned), value);
+        let cohort = &mut self.snapshot.cohorts[r.cohort.index()];
+        if r.cohort != Cohort::Unexposed {
+            self.carries.observe_return(r.player as usize, usize::from(slot.cell), cohort, value);
+        }
+        cohort.cells[usize::from(slot.cell)][Metric::ReturnRate.index()].observe(
+            slot.return_count,
+            f64::from(slot.returned),
+            value,
+        );
         slot.return_count += 1;
         slot.returned += u32::from(r.returned);
     }

@@ -164,3 +164,80 @@ fn a_kill_reaches_every_client_within_one_refresh() {
     let during = sessions.iter().filter(|s| s.build != 0 && s.start >= Minutes(6 * 60)).count();
     assert!(during > 0, "clients that have not fetched yet still play the build for a while");
 }
+
+/// What the telemetry says players carry from one exposure into the next equals what
+/// `strata_from_players` computes from the sessions themselves: over three exposures of one build,
+/// per cohort, over every cell and within each platform. A session counts in the exposure in force
+/// when it reports, at the first hourly snapshot after it ends.
+#[test]
+fn carried_sums_match_the_sessions() {
+    use rollcage_stats::{Carried, VarianceModel, strata_from_players};
+
+    let mut config = common::world_config(6_000);
+    config.breakdown = rollcage_sim::Breakdown::Platform;
+    let b = buckets(&config.assignment, 6_000);
+    let mut world = World::new(&config, &b, RunSeed(11));
+    let mut sessions = Vec::new();
+    let mut snapshots = Vec::new();
+    for (stratum, share) in [500, 2_000, 6_000].into_iter().enumerate() {
+        let start = stratum as u32 * 12 * 60;
+        let (seen, snapshot) =
+            run(&mut world, 12 * (stratum as u32 + 1), &[(start, expose(share))]);
+        sessions.extend(seen);
+        snapshots.push(snapshot);
+    }
+    // cohorts[c][s][player]: the crash outcomes of the player's sessions reported in exposure s.
+    let players = 6_000;
+    let empty = || vec![vec![Vec::new(); players]; 3];
+    let mut by_cell = [[empty(), empty()], [empty(), empty()], [empty(), empty()]];
+    for s in sessions.iter().filter(|s| s.start.0 + 12 < 36 * 60) {
+        let side = match s.cohort {
+            Cohort::Treatment => 0,
+            Cohort::Holdback => 1,
+            Cohort::Unexposed => continue,
+        };
+        let stratum = ((s.start.0 + 12) / (12 * 60)) as usize;
+        let value = if s.crashed { 1.0 } else { 0.0 };
+        by_cell[usize::from(s.cell)][side][stratum][s.player as usize].push(value);
+    }
+    let close =
+        |a: Carried, b: Carried| (a.sum - b.sum).abs() < 1e-8 && (a.count - b.count).abs() < 1e-8;
+    // Over every cell: the cells' players side by side.
+    let everyone: [Vec<Vec<Vec<f64>>>; 2] = std::array::from_fn(|side| {
+        (0..3)
+            .map(|stratum| {
+                (0..players)
+                    .map(|p| (0..3).flat_map(|c| by_cell[c][side][stratum][p].clone()).collect())
+                    .collect()
+            })
+            .collect()
+    });
+    let strata = strata_from_players([&everyone[0], &everyone[1]], VarianceModel::Clustered);
+    let mut carried_somewhere = false;
+    for (s, snapshot) in snapshots.iter().enumerate() {
+        for (side, cohort) in [Cohort::Treatment, Cohort::Holdback].into_iter().enumerate() {
+            let telemetry = snapshot.cohort(cohort);
+            assert_eq!(
+                telemetry.metric(Metric::CrashRate).count,
+                [strata[s].treatment, strata[s].control][side].count
+            );
+            let (world, reference) =
+                (telemetry.carried(Metric::CrashRate, None), strata[s].carried[side]);
+            assert!(
+                close(world, reference),
+                "exposure {s}, {cohort:?}: {world:?} vs {reference:?}"
+            );
+            carried_somewhere |= reference.count.abs() > 1.0;
+            for (cell, [t, c]) in by_cell.iter().enumerate() {
+                let strata = strata_from_players([t, c], VarianceModel::Clustered);
+                let world = telemetry.carried(Metric::CrashRate, Some(cell));
+                let reference = strata[s].carried[side];
+                assert!(
+                    close(world, reference),
+                    "exposure {s}, {cohort:?}, cell {cell}: {world:?} vs {reference:?}"
+                );
+            }
+        }
+    }
+    assert!(carried_somewhere, "the test must see players carry something");
+}

@@ -24,6 +24,9 @@ pub mod sequential;
 pub mod spending;
 pub mod srm;
 
-pub use contrast::{Direction, HarmEstimate, HarmSpec, Margin, Stratum, stratified_harm};
+pub use contrast::{
+    Carried, Direction, HarmEstimate, HarmSpec, Influence, Margin, Stratum, influences,
+    strata_from_players, stratified_harm,
+};
 pub use interval::{Interval, clopper_pearson, wilson};
 pub use moments::{Moments, VarianceModel};

@@ -30,3 +30,7 @@ plan SCENARIO *ARGS:
 # Review changed insta snapshots (needs `cargo install cargo-insta`).
 snapshots:
     cargo insta review
+
+# Run a sweep file's grid of policies (see README, "Tuning a rollout with a sweep").
+sweep FILE *ARGS:
+    cargo run --release -- sweep {{FILE}} {{ARGS}}

@@ -272,3 +272,82 @@ fn plan_prints_each_stage_and_refuses_bad_requests() {
     let output = rollcage(&["plan", "tests/inputs/bad/small-bad.toml"]);
     assert_eq!(output.status.code(), Some(2));
 }
+
+fn sweep(out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["sweep", "tests/inputs/sweep/small.toml", "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    rollcage(&args)
+}
+
+/// The sweep table: pinned, every column documented, and resumable: a second invocation runs
+/// nothing and writes the same bytes.
+#[test]
+fn a_sweep_writes_a_pinned_documented_table_and_resumes() {
+    let out = out_dir("sweep");
+    let first = sweep(&out, &[]);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let table = read(&out.join("sweep/small.csv"));
+    insta::assert_snapshot!("sweep_csv", table);
+    let doc = read(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/reports/README.md")));
+    for column in table.lines().next().unwrap().split(',') {
+        assert!(
+            doc.contains(&format!("| `{column}` |")),
+            "sweep column `{column}` is not documented"
+        );
+    }
+    let again = sweep(&out, &[]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(stderr.contains("4 of 4 variants already done"), "{stderr}");
+    assert!(!stderr.contains("variant 0 done"), "{stderr}");
+    assert_eq!(read(&out.join("sweep/small.csv")), table);
+}
+
+/// Two shards merged give exactly the bytes of the unsharded sweep; a merge with a shard missing
+/// says which variants it lacks and writes nothing.
+#[test]
+fn merged_shards_equal_the_unsharded_sweep() {
+    let (whole, one, two, merged) =
+        (out_dir("sweep-whole"), out_dir("sweep-1"), out_dir("sweep-2"), out_dir("sweep-merged"));
+    assert!(sweep(&whole, &["--threads", "2"]).status.success());
+    assert!(sweep(&one, &["--shard", "1/2", "--threads", "1"]).status.success());
+    assert!(!one.join("sweep/small.csv").exists(), "a shard alone writes no table");
+    let partial = rollcage(&[
+        "merge",
+        "tests/inputs/sweep/small.toml",
+        one.to_str().unwrap(),
+        "--out",
+        merged.to_str().unwrap(),
+    ]);
+    assert_eq!(partial.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&partial.stderr).contains("(variants 1, 3)"));
+    assert!(!merged.join("sweep/small.csv").exists());
+    assert!(sweep(&two, &["--shard", "2/2"]).status.success());
+    let done = rollcage(&[
+        "merge",
+        "tests/inputs/sweep/small.toml",
+        one.to_str().unwrap(),
+        two.to_str().unwrap(),
+        "--out",
+        merged.to_str().unwrap(),
+    ]);
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    assert_eq!(read(&merged.join("sweep/small.csv")), read(&whole.join("sweep/small.csv")));
+}
+
+/// A sweep with a bad key or a variant the scenario format refuses runs nothing and says why, with
+/// the place in the file or the variant's parameters.
+#[test]
+fn a_bad_sweep_runs_nothing() {
+    let out = out_dir("sweep-bad");
+    for (file, expected) in [
+        ("tests/inputs/sweep/bad.toml", "bad.toml:6:1: unknown key `alpah` in [vary]"),
+        ("tests/inputs/sweep/refused.toml", "variant 1 (holdback_percent=50): the last stage"),
+    ] {
+        let o = rollcage(&["sweep", file, "--out", out.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{file}");
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(stderr.contains(expected), "{file}: {stderr}");
+        assert!(stderr.contains("nothing was run"), "{file}: {stderr}");
+        assert!(!out.exists(), "{file} wrote something");
+    }
+}

@@ -6,6 +6,7 @@ mod files;
 mod plan;
 mod report;
 mod simulate;
+mod sweep;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,6 +23,8 @@ pub mod exit {
     pub const BAD_INPUT: u8 = 2;
     /// An internal error: a run panicked (reported with its seed; the other runs still reported).
     pub const INTERNAL: u8 = 3;
+    /// Stopped by Ctrl-C (or SIGTERM); what finished is saved, and the same command resumes.
+    pub const INTERRUPTED: u8 = 130;
 }
 
 /// Proves a game-release rollout policy safe before it touches players.
@@ -52,6 +55,11 @@ enum Command {
     /// For each statistical guardrail and stage: the chance the planned schedule catches a given
     /// harm, and the sessions and hours a stage needs to catch it with a given power.
     Plan(plan::Args),
+    /// Run one scenario under many policies (a grid from a sweep file) on the same seeds, and write
+    /// a table with each variant's costs and the Pareto frontier.
+    Sweep(sweep::Args),
+    /// Combine the outputs of a sweep's shards (`sweep --shard I/N`) into its table.
+    Merge(sweep::MergeArgs),
     /// Print the JSON Schema of the scenario format.
     Schema,
 }
@@ -63,6 +71,8 @@ fn main() -> ExitCode {
         Command::Check { paths } => files::check(&paths),
         Command::Explain(args) => explain::run(&args),
         Command::Plan(args) => plan::run(&args),
+        Command::Sweep(args) => sweep::run(&args),
+        Command::Merge(args) => sweep::merge(&args),
         Command::Schema => {
             print!("{}", rollcage_scenario::schema::schema());
             Ok(exit::HELD)

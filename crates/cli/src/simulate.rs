@@ -32,11 +32,12 @@ pub struct Args {
     debug_panic_run: Option<u32>,
 }
 
-fn progress_bar(name: &str, runs: u32) -> ProgressBar {
+/// A progress bar on stderr (hidden unless stderr is a terminal): `name`, runs done, rate, ETA.
+pub fn progress_bar(name: &str, runs: u64) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::new(u64::from(runs));
+    let bar = ProgressBar::new(runs);
     bar.set_style(
         ProgressStyle::with_template("{prefix:>24} [{bar:30}] {pos}/{len} runs, {rate}, ETA {eta}")
             .expect("a valid progress template")
@@ -49,23 +50,28 @@ fn progress_bar(name: &str, runs: u32) -> ProgressBar {
     bar
 }
 
+/// The rayon pool: `threads` workers, or one per core.
+pub fn worker_pool(threads: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(threads) = threads {
+        pool = pool.num_threads(threads.max(1));
+    }
+    pool.build().context("cannot start worker threads")
+}
+
 pub fn run(args: &Args) -> anyhow::Result<u8> {
     let Some(mut loaded) = load_all(&args.paths)? else { return Ok(exit::BAD_INPUT) };
     if let Some(runs) = args.runs {
         loaded.iter_mut().for_each(|l| l.scenario.runs = runs);
     }
-    let mut pool = rayon::ThreadPoolBuilder::new();
-    if let Some(threads) = args.threads {
-        pool = pool.num_threads(threads.max(1));
-    }
-    let pool = pool.build().context("cannot start worker threads")?;
+    let pool = worker_pool(args.threads)?;
     let options = BatchOptions { panic_on_run: args.debug_panic_run };
 
     let mut summaries = Vec::new();
     for l in &loaded {
         let s = &l.scenario;
         let buckets = s.buckets();
-        let bar = progress_bar(&s.name, s.runs);
+        let bar = progress_bar(&s.name, u64::from(s.runs));
         #[allow(clippy::disallowed_methods)] // The command line may read the clock, for the user.
         let started = std::time::Instant::now();
         let results = pool.install(|| simulate(s, &buckets, 0..s.runs, options, &|| bar.inc(1)));

@@ -15,6 +15,7 @@ pub mod rows;
 pub mod run;
 pub mod scenario;
 pub mod summary;
+pub mod sweep;
 
 pub use batch::{BatchOptions, RunResult, simulate};
 pub use oracle::{Oracle, Violation, Violations};

@@ -20,7 +20,7 @@ fn fixed(value: f64, decimals: usize) -> String {
     format!("{value:.decimals$}")
 }
 
-fn opt(value: Option<f64>, decimals: usize) -> String {
+pub(crate) fn opt(value: Option<f64>, decimals: usize) -> String {
     value.map_or_else(String::new, |v| fixed(v, decimals))
 }
 
@@ -226,7 +226,7 @@ pub const SUMMARY_HEADER: &[&str] = &[
     "failed_expectations",
 ];
 
-fn rate_cells(rate: Option<Rate>) -> [String; 3] {
+pub(crate) fn rate_cells(rate: Option<Rate>) -> [String; 3] {
     [
         opt(rate.map(|r| r.value), 4),
         opt(rate.map(|r| r.interval.lo), 4),

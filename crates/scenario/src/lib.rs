@@ -11,6 +11,7 @@ mod load;
 mod reader;
 pub mod schema;
 pub mod spec;
+pub mod sweep;
 
 use std::ops::Range;
 

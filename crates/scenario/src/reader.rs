@@ -50,7 +50,7 @@ fn shown(min: f64) -> String {
 }
 
 /// The number a TOML integer or float holds, if it is a finite number.
-fn number(value: &DeValue<'_>) -> Option<f64> {
+pub(crate) fn number(value: &DeValue<'_>) -> Option<f64> {
     match value {
         DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok().map(|v| v as f64),
         DeValue::Float(f) => f.as_str().parse::<f64>().ok().filter(|v| v.is_finite()),

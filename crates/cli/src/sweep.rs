@@ -1,0 +1,311 @@
+//! `rollcage sweep` and `rollcage merge`: many policies on one scenario, resumable and shardable.
+//!
+//! Each variant's row is written on its own as soon as the variant is done, to
+//! `<out>/sweep/<name>/variant-NNNNN.csv`, stamped with a fingerprint of everything the row depends
+//! on (rollcage's version, the variant's scenario text, its runs). A second invocation skips the
+//! variants whose row is already there with the same fingerprint, so an interrupted sweep resumes
+//! where it stopped, and shards (`--shard I/N`) each write their own share. The table
+//! `<out>/sweep/<name>.csv` is assembled from the row files once all are present, by `sweep` or by
+//! `merge`, through the same code: a merged table is byte for byte the unsharded one.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use anyhow::{Context, bail};
+use indicatif::ProgressBar;
+use rollcage_harness::sweep::{SWEEP_HEADER, sweep_row, sweep_table};
+use rollcage_harness::{BatchOptions, Summary, simulate};
+use rollcage_scenario::Scenario;
+use rollcage_scenario::sweep::{Sweep, Variant, apply, parse};
+
+use crate::exit;
+use crate::report::{write_csv, write_text};
+use crate::simulate::{progress_bar, worker_pool};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The sweep file (see README, "Tuning a rollout with a sweep").
+    sweep: PathBuf,
+    /// Where reports go: <out>/sweep/<name>.csv, with one file per finished variant in
+    /// <out>/sweep/<name>/.
+    #[arg(long, default_value = "reports")]
+    out: PathBuf,
+    /// Worker threads (default: one per core). Results are identical at any thread count.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Runs per variant, instead of the sweep's `runs` (or the scenario's).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    runs: Option<u32>,
+    /// Run only shard I of N (1-based): the variants whose number modulo N is I - 1. Combine the
+    /// shards' outputs with `rollcage merge`.
+    #[arg(long, value_parser = parse_shard)]
+    shard: Option<(usize, usize)>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct MergeArgs {
+    /// The sweep file the shards ran.
+    sweep: PathBuf,
+    /// The shards' output directories (their --out).
+    #[arg(required = true)]
+    shards: Vec<PathBuf>,
+    /// Where the merged table goes: <out>/sweep/<name>.csv.
+    #[arg(long, default_value = "reports")]
+    out: PathBuf,
+    /// The runs per variant the shards were given with --runs, if any.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    runs: Option<u32>,
+}
+
+fn parse_shard(text: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("a shard is I/N with 1 <= I <= N, such as 2/8 (got `{text}`)");
+    let (i, n) = text.split_once('/').ok_or_else(bad)?;
+    let (i, n): (usize, usize) =
+        (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+    if i == 0 || i > n { Err(bad()) } else { Ok((i, n)) }
+}
+
+/// A variant ready to run: its scenario and the fingerprint of its row.
+struct Prepared {
+    variant: Variant,
+    scenario: Scenario,
+    fingerprint: String,
+}
+
+/// FNV-1a, 64 bits: a stable fingerprint (not a security measure).
+fn fingerprint(parts: &[&str]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for b in part.bytes().chain([0xff]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+/// Reads and checks the sweep, its scenario and every variant. Prints every problem and returns
+/// `None` if there is any: nothing runs unless every variant can.
+fn prepare(path: &Path, runs: Option<u32>) -> anyhow::Result<Option<(Sweep, Vec<Prepared>)>> {
+    let source =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let sweep = match parse(&source) {
+        Ok(sweep) => sweep,
+        Err(problems) => {
+            for d in &problems {
+                eprintln!("{}\n", d.render(&path.display().to_string(), &source));
+            }
+            eprintln!("{} problem(s) in {}; nothing was run", problems.len(), path.display());
+            return Ok(None);
+        }
+    };
+    let base_path = path.parent().unwrap_or(Path::new(".")).join(&sweep.scenario);
+    let Some(base) = crate::files::load_one(&base_path)? else { return Ok(None) };
+    let base_text = std::fs::read_to_string(&base.path)
+        .with_context(|| format!("cannot read {}", base.path.display()))?;
+    let runs = runs.or(sweep.runs).unwrap_or(base.scenario.runs);
+    let mut prepared = Vec::new();
+    let mut refused = 0;
+    for variant in sweep.variants() {
+        match apply(&base_text, &variant) {
+            Ok((mut scenario, text)) => {
+                scenario.runs = runs;
+                let fingerprint =
+                    fingerprint(&[env!("CARGO_PKG_VERSION"), &text, &runs.to_string()]);
+                prepared.push(Prepared { variant, scenario, fingerprint });
+            }
+            Err(e) => {
+                refused += 1;
+                for message in e.0 {
+                    eprintln!("variant {} ({}): {message}", variant.index, variant.describe());
+                }
+            }
+        }
+    }
+    if refused > 0 {
+        eprintln!(
+            "{refused} of {} variants cannot run on {}; nothing was run",
+            prepared.len() + refused,
+            base.path.display()
+        );
+        return Ok(None);
+    }
+    Ok(Some((sweep, prepared)))
+}
+
+fn row_dir(out: &Path, sweep: &Sweep) -> PathBuf {
+    out.join("sweep").join(&sweep.name)
+}
+
+fn row_path(dir: &Path, index: usize) -> PathBuf {
+    dir.join(format!("variant-{index:05}.csv"))
+}
+
+/// The row a finished variant left in `dir`, if it is there with the expected fingerprint.
+fn finished_row(dir: &Path, p: &Prepared) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(row_path(dir, p.variant.index)).ok()?;
+    let (stamp, csv_text) = text.split_once('\n')?;
+    if stamp.strip_prefix("# fingerprint ")? != p.fingerprint {
+        return None;
+    }
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    let row: Vec<String> = reader.records().next()?.ok()?.iter().map(str::to_string).collect();
+    (row.len() == SWEEP_HEADER.len() - 1).then_some(row)
+}
+
+fn write_row(dir: &Path, p: &Prepared, row: &[String]) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&SWEEP_HEADER[..SWEEP_HEADER.len() - 1])?;
+    w.write_record(row)?;
+    let body = String::from_utf8(w.into_inner()?).expect("CSV of UTF-8 cells");
+    write_text(&row_path(dir, p.variant.index), &format!("# fingerprint {}\n{body}", p.fingerprint))
+}
+
+/// Ctrl-C presses so far.
+static INTERRUPTS: AtomicU8 = AtomicU8::new(0);
+
+fn on_interrupt() {
+    // The first press lets the variant under way finish and be saved; the second stops at once.
+    // Reports are written by renaming a complete temporary file, so neither leaves a half-written one.
+    if INTERRUPTS.fetch_add(1, Ordering::SeqCst) == 0 {
+        eprintln!("\nstopping after the variant under way (Ctrl-C again to stop now)");
+    } else {
+        eprintln!("\nstopped; run the same command again to resume");
+        std::process::exit(i32::from(exit::INTERRUPTED));
+    }
+}
+
+/// Runs one variant: the scenario as written and its harmless twin, on the same seeds.
+fn run_variant(p: &Prepared, bar: &ProgressBar) -> anyhow::Result<Vec<String>> {
+    let s = &p.scenario;
+    let buckets = s.buckets();
+    let tick = || bar.inc(1);
+    let harmful = simulate(s, &buckets, 0..s.runs, BatchOptions::default(), &tick);
+    let clean_scenario = s.harmless();
+    let clean = simulate(&clean_scenario, &buckets, 0..s.runs, BatchOptions::default(), &tick);
+    let (harmful, clean) =
+        (Summary::from_results(s, &harmful), Summary::from_results(&clean_scenario, &clean));
+    if let Some(run) = harmful.panicked.first().or(clean.panicked.first()) {
+        bail!(
+            "variant {} ({}): run {} (seed {}) panicked: {}; this is a bug in rollcage",
+            p.variant.index,
+            p.variant.describe(),
+            run.run,
+            run.seed.0,
+            run.message
+        );
+    }
+    let schedule = p.variant.schedule.as_ref().map_or("as written", |s| s.name.as_str());
+    Ok(sweep_row(p.variant.index, schedule, s, &harmful, &clean))
+}
+
+/// Writes the table if every variant's row is in one of `dirs`; returns the variants missing.
+fn assemble(
+    sweep: &Sweep,
+    prepared: &[Prepared],
+    dirs: &[PathBuf],
+    out: &Path,
+) -> anyhow::Result<Vec<usize>> {
+    let mut rows = Vec::new();
+    let mut missing = Vec::new();
+    for p in prepared {
+        match dirs.iter().find_map(|d| finished_row(d, p)) {
+            Some(row) => rows.push(row),
+            None => missing.push(p.variant.index),
+        }
+    }
+    if missing.is_empty() {
+        let table = sweep_table(rows);
+        let path = out.join("sweep").join(format!("{}.csv", sweep.name));
+        write_csv(&path, &table)?;
+        let front: Vec<&str> = table
+            .rows
+            .iter()
+            .filter(|r| r.last().is_some_and(|c| c == "yes"))
+            .map(|r| r[0].as_str())
+            .collect();
+        println!(
+            "sweep {}: {} variants in {}; on the Pareto frontier: variant{} {}",
+            sweep.name,
+            table.rows.len(),
+            path.display(),
+            if front.len() == 1 { "" } else { "s" },
+            front.join(", ")
+        );
+    }
+    Ok(missing)
+}
+
+pub fn run(args: &Args) -> anyhow::Result<u8> {
+    let Some((sweep, prepared)) = prepare(&args.sweep, args.runs)? else {
+        return Ok(exit::BAD_INPUT);
+    };
+    let pool = worker_pool(args.threads)?;
+    let dir = row_dir(&args.out, &sweep);
+    let (shard, shards) = args.shard.unwrap_or((1, 1));
+    let mine: Vec<&Prepared> =
+        prepared.iter().filter(|p| p.variant.index % shards == shard - 1).collect();
+    let todo: Vec<&Prepared> =
+        mine.iter().copied().filter(|p| finished_row(&dir, p).is_none()).collect();
+    if todo.len() < mine.len() {
+        eprintln!(
+            "{} of {} variants already done in {}; running the other {}",
+            mine.len() - todo.len(),
+            mine.len(),
+            dir.display(),
+            todo.len()
+        );
+    }
+    // A handler may already be set when the command line runs twice in one process (tests).
+    let _ = ctrlc::set_handler(on_interrupt);
+    let total: u64 = todo.iter().map(|p| 2 * u64::from(p.scenario.runs)).sum();
+    let bar = progress_bar(&sweep.name, total);
+    for (done, p) in todo.iter().enumerate() {
+        if INTERRUPTS.load(Ordering::SeqCst) > 0 {
+            bar.finish_and_clear();
+            eprintln!(
+                "interrupted with {} of {} variants of this run done; run the same command again to \
+                 resume (finished variants are skipped)",
+                done,
+                todo.len()
+            );
+            return Ok(exit::INTERRUPTED);
+        }
+        bar.set_prefix(format!("{} variant {}", sweep.name, p.variant.index));
+        let row = pool.install(|| run_variant(p, &bar))?;
+        write_row(&dir, p, &row)?;
+        let line = format!("variant {} done: {}", p.variant.index, p.variant.describe());
+        if bar.is_hidden() { eprintln!("{line}") } else { bar.println(line) }
+    }
+    bar.finish_and_clear();
+    let missing = assemble(&sweep, &prepared, std::slice::from_ref(&dir), &args.out)?;
+    if !missing.is_empty() {
+        eprintln!(
+            "shard {shard}/{shards} done ({} variants); the table needs the other shards: \
+             `rollcage merge {} <each shard's --out>`",
+            mine.len(),
+            args.sweep.display()
+        );
+    }
+    Ok(exit::HELD)
+}
+
+pub fn merge(args: &MergeArgs) -> anyhow::Result<u8> {
+    let Some((sweep, prepared)) = prepare(&args.sweep, args.runs)? else {
+        return Ok(exit::BAD_INPUT);
+    };
+    let dirs: Vec<PathBuf> = args.shards.iter().map(|d| row_dir(d, &sweep)).collect();
+    let missing = assemble(&sweep, &prepared, &dirs, &args.out)?;
+    if missing.is_empty() {
+        return Ok(exit::HELD);
+    }
+    let shown: Vec<String> = missing.iter().take(20).map(usize::to_string).collect();
+    bail!(
+        "{} of {} variants have no finished row in the given directories (variants {}{}); run \
+         their shards (or the same sweep with the same --runs) first",
+        missing.len(),
+        prepared.len(),
+        shown.join(", "),
+        if missing.len() > shown.len() { ", ..." } else { "" }
+    )
+}

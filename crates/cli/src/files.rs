@@ -10,6 +10,8 @@ use crate::exit;
 /// A scenario loaded from a file.
 pub struct Loaded {
     pub path: PathBuf,
+    /// The file's text, as read.
+    pub source: String,
     pub scenario: Scenario,
 }
 
@@ -76,7 +78,7 @@ pub fn load_all(paths: &[PathBuf]) -> anyhow::Result<Option<Vec<Loaded>>> {
                     problems += 1;
                     bad_files += 1;
                 }
-                loaded.push(Loaded { path, scenario });
+                loaded.push(Loaded { path, source, scenario });
             }
             Err(diagnostics) => {
                 for d in &diagnostics {

@@ -101,13 +101,11 @@ fn prepare(path: &Path, runs: Option<u32>) -> anyhow::Result<Option<(Sweep, Vec<
     };
     let base_path = path.parent().unwrap_or(Path::new(".")).join(&sweep.scenario);
     let Some(base) = crate::files::load_one(&base_path)? else { return Ok(None) };
-    let base_text = std::fs::read_to_string(&base.path)
-        .with_context(|| format!("cannot read {}", base.path.display()))?;
     let runs = runs.or(sweep.runs).unwrap_or(base.scenario.runs);
     let mut prepared = Vec::new();
     let mut refused = 0;
     for variant in sweep.variants() {
-        match apply(&base_text, &variant) {
+        match apply(&base.source, &variant) {
             Ok((mut scenario, text)) => {
                 scenario.runs = runs;
                 let fingerprint =

@@ -72,13 +72,8 @@ impl Carries {
         cohort: &mut CohortTelemetry,
         values: &[f64; 4],
     ) {
-        let carries = &self.values[player * self.stride..][..self.stride];
         for (j, &(metric, value)) in self.played.iter().enumerate() {
-            let v = values[value];
-            cohort.carried[cell][metric.index()].observe(carries[j * self.levels], v);
-            if self.levels == 2 {
-                cohort.carried_in_cell[cell][metric.index()].observe(carries[j * 2 + 1], v);
-            }
+            self.observe(player, j, metric, cell, cohort, values[value]);
         }
     }
 
@@ -91,12 +86,26 @@ impl Carries {
         cohort: &mut CohortTelemetry,
         value: f64,
     ) {
-        let Some(j) = self.returns else { return };
-        let carries = &self.values[player * self.stride..][..self.stride];
-        let metric = Metric::ReturnRate.index();
-        cohort.carried[cell][metric].observe(carries[j * self.levels], value);
+        if let Some(j) = self.returns {
+            self.observe(player, j, Metric::ReturnRate, cell, cohort, value);
+        }
+    }
+
+    /// Adds one observation of carried metric `j` (`metric`) to the sums of every level.
+    #[inline]
+    fn observe(
+        &self,
+        player: usize,
+        j: usize,
+        metric: Metric,
+        cell: usize,
+        cohort: &mut CohortTelemetry,
+        value: f64,
+    ) {
+        let carries = &self.values[player * self.stride + j * self.levels..][..self.levels];
+        cohort.carried[cell][metric.index()].observe(carries[0], value);
         if self.levels == 2 {
-            cohort.carried_in_cell[cell][metric].observe(carries[j * 2 + 1], value);
+            cohort.carried_in_cell[cell][metric.index()].observe(carries[1], value);
         }
     }
 

@@ -124,6 +124,15 @@ struct Slot {
     assigned_mark: u8,
 }
 
+impl Slot {
+    /// The player's totals of each session value (crash, latency, coins, save error) in the
+    /// current exposure, in the order of a session's values.
+    #[inline]
+    fn totals(&self) -> [f64; 4] {
+        [f64::from(self.crashes), self.sums[0], self.sums[1], f64::from(self.errors)]
+    }
+}
+
 /// Assignment marks cycle through 1..=MARKS; 0 means never counted.
 const MARKS: u32 = 255;
 
@@ -460,11 +469,7 @@ impl<'a> World<'a> {
         };
         let players = self.slots.iter().map(|slot| Totals {
             cell: usize::from(slot.cell),
-            sessions: cohort_of_key(slot.key).map(|c| {
-                let totals =
-                    [f64::from(slot.crashes), slot.sums[0], slot.sums[1], f64::from(slot.errors)];
-                (c, f64::from(slot.count), totals)
-            }),
+            sessions: cohort_of_key(slot.key).map(|c| (c, f64::from(slot.count), slot.totals())),
             returns: cohort_of_key(slot.return_key)
                 .map(|c| (c, f64::from(slot.return_count), f64::from(slot.returned))),
         });
@@ -1052,7 +1057,7 @@ impl<'a> World<'a> {
         }
         let metrics = &mut cohort.cells[usize::from(slot.cell)];
         let n = slot.count;
-        let totals = [f64::from(slot.crashes), slot.sums[0], slot.sums[1], f64::from(slot.errors)];
+        let totals = slot.totals();
         for (i, metric) in PLAYED_METRICS.iter().enumerate() {
             if i == 0 || self.config.watched[metric.index()] {
                 metrics[metric.index()].observe(n, totals[i], e.values[i]);

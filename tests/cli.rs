@@ -313,7 +313,9 @@ fn merged_shards_equal_the_unsharded_sweep() {
     assert!(!one.join("sweep/small.csv").exists(), "a shard alone writes no table");
     let partial = rollcage(&[
         "merge",
+        "--sweep",
         "tests/inputs/sweep/small.toml",
+        "--from",
         one.to_str().unwrap(),
         "--out",
         merged.to_str().unwrap(),
@@ -324,7 +326,9 @@ fn merged_shards_equal_the_unsharded_sweep() {
     assert!(sweep(&two, &["--shard", "2/2"]).status.success());
     let done = rollcage(&[
         "merge",
+        "--sweep",
         "tests/inputs/sweep/small.toml",
+        "--from",
         one.to_str().unwrap(),
         two.to_str().unwrap(),
         "--out",
@@ -350,4 +354,113 @@ fn a_bad_sweep_runs_nothing() {
         assert!(stderr.contains("nothing was run"), "{file}: {stderr}");
         assert!(!out.exists(), "{file} wrote something");
     }
+}
+
+/// Files under `dir`, relative to it, sorted.
+fn files_under(dir: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                out.push(path.strip_prefix(root).unwrap().display().to_string());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// Three shards of `simulate`, merged, write exactly the bytes of the unsharded run, and the same
+/// verdict; a merge with a shard missing says which and writes nothing.
+#[test]
+fn merged_shards_equal_the_unsharded_simulate() {
+    let (whole, merged) = (out_dir("simulate-whole"), out_dir("simulate-merged"));
+    let shards: Vec<PathBuf> = (1..=3).map(|i| out_dir(&format!("simulate-{i}"))).collect();
+    assert!(simulate(&whole, &["--threads", "2"]).status.success());
+    let mut reports: Vec<String> = REPORTS.iter().map(|r| r.to_string()).collect();
+    reports.sort();
+    assert_eq!(files_under(&whole), reports, "an unsharded run leaves its reports only");
+    for (i, dir) in shards.iter().enumerate().take(2) {
+        let shard = format!("{}/3", i + 1);
+        let o = simulate(dir, &["--shard", &shard, "--threads", "1"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(!dir.join("summary.csv").exists(), "a shard alone writes no summary");
+    }
+    let merge = |dirs: &[PathBuf]| {
+        let mut args = vec!["merge", "tests/fixtures", "--out", merged.to_str().unwrap(), "--from"];
+        args.extend(dirs.iter().map(|d| d.to_str().unwrap()));
+        rollcage(&args)
+    };
+    let partial = merge(&shards[..2]);
+    assert_eq!(partial.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&partial.stderr);
+    assert!(stderr.contains("small-null: shard 3/3 is missing"), "{stderr}");
+    assert!(!merged.exists(), "a refused merge wrote something");
+    assert!(simulate(&shards[2], &["--shard", "3/3"]).status.success());
+    let done = merge(&shards);
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    for report in REPORTS {
+        assert_eq!(read(&merged.join(report)), read(&whole.join(report)), "{report}");
+    }
+}
+
+/// Ctrl-C stops `simulate` between chunks of runs: it exits 130, keeps the scenarios finished so
+/// far, leaves no temporary or report file half-written, and says how to resume; the same command
+/// then runs only the rest, and its reports are those of an uninterrupted run.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_simulate_resumes_where_it_stopped() {
+    let (out, fresh) = (out_dir("interrupted"), out_dir("uninterrupted"));
+    let args = |out: &Path| {
+        ["simulate", "tests/fixtures", "--runs", "400", "--threads", "1", "--out"]
+            .into_iter()
+            .map(str::to_string)
+            .chain([out.display().to_string()])
+            .collect::<Vec<_>>()
+    };
+    let child = Command::new(env!("CARGO_BIN_EXE_rollcage"))
+        .args(args(&out))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("rollcage runs");
+    let first = out.join("small-exploit/part-1-of-1/figures.csv");
+    while !first.exists() {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let kill = Command::new("sh").args(["-c", &format!("kill -INT {}", child.id())]).status();
+    assert!(kill.unwrap().success());
+    let stopped = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&stopped.stderr);
+    assert_eq!(stopped.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains(
+            "interrupted: 1 of 3 scenarios done and saved; run the same command again to resume \
+             from small-null"
+        ),
+        "{stderr}"
+    );
+    let left = files_under(&out);
+    assert!(!left.iter().any(|f| f.ends_with(".tmp")), "{left:?}");
+    assert!(!left.iter().any(|f| f.starts_with("small-null") || f == "summary.csv"), "{left:?}");
+
+    let resumed = simulate_with(&args(&out));
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert!(resumed.status.success(), "{stderr}");
+    assert!(stderr.contains("(400 runs, saved earlier in"), "{stderr}");
+    assert_eq!(stderr.matches("saved earlier").count(), 1, "{stderr}");
+    assert!(simulate_with(&args(&fresh)).status.success());
+    assert_eq!(files_under(&out), files_under(&fresh));
+    for report in REPORTS {
+        assert_eq!(read(&out.join(report)), read(&fresh.join(report)), "{report}");
+    }
+}
+
+fn simulate_with(args: &[String]) -> Output {
+    rollcage(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }

@@ -3,8 +3,10 @@
 
 mod explain;
 mod files;
+mod interrupt;
 mod plan;
 mod report;
+mod shard;
 mod simulate;
 mod sweep;
 
@@ -58,8 +60,9 @@ enum Command {
     /// Run one scenario under many policies (a grid from a sweep file) on the same seeds, and write
     /// a table with each variant's costs and the Pareto frontier.
     Sweep(sweep::Args),
-    /// Combine the outputs of a sweep's shards (`sweep --shard I/N`) into its table.
-    Merge(sweep::MergeArgs),
+    /// Combine the outputs of shards (`simulate --shard I/N` or `sweep --shard I/N`) into exactly
+    /// the reports the unsharded command writes.
+    Merge(shard::MergeArgs),
     /// Print the JSON Schema of the scenario format.
     Schema,
 }
@@ -72,7 +75,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Sweep(args) => sweep::run(&args),
-        Command::Merge(args) => sweep::merge(&args),
+        Command::Merge(args) => shard::merge(&args),
         Command::Schema => {
             print!("{}", rollcage_scenario::schema::schema());
             Ok(exit::HELD)

@@ -1,17 +1,33 @@
-//! `rollcage simulate`: every scenario's batch, its reports, and the exit code.
+//! `rollcage simulate`: every scenario's batch, its reports, and the exit code; and the merge of a
+//! sharded one.
+//!
+//! Each scenario's batch (or, with `--shard I/N`, its share of the runs) is first saved as a part,
+//! `<out>/<scenario>/part-I-of-N/` (the report rows and each run's figures, stamped with a
+//! fingerprint), then reported from it. A part whose fingerprint matches is not run again, so an
+//! interrupted `simulate` resumes at the scenario it stopped in. An unsharded run removes its parts
+//! once every report is written; a shard keeps them for `rollcage merge`, which reports from the
+//! shards' parts through the same code, so its reports are the unsharded run's, byte for byte.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use rollcage_harness::explain::{compare_groups, describe_summary};
-use rollcage_harness::rows::{runs_table, stages_table, summary_table};
-use rollcage_harness::{BatchOptions, Summary, simulate};
+use rollcage_harness::figures::{
+    FIGURES_HEADER, RunFigures, figures_table, parse_figures, shard_range,
+};
+use rollcage_harness::rows::{
+    RUNS_HEADER, STAGES_HEADER, Table, runs_table, stages_table, summary_table,
+};
+use rollcage_harness::{BatchOptions, RunResult, Summary, simulate};
 
 use crate::exit;
-use crate::files::load_all;
+use crate::files::{Loaded, load_all};
+use crate::interrupt;
 use crate::report::{write_csv, write_text};
+use crate::shard::{MergeArgs, fingerprint, parse_shard, read_stamped, stamp_of, write_stamped};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -27,6 +43,11 @@ pub struct Args {
     /// Run this many runs of each scenario instead of the scenario's own `runs` (for quick looks).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     runs: Option<u32>,
+    /// Run only shard I of N (1-based): a contiguous 1/N of every scenario's runs, saved in
+    /// <out>/<scenario>/part-I-of-N/. `rollcage merge` turns the shards into the reports (and the
+    /// verdict) of the unsharded run.
+    #[arg(long, value_parser = parse_shard)]
+    shard: Option<(u32, u32)>,
     /// Make this run panic, to exercise the internal-error path.
     #[arg(long, hide = true)]
     debug_panic_run: Option<u32>,
@@ -59,51 +80,113 @@ pub fn worker_pool(threads: Option<usize>) -> anyhow::Result<rayon::ThreadPool> 
     pool.build().context("cannot start worker threads")
 }
 
-pub fn run(args: &Args) -> anyhow::Result<u8> {
-    let Some(mut loaded) = load_all(&args.paths)? else { return Ok(exit::BAD_INPUT) };
-    if let Some(runs) = args.runs {
-        loaded.iter_mut().for_each(|l| l.scenario.runs = runs);
-    }
-    let pool = worker_pool(args.threads)?;
-    let options = BatchOptions { panic_on_run: args.debug_panic_run };
+/// A batch's report rows and run figures: all its runs, or one shard's.
+#[derive(Default)]
+struct Batch {
+    runs: Vec<Vec<String>>,
+    stages: Vec<Vec<String>>,
+    figures: Vec<RunFigures>,
+}
 
-    let mut summaries = Vec::new();
-    for l in &loaded {
-        let s = &l.scenario;
-        let buckets = s.buckets();
-        let bar = progress_bar(&s.name, u64::from(s.runs));
-        #[allow(clippy::disallowed_methods)] // The command line may read the clock, for the user.
-        let started = std::time::Instant::now();
-        let results = pool.install(|| simulate(s, &buckets, 0..s.runs, options, &|| bar.inc(1)));
-        bar.finish_and_clear();
-        let elapsed = started.elapsed().as_secs_f64();
-        let sessions: u64 = results
-            .iter()
-            .filter_map(|r| match r {
-                rollcage_harness::RunResult::Done(r) => Some(r.sessions),
-                rollcage_harness::RunResult::Panicked { .. } => None,
-            })
-            .sum();
-        let summary = Summary::from_results(s, &results);
-        let dir = args.out.join(&s.name);
-        write_csv(&dir.join("runs.csv"), &runs_table(&results))?;
-        write_csv(&dir.join("stages.csv"), &stages_table(&results))?;
-        let text = describe_summary(&summary, &l.display_path());
-        write_text(&dir.join("summary.txt"), &text)?;
-        print!("{text}");
-        eprintln!(
-            "  ({} runs, {:.1}M sessions in {:.1}s: {:.1}M sessions/s; reports in {})",
-            s.runs,
-            sessions as f64 / 1e6,
-            elapsed,
-            sessions as f64 / 1e6 / elapsed.max(1e-9),
-            dir.display()
-        );
-        summaries.push(summary);
+impl Batch {
+    fn of(results: &[RunResult]) -> Batch {
+        Batch {
+            runs: runs_table(results).rows,
+            stages: stages_table(results).rows,
+            figures: results.iter().map(RunFigures::of).collect(),
+        }
     }
-    write_csv(&args.out.join("summary.csv"), &summary_table(&summaries))?;
+
+    fn append(&mut self, mut other: Batch) {
+        self.runs.append(&mut other.runs);
+        self.stages.append(&mut other.stages);
+        self.figures.append(&mut other.figures);
+    }
+}
+
+fn part_dir(out: &Path, scenario: &str, (shard, shards): (u32, u32)) -> PathBuf {
+    out.join(scenario).join(format!("part-{shard}-of-{shards}"))
+}
+
+/// Everything a part's results depend on: the build, the scenario's text, its runs, the shard.
+fn part_fingerprint(l: &Loaded, (shard, shards): (u32, u32), panic_run: Option<u32>) -> String {
+    fingerprint(&[
+        "simulate part",
+        &l.source,
+        &l.scenario.runs.to_string(),
+        &format!("{shard}/{shards}"),
+        &format!("{panic_run:?}"),
+    ])
+}
+
+fn read_part(dir: &Path, fingerprint: &str) -> Option<Batch> {
+    let runs = read_stamped(&dir.join("runs.csv"), fingerprint, RUNS_HEADER)?;
+    let stages = read_stamped(&dir.join("stages.csv"), fingerprint, STAGES_HEADER)?;
+    let figures = read_stamped(&dir.join("figures.csv"), fingerprint, FIGURES_HEADER)?;
+    let figures = parse_figures(&figures).ok()?;
+    (figures.len() == runs.len()).then_some(Batch { runs, stages, figures })
+}
+
+fn write_part(dir: &Path, fingerprint: &str, batch: &Batch) -> anyhow::Result<()> {
+    // figures.csv last: a part is whole only when all three carry the fingerprint.
+    write_stamped(
+        &dir.join("runs.csv"),
+        fingerprint,
+        &Table { header: RUNS_HEADER, rows: batch.runs.clone() },
+    )?;
+    write_stamped(
+        &dir.join("stages.csv"),
+        fingerprint,
+        &Table { header: STAGES_HEADER, rows: batch.stages.clone() },
+    )?;
+    write_stamped(&dir.join("figures.csv"), fingerprint, &figures_table(&batch.figures))
+}
+
+/// Runs `runs` of the scenario in chunks, so that a Ctrl-C between two chunks stops the batch;
+/// `None` if it did. Chunks are independent (each run depends only on its seed), so the results
+/// are those of one batch.
+fn run_share(
+    pool: &rayon::ThreadPool,
+    l: &Loaded,
+    runs: Range<u32>,
+    options: BatchOptions,
+) -> Option<Vec<RunResult>> {
+    let s = &l.scenario;
+    let buckets = s.buckets();
+    let bar = progress_bar(&s.name, u64::from(runs.end - runs.start));
+    let chunk = (pool.current_num_threads() as u32 * 16).max(32);
+    let mut results = Vec::with_capacity(runs.len());
+    let mut start = runs.start;
+    while start < runs.end {
+        if interrupt::requested() {
+            bar.finish_and_clear();
+            return None;
+        }
+        let end = runs.end.min(start.saturating_add(chunk));
+        results.extend(pool.install(|| simulate(s, &buckets, start..end, options, &|| bar.inc(1))));
+        start = end;
+    }
+    bar.finish_and_clear();
+    Some(results)
+}
+
+/// Writes a scenario's reports from its whole batch and prints its summary.
+fn report(out: &Path, l: &Loaded, batch: Batch) -> anyhow::Result<Summary> {
+    let summary = Summary::from_figures(&l.scenario, &batch.figures);
+    let dir = out.join(&l.scenario.name);
+    write_csv(&dir.join("runs.csv"), &Table { header: RUNS_HEADER, rows: batch.runs })?;
+    write_csv(&dir.join("stages.csv"), &Table { header: STAGES_HEADER, rows: batch.stages })?;
+    let text = describe_summary(&summary, &l.display_path());
+    write_text(&dir.join("summary.txt"), &text)?;
+    print!("{text}");
+    Ok(summary)
+}
+
+/// `summary.csv`, the side-by-side comparisons, and the exit code.
+fn conclude(out: &Path, loaded: &[Loaded], summaries: &[Summary]) -> anyhow::Result<u8> {
+    write_csv(&out.join("summary.csv"), &summary_table(summaries))?;
     let groups: Vec<Option<String>> = loaded.iter().map(|l| l.scenario.compare.clone()).collect();
-    print!("{}", compare_groups(&summaries, &groups));
+    print!("{}", compare_groups(summaries, &groups));
 
     let panicked = summaries.iter().any(|s| !s.panicked.is_empty());
     let failed: Vec<&str> =
@@ -121,4 +204,162 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
         }
         Ok(exit::HELD)
     }
+}
+
+fn load(paths: &[PathBuf], runs: Option<u32>) -> anyhow::Result<Option<Vec<Loaded>>> {
+    let Some(mut loaded) = load_all(paths)? else { return Ok(None) };
+    if let Some(runs) = runs {
+        loaded.iter_mut().for_each(|l| l.scenario.runs = runs);
+    }
+    Ok(Some(loaded))
+}
+
+pub fn run(args: &Args) -> anyhow::Result<u8> {
+    let Some(loaded) = load(&args.paths, args.runs)? else { return Ok(exit::BAD_INPUT) };
+    let pool = worker_pool(args.threads)?;
+    let options = BatchOptions { panic_on_run: args.debug_panic_run };
+    let shard = args.shard.unwrap_or((1, 1));
+    interrupt::install();
+
+    let mut summaries = Vec::new();
+    for (done, l) in loaded.iter().enumerate() {
+        let s = &l.scenario;
+        let runs = shard_range(s.runs, shard.0, shard.1);
+        let dir = part_dir(&args.out, &s.name, shard);
+        let fingerprint = part_fingerprint(l, shard, args.debug_panic_run);
+        #[allow(clippy::disallowed_methods)] // The command line may read the clock, for the user.
+        let started = std::time::Instant::now();
+        let (batch, note) = match read_part(&dir, &fingerprint) {
+            Some(batch) => (batch, format!("saved earlier in {}", dir.display())),
+            None => {
+                let Some(results) = run_share(&pool, l, runs.clone(), options) else {
+                    eprintln!(
+                        "interrupted: {done} of {} scenarios done and saved; run the same command \
+                         again to resume from {}",
+                        loaded.len(),
+                        s.name
+                    );
+                    return Ok(exit::INTERRUPTED);
+                };
+                let elapsed = started.elapsed().as_secs_f64();
+                let sessions: u64 = results
+                    .iter()
+                    .filter_map(|r| match r {
+                        RunResult::Done(r) => Some(r.sessions),
+                        RunResult::Panicked { .. } => None,
+                    })
+                    .sum();
+                let batch = Batch::of(&results);
+                write_part(&dir, &fingerprint, &batch)?;
+                let note = format!(
+                    "{:.1}M sessions in {:.1}s: {:.1}M sessions/s",
+                    sessions as f64 / 1e6,
+                    elapsed,
+                    sessions as f64 / 1e6 / elapsed.max(1e-9)
+                );
+                (batch, note)
+            }
+        };
+        if shard.1 > 1 {
+            eprintln!(
+                "{}: runs {}..{} of {} ({note}) saved in {}",
+                s.name,
+                runs.start,
+                runs.end,
+                s.runs,
+                dir.display()
+            );
+            continue;
+        }
+        summaries.push(report(&args.out, l, batch)?);
+        let dir = args.out.join(&s.name);
+        eprintln!("  ({} runs, {note}; reports in {})", s.runs, dir.display());
+    }
+    if shard.1 > 1 {
+        let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+        eprintln!(
+            "shard {}/{} done; once every shard is, `rollcage merge {} --from <each shard's --out>` \
+             writes the reports{}",
+            shard.0,
+            shard.1,
+            paths.join(" "),
+            args.runs.map_or_else(String::new, |r| format!(" (give it --runs {r} too)"))
+        );
+        return Ok(exit::HELD);
+    }
+    // Every report is written: the parts were only there to resume from.
+    for l in &loaded {
+        let _ = std::fs::remove_dir_all(part_dir(&args.out, &l.scenario.name, shard));
+    }
+    conclude(&args.out, &loaded, &summaries)
+}
+
+/// The shard counts of the parts of `scenario` found in `dirs`, with where each part is.
+fn parts_found(dirs: &[PathBuf], scenario: &str) -> Vec<(u32, u32, PathBuf)> {
+    let mut found = Vec::new();
+    for d in dirs {
+        let Ok(entries) = std::fs::read_dir(d.join(scenario)) else { continue };
+        for e in entries.filter_map(Result::ok) {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let parsed = name
+                .strip_prefix("part-")
+                .and_then(|rest| rest.split_once("-of-"))
+                .and_then(|(i, n)| Some((i.parse::<u32>().ok()?, n.parse::<u32>().ok()?)));
+            if let Some((i, n)) = parsed.filter(|(i, n)| 1 <= *i && i <= n) {
+                found.push((i, n, e.path()));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// `rollcage merge [PATHS] --from DIR...`: the reports of a sharded `simulate`.
+pub fn merge(paths: &[PathBuf], args: &MergeArgs) -> anyhow::Result<u8> {
+    let Some(loaded) = load(paths, args.runs)? else { return Ok(exit::BAD_INPUT) };
+    let mut batches = Vec::new();
+    let mut problems = Vec::new();
+    for l in &loaded {
+        let name = &l.scenario.name;
+        let found = parts_found(&args.from, name);
+        let mut counts: Vec<u32> = found.iter().map(|(_, n, _)| *n).collect();
+        counts.sort_unstable();
+        counts.dedup();
+        let &[shards] = counts.as_slice() else {
+            problems.push(if counts.is_empty() {
+                format!("{name}: no part in the given directories (each holds {name}/part-I-of-N/)")
+            } else {
+                format!("{name}: parts of different splits ({counts:?} shards); merge one split")
+            });
+            continue;
+        };
+        let mut batch = Batch::default();
+        for shard in 1..=shards {
+            let fingerprint = part_fingerprint(l, (shard, shards), None);
+            let here = found.iter().filter(|(i, _, _)| *i == shard).map(|(_, _, p)| p);
+            match here.clone().find_map(|p| read_part(p, &fingerprint)) {
+                Some(part) => batch.append(part),
+                None => problems.push(match here.clone().next() {
+                    None => format!("{name}: shard {shard}/{shards} is missing"),
+                    Some(p) if stamp_of(&p.join("figures.csv")).is_some() => format!(
+                        "{name}: {} was written by another rollcage build, scenario text or \
+                         --runs; run that shard again with this one",
+                        p.display()
+                    ),
+                    Some(p) => {
+                        format!("{name}: {} is incomplete (its shard did not finish)", p.display())
+                    }
+                }),
+            }
+        }
+        batches.push(batch);
+    }
+    if !problems.is_empty() {
+        bail!("cannot merge; nothing was written:\n  {}", problems.join("\n  "));
+    }
+    let mut summaries = Vec::new();
+    for (l, batch) in loaded.iter().zip(batches) {
+        summaries.push(report(&args.out, l, batch)?);
+    }
+    conclude(&args.out, &loaded, &summaries)
 }

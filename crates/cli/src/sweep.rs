@@ -9,17 +9,19 @@
 //! `merge`, through the same code: a merged table is byte for byte the unsharded one.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU8, Ordering};
 
 use anyhow::{Context, bail};
 use indicatif::ProgressBar;
+use rollcage_harness::rows::Table;
 use rollcage_harness::sweep::{SWEEP_HEADER, sweep_row, sweep_table};
 use rollcage_harness::{BatchOptions, Summary, simulate};
 use rollcage_scenario::Scenario;
 use rollcage_scenario::sweep::{Sweep, Variant, apply, parse};
 
 use crate::exit;
-use crate::report::{write_csv, write_text};
+use crate::interrupt;
+use crate::report::write_csv;
+use crate::shard::{MergeArgs, fingerprint, parse_shard, read_stamped, write_stamped};
 use crate::simulate::{progress_bar, worker_pool};
 
 #[derive(clap::Args, Debug)]
@@ -39,30 +41,7 @@ pub struct Args {
     /// Run only shard I of N (1-based): the variants whose number modulo N is I - 1. Combine the
     /// shards' outputs with `rollcage merge`.
     #[arg(long, value_parser = parse_shard)]
-    shard: Option<(usize, usize)>,
-}
-
-#[derive(clap::Args, Debug)]
-pub struct MergeArgs {
-    /// The sweep file the shards ran.
-    sweep: PathBuf,
-    /// The shards' output directories (their --out).
-    #[arg(required = true)]
-    shards: Vec<PathBuf>,
-    /// Where the merged table goes: <out>/sweep/<name>.csv.
-    #[arg(long, default_value = "reports")]
-    out: PathBuf,
-    /// The runs per variant the shards were given with --runs, if any.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    runs: Option<u32>,
-}
-
-fn parse_shard(text: &str) -> Result<(usize, usize), String> {
-    let bad = || format!("a shard is I/N with 1 <= I <= N, such as 2/8 (got `{text}`)");
-    let (i, n) = text.split_once('/').ok_or_else(bad)?;
-    let (i, n): (usize, usize) =
-        (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
-    if i == 0 || i > n { Err(bad()) } else { Ok((i, n)) }
+    shard: Option<(u32, u32)>,
 }
 
 /// A variant ready to run: its scenario and the fingerprint of its row.
@@ -70,18 +49,6 @@ struct Prepared {
     variant: Variant,
     scenario: Scenario,
     fingerprint: String,
-}
-
-/// FNV-1a, 64 bits: a stable fingerprint (not a security measure).
-fn fingerprint(parts: &[&str]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for b in part.bytes().chain([0xff]) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    format!("{h:016x}")
 }
 
 /// Reads and checks the sweep, its scenario and every variant. Prints every problem and returns
@@ -108,8 +75,7 @@ fn prepare(path: &Path, runs: Option<u32>) -> anyhow::Result<Option<(Sweep, Vec<
         match apply(&base.source, &variant) {
             Ok((mut scenario, text)) => {
                 scenario.runs = runs;
-                let fingerprint =
-                    fingerprint(&[env!("CARGO_PKG_VERSION"), &text, &runs.to_string()]);
+                let fingerprint = fingerprint(&["sweep variant", &text, &runs.to_string()]);
                 prepared.push(Prepared { variant, scenario, fingerprint });
             }
             Err(e) => {
@@ -141,36 +107,16 @@ fn row_path(dir: &Path, index: usize) -> PathBuf {
 
 /// The row a finished variant left in `dir`, if it is there with the expected fingerprint.
 fn finished_row(dir: &Path, p: &Prepared) -> Option<Vec<String>> {
-    let text = std::fs::read_to_string(row_path(dir, p.variant.index)).ok()?;
-    let (stamp, csv_text) = text.split_once('\n')?;
-    if stamp.strip_prefix("# fingerprint ")? != p.fingerprint {
-        return None;
-    }
-    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
-    let row: Vec<String> = reader.records().next()?.ok()?.iter().map(str::to_string).collect();
-    (row.len() == SWEEP_HEADER.len() - 1).then_some(row)
+    let path = row_path(dir, p.variant.index);
+    read_stamped(&path, &p.fingerprint, ROW_HEADER)?.pop()
 }
 
-fn write_row(dir: &Path, p: &Prepared, row: &[String]) -> anyhow::Result<()> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(&SWEEP_HEADER[..SWEEP_HEADER.len() - 1])?;
-    w.write_record(row)?;
-    let body = String::from_utf8(w.into_inner()?).expect("CSV of UTF-8 cells");
-    write_text(&row_path(dir, p.variant.index), &format!("# fingerprint {}\n{body}", p.fingerprint))
-}
+/// A variant's row file holds its row without the Pareto column, which needs the whole table.
+const ROW_HEADER: &[&str] = SWEEP_HEADER.split_at(SWEEP_HEADER.len() - 1).0;
 
-/// Ctrl-C presses so far.
-static INTERRUPTS: AtomicU8 = AtomicU8::new(0);
-
-fn on_interrupt() {
-    // The first press lets the variant under way finish and be saved; the second stops at once.
-    // Reports are written by renaming a complete temporary file, so neither leaves a half-written one.
-    if INTERRUPTS.fetch_add(1, Ordering::SeqCst) == 0 {
-        eprintln!("\nstopping after the variant under way (Ctrl-C again to stop now)");
-    } else {
-        eprintln!("\nstopped; run the same command again to resume");
-        std::process::exit(i32::from(exit::INTERRUPTED));
-    }
+fn write_row(dir: &Path, p: &Prepared, row: Vec<String>) -> anyhow::Result<()> {
+    let table = Table { header: ROW_HEADER, rows: vec![row] };
+    write_stamped(&row_path(dir, p.variant.index), &p.fingerprint, &table)
 }
 
 /// Runs one variant: the scenario as written and its harmless twin, on the same seeds.
@@ -241,8 +187,10 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
     let pool = worker_pool(args.threads)?;
     let dir = row_dir(&args.out, &sweep);
     let (shard, shards) = args.shard.unwrap_or((1, 1));
-    let mine: Vec<&Prepared> =
-        prepared.iter().filter(|p| p.variant.index % shards == shard - 1).collect();
+    let mine: Vec<&Prepared> = prepared
+        .iter()
+        .filter(|p| p.variant.index % shards as usize == shard as usize - 1)
+        .collect();
     let todo: Vec<&Prepared> =
         mine.iter().copied().filter(|p| finished_row(&dir, p).is_none()).collect();
     if todo.len() < mine.len() {
@@ -254,12 +202,11 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
             todo.len()
         );
     }
-    // A handler may already be set when the command line runs twice in one process (tests).
-    let _ = ctrlc::set_handler(on_interrupt);
+    interrupt::install();
     let total: u64 = todo.iter().map(|p| 2 * u64::from(p.scenario.runs)).sum();
     let bar = progress_bar(&sweep.name, total);
     for (done, p) in todo.iter().enumerate() {
-        if INTERRUPTS.load(Ordering::SeqCst) > 0 {
+        if interrupt::requested() {
             bar.finish_and_clear();
             eprintln!(
                 "interrupted with {} of {} variants of this run done; run the same command again to \
@@ -271,7 +218,7 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
         }
         bar.set_prefix(format!("{} variant {}", sweep.name, p.variant.index));
         let row = pool.install(|| run_variant(p, &bar))?;
-        write_row(&dir, p, &row)?;
+        write_row(&dir, p, row)?;
         let line = format!("variant {} done: {}", p.variant.index, p.variant.describe());
         if bar.is_hidden() { eprintln!("{line}") } else { bar.println(line) }
     }
@@ -280,7 +227,7 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
     if !missing.is_empty() {
         eprintln!(
             "shard {shard}/{shards} done ({} variants); the table needs the other shards: \
-             `rollcage merge {} <each shard's --out>`",
+             `rollcage merge --sweep {} --from <each shard's --out>`",
             mine.len(),
             args.sweep.display()
         );
@@ -288,11 +235,12 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
     Ok(exit::HELD)
 }
 
-pub fn merge(args: &MergeArgs) -> anyhow::Result<u8> {
-    let Some((sweep, prepared)) = prepare(&args.sweep, args.runs)? else {
+/// `rollcage merge --sweep FILE --from DIR...`: the table from the shards' variant rows.
+pub fn merge(path: &Path, args: &MergeArgs) -> anyhow::Result<u8> {
+    let Some((sweep, prepared)) = prepare(path, args.runs)? else {
         return Ok(exit::BAD_INPUT);
     };
-    let dirs: Vec<PathBuf> = args.shards.iter().map(|d| row_dir(d, &sweep)).collect();
+    let dirs: Vec<PathBuf> = args.from.iter().map(|d| row_dir(d, &sweep)).collect();
     let missing = assemble(&sweep, &prepared, &dirs, &args.out)?;
     if missing.is_empty() {
         return Ok(exit::HELD);

@@ -4,11 +4,13 @@
 //! - [`run`]: one run, the driver loop, and its record ([`RunRecord`]).
 //! - [`oracle`]: the safety and liveness guarantees, checked on every session.
 //! - [`batch`]: Monte Carlo batches in parallel, with panics caught per run.
-//! - [`summary`]: rates with intervals, quantiles, and the scenario's expectations judged.
+//! - [`summary`]: rates with intervals, quantiles, and the scenario's expectations judged, from
+//!   each run's [`figures`] (which a shard writes and `rollcage merge` reads back).
 //! - [`rows`]: the CSV report tables; [`explain`]: the human summary and a run's timeline.
 
 pub mod batch;
 pub mod explain;
+pub mod figures;
 pub mod oracle;
 pub mod plan;
 pub mod rows;

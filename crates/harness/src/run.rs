@@ -52,6 +52,14 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Detected,
+        Outcome::Missed,
+        Outcome::FalseKill,
+        Outcome::CleanPass,
+        Outcome::DataPause,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Outcome::Detected => "detected",

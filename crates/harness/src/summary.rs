@@ -6,8 +6,9 @@ use rollcage_stats::quantile::sorted_quantile;
 use rollcage_stats::{Interval, wilson};
 
 use crate::batch::RunResult;
+use crate::figures::{Figures, RunFigures};
 use crate::oracle::{Oracle, Violation};
-use crate::run::{FinalPhase, Outcome, RunRecord};
+use crate::run::Outcome;
 use crate::scenario::Scenario;
 
 /// The confidence of every interval in rollcage's reports.
@@ -141,17 +142,28 @@ impl Summary {
     }
 
     pub fn from_results(scenario: &Scenario, results: &[RunResult]) -> Summary {
-        let mut records: Vec<&RunRecord> = Vec::with_capacity(results.len());
+        let figures: Vec<RunFigures> = results.iter().map(RunFigures::of).collect();
+        Summary::from_figures(scenario, &figures)
+    }
+
+    /// The summary of a batch from its runs' figures, in run order (a batch in memory, or the
+    /// shards of one read back).
+    pub fn from_figures(scenario: &Scenario, runs: &[RunFigures]) -> Summary {
+        let mut records: Vec<(&RunFigures, &Figures)> = Vec::with_capacity(runs.len());
         let mut panicked = Vec::new();
-        for r in results {
-            match r {
-                RunResult::Done(record) => records.push(record),
-                RunResult::Panicked { run, seed, message } => {
-                    panicked.push(PanickedRun { run: *run, seed: *seed, message: message.clone() });
+        for r in runs {
+            match &r.figures {
+                Ok(f) => records.push((r, f)),
+                Err(message) => {
+                    panicked.push(PanickedRun {
+                        run: r.run,
+                        seed: r.seed,
+                        message: message.clone(),
+                    });
                 }
             }
         }
-        let count = |o: Outcome| records.iter().filter(|r| r.outcome == o).count() as u64;
+        let count = |o: Outcome| records.iter().filter(|(_, f)| f.outcome == o).count() as u64;
         let (detected, missed, false_kills, clean_passes) = (
             count(Outcome::Detected),
             count(Outcome::Missed),
@@ -160,29 +172,32 @@ impl Summary {
         );
         let data_pauses = count(Outcome::DataPause);
         let harmful_data_pauses =
-            records.iter().filter(|r| r.outcome == Outcome::DataPause && r.harmful).count() as u64;
-        let figure = |f: &dyn Fn(&RunRecord) -> Option<f64>| {
-            Spread::of(records.iter().filter_map(|r| f(r)).collect())
+            records.iter().filter(|(_, f)| f.outcome == Outcome::DataPause && f.harmful).count()
+                as u64;
+        let figure = |get: &dyn Fn(&Figures) -> Option<f64>| {
+            Spread::of(records.iter().filter_map(|(_, f)| get(f)).collect())
         };
         let mut violation_runs_by_oracle = [0; Oracle::COUNT];
         let mut violating = Vec::new();
-        for r in &records {
-            for (i, &c) in r.violations.counts.iter().enumerate() {
+        for (r, f) in &records {
+            for (i, &c) in f.violation_counts.iter().enumerate() {
                 violation_runs_by_oracle[i] += u64::from(c > 0);
             }
-            if let (Some(first), true) = (r.violations.first.first(), violating.len() < 5) {
+            if let (Some(first), true) = (&f.first_violation, violating.len() < 5) {
                 violating.push(ViolatingRun { run: r.run, seed: r.seed, violation: first.clone() });
             }
         }
-        let violation_runs = records.iter().filter(|r| !r.violations.is_empty()).count() as u64;
-        let released =
-            records.iter().filter(|r| r.final_phase == FinalPhase::Released).count() as u64;
+        let violation_runs =
+            records.iter().filter(|(_, f)| f.violation_counts.iter().any(|&c| c > 0)).count()
+                as u64;
+        let released = records.iter().filter(|(_, f)| f.released).count() as u64;
+        let rollbacks = records.iter().filter_map(|(_, f)| f.rollback).collect::<Vec<_>>();
         let mut summary = Summary {
             scenario: scenario.name.clone(),
-            runs: results.len() as u64,
+            runs: runs.len() as u64,
             completed: records.len() as u64,
             panicked,
-            harmful_runs: records.iter().filter(|r| r.harmful).count() as u64,
+            harmful_runs: records.iter().filter(|(_, f)| f.harmful).count() as u64,
             detected,
             missed,
             false_kills,
@@ -194,33 +209,25 @@ impl Summary {
                 false_kills + clean_passes + data_pauses - harmful_data_pauses,
             ),
             data_pause_rate: Rate::of(data_pauses, records.len() as u64),
-            time_to_detect_h: figure(&|r| r.time_to_detect.map(|t| t.hours())),
-            harmed_players: figure(&|r| Some(r.harmed_players as f64)),
-            harmed_players_when_harmful: figure(&|r| r.harmful.then_some(r.harmed_players as f64)),
-            harmed_sessions: figure(&|r| Some(r.harmed_sessions as f64)),
-            exposed_players: figure(&|r| Some(r.exposed_players as f64)),
+            time_to_detect_h: figure(&|f| f.time_to_detect_h),
+            harmed_players: figure(&|f| Some(f.harmed_players as f64)),
+            harmed_players_when_harmful: figure(&|f| f.harmful.then_some(f.harmed_players as f64)),
+            harmed_sessions: figure(&|f| Some(f.harmed_sessions as f64)),
+            exposed_players: figure(&|f| Some(f.exposed_players as f64)),
             released_rate: Rate::of(released, records.len() as u64),
-            release_h: figure(&|r| r.released_at.map(|t| t.hours())),
-            rollbacks: records.iter().filter(|r| r.rollback.is_some()).count() as u64,
+            release_h: figure(&|f| f.release_h),
+            rollbacks: rollbacks.len() as u64,
             rolled_back_rate: Rate::of(
-                records
-                    .iter()
-                    .filter(|r| r.rollback.as_ref().is_some_and(|b| b.result == "rolled_back"))
-                    .count() as u64,
-                records.iter().filter(|r| r.rollback.is_some()).count() as u64,
+                rollbacks.iter().filter(|b| b.rolled_back).count() as u64,
+                rollbacks.len() as u64,
             ),
-            rollback_h: figure(&|r| {
-                r.rollback
-                    .as_ref()
-                    .filter(|b| b.result == "rolled_back")
-                    .and_then(|b| b.ended.map(|e| (e - b.started).hours()))
-            }),
-            rollback_attempts: figure(&|r| r.rollback.as_ref().map(|b| f64::from(b.attempts))),
-            coins_lost: figure(&|r| Some(r.saves.coins_lost as f64)),
-            exploit_coins_left: figure(&|r| Some(r.saves.exploit_coins_left as f64)),
-            items_lost: figure(&|r| Some(r.saves.items_lost as f64)),
-            corrupted_saves_left: figure(&|r| Some(r.saves.corrupted_saves_left as f64)),
-            players_restored: figure(&|r| Some(r.saves.players_restored as f64)),
+            rollback_h: figure(&|f| f.rollback.and_then(|b| b.hours)),
+            rollback_attempts: figure(&|f| f.rollback.map(|b| f64::from(b.attempts))),
+            coins_lost: figure(&|f| Some(f.saves.coins_lost as f64)),
+            exploit_coins_left: figure(&|f| Some(f.saves.exploit_coins_left as f64)),
+            items_lost: figure(&|f| Some(f.saves.items_lost as f64)),
+            corrupted_saves_left: figure(&|f| Some(f.saves.corrupted_saves_left as f64)),
+            players_restored: figure(&|f| Some(f.saves.players_restored as f64)),
             violation_runs_by_oracle,
             violation_runs,
             violating,

@@ -1,0 +1,140 @@
+//! What sharded and resumable work shares: the `--shard I/N` argument, the fingerprint that says a
+//! saved piece of work is still valid, and the stamped CSV files those pieces are saved in.
+//!
+//! A fingerprint covers the rollcage build (a hash of the running executable, so a rebuilt binary
+//! never reuses another's results, and shards from different builds never merge), the exact input
+//! text, and every option that changes the results. A piece whose stamp differs is not reused.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use rollcage_harness::rows::Table;
+
+use crate::report::write_text;
+
+#[derive(clap::Args, Debug)]
+pub struct MergeArgs {
+    /// The scenario files or directories the shards simulated (`simulate --shard I/N`).
+    #[arg(default_value = "scenarios")]
+    paths: Vec<PathBuf>,
+    /// Merge a sweep's shards (`sweep FILE --shard I/N`) instead: the sweep file they ran.
+    #[arg(long, conflicts_with = "paths")]
+    sweep: Option<PathBuf>,
+    /// The shards' output directories (each shard's --out).
+    #[arg(long, required = true, num_args = 1..)]
+    pub from: Vec<PathBuf>,
+    /// Where the merged reports go, as the unsharded command would have written them.
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
+    /// The --runs the shards were given, if any.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub runs: Option<u32>,
+}
+
+/// `rollcage merge`: the shards of a `simulate` or of a `sweep`.
+pub fn merge(args: &MergeArgs) -> anyhow::Result<u8> {
+    match &args.sweep {
+        Some(sweep) => crate::sweep::merge(sweep, args),
+        None => crate::simulate::merge(&args.paths, args),
+    }
+}
+
+/// Parses `I/N` (1-based) into `(I, N)`.
+pub fn parse_shard(text: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("a shard is I/N with 1 <= I <= N, such as 2/8 (got `{text}`)");
+    let (i, n) = text.split_once('/').ok_or_else(bad)?;
+    let (i, n): (u32, u32) =
+        (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+    if i == 0 || i > n { Err(bad()) } else { Ok((i, n)) }
+}
+
+/// A 64-bit FNV-1a-style hash of `bytes`, eight at a time (a fingerprint, not a security measure).
+fn hash(mut h: u64, bytes: &[u8]) -> u64 {
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        h ^= u64::from_le_bytes(w.try_into().expect("eight bytes"));
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    for &b in words.remainder() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// The running rollcage build: a hash of its executable (its version, if the file can't be read).
+fn build_id() -> &'static str {
+    static ID: OnceLock<String> = OnceLock::new();
+    ID.get_or_init(|| {
+        let exe = std::env::current_exe().and_then(std::fs::read);
+        match exe {
+            Ok(bytes) => format!("{:016x}", hash(0xcbf2_9ce4_8422_2325, &bytes)),
+            Err(_) => env!("CARGO_PKG_VERSION").to_string(),
+        }
+    })
+}
+
+/// The fingerprint of a piece of work: this build and `parts`.
+pub fn fingerprint(parts: &[&str]) -> String {
+    let mut h = hash(0xcbf2_9ce4_8422_2325, build_id().as_bytes());
+    for part in parts {
+        h = hash(h ^ 0xff, part.as_bytes());
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// Writes `table` as CSV after a `# fingerprint` line, atomically.
+pub fn write_stamped(path: &Path, fingerprint: &str, table: &Table) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(table.header)?;
+    for row in &table.rows {
+        w.write_record(row)?;
+    }
+    let body = String::from_utf8(w.into_inner()?).expect("CSV of UTF-8 cells");
+    write_text(path, &format!("# fingerprint {fingerprint}\n{body}"))
+}
+
+/// The rows of a file [`write_stamped`] wrote, if it is there with this fingerprint and header.
+pub fn read_stamped(path: &Path, fingerprint: &str, header: &[&str]) -> Option<Vec<Vec<String>>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let (stamp, body) = text.split_once('\n')?;
+    if stamp.strip_prefix("# fingerprint ")? != fingerprint {
+        return None;
+    }
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    if !reader.headers().ok()?.iter().eq(header.iter().copied()) {
+        return None;
+    }
+    let rows: Result<Vec<Vec<String>>, _> =
+        reader.records().map(|r| r.map(|r| r.iter().map(str::to_string).collect())).collect();
+    rows.ok()
+}
+
+/// The fingerprint a stamped file carries, if it has one.
+pub fn stamp_of(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    Some(text.lines().next()?.strip_prefix("# fingerprint ")?.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_parse_and_bad_ones_are_explained() {
+        assert_eq!(parse_shard("2/8"), Ok((2, 8)));
+        assert_eq!(parse_shard(" 1 / 1 "), Ok((1, 1)));
+        for bad in ["0/4", "5/4", "2", "a/b", "-1/3", ""] {
+            assert!(parse_shard(bad).unwrap_err().contains("I/N"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn fingerprints_tell_inputs_apart() {
+        assert_eq!(fingerprint(&["a", "b"]), fingerprint(&["a", "b"]));
+        assert_ne!(fingerprint(&["a", "b"]), fingerprint(&["ab", ""]));
+        assert_ne!(fingerprint(&["a", "b"]), fingerprint(&["a", "c"]));
+        assert_ne!(fingerprint(&["12345678"]), fingerprint(&["12345679"]));
+    }
+}

@@ -34,3 +34,7 @@ snapshots:
 # Run a sweep file's grid of policies (see README, "Tuning a rollout with a sweep").
 sweep FILE *ARGS:
     cargo run --release -- sweep {{FILE}} {{ARGS}}
+
+# Rebuild reports/index.html, the visual report, from the CSV reports.
+report:
+    cargo run --release -- report

@@ -28,7 +28,8 @@ fn simulate(out: &Path, extra: &[&str]) -> Output {
     rollcage(&args)
 }
 
-const REPORTS: [&str; 10] = [
+const REPORTS: [&str; 11] = [
+    "index.html",
     "summary.csv",
     "small-exploit/runs.csv",
     "small-exploit/stages.csv",

@@ -4,6 +4,7 @@
 mod explain;
 mod files;
 mod interrupt;
+mod page;
 mod plan;
 mod report;
 mod shard;
@@ -63,6 +64,13 @@ enum Command {
     /// Combine the outputs of shards (`simulate --shard I/N` or `sweep --shard I/N`) into exactly
     /// the reports the unsharded command writes.
     Merge(shard::MergeArgs),
+    /// Rebuild the visual report, <out>/index.html, from the CSV reports in <out> (simulate,
+    /// sweep and merge rebuild it themselves).
+    Report {
+        /// The reports directory.
+        #[arg(long, default_value = "reports")]
+        out: PathBuf,
+    },
     /// Print the JSON Schema of the scenario format.
     Schema,
 }
@@ -76,6 +84,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => plan::run(&args),
         Command::Sweep(args) => sweep::run(&args),
         Command::Merge(args) => shard::merge(&args),
+        Command::Report { out } => page::run(&out),
         Command::Schema => {
             print!("{}", rollcage_scenario::schema::schema());
             Ok(exit::HELD)

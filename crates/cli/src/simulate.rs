@@ -187,6 +187,7 @@ fn conclude(out: &Path, loaded: &[Loaded], summaries: &[Summary]) -> anyhow::Res
     write_csv(&out.join("summary.csv"), &summary_table(summaries))?;
     let groups: Vec<Option<String>> = loaded.iter().map(|l| l.scenario.compare.clone()).collect();
     print!("{}", compare_groups(summaries, &groups));
+    crate::page::refresh(out);
 
     let panicked = summaries.iter().any(|s| !s.panicked.is_empty());
     let failed: Vec<&str> =

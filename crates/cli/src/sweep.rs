@@ -176,6 +176,7 @@ fn assemble(
             if front.len() == 1 { "" } else { "s" },
             front.join(", ")
         );
+        crate::page::refresh(out);
     }
     Ok(missing)
 }

@@ -6,9 +6,10 @@
 //! a clean release. Every variant of a sweep uses the same seeds (common random numbers), so the
 //! differences between rows are the policy's, not the dice's.
 //!
-//! A row is on the Pareto frontier when no other row is at least as good on all three of the time
-//! to 100% (median, on the clean release), the mean blast radius (players harmed, on harmful runs)
-//! and the false-kill rate, and better on one. The frontier is computed from the row's own printed
+//! A row is on the Pareto frontier when no other row facing the same harm (the same
+//! `fault_multiplier`) is at least as good on all three of the time to 100% (median, on the clean
+//! release), the mean blast radius (players harmed, on harmful runs) and the false-kill rate, and
+//! better on one. The frontier is computed from the row's own printed
 //! cells, so a table merged from shards marks exactly the rows an unsharded sweep marks.
 
 use crate::rows::{Table, opt, rate_cells as rate};
@@ -25,6 +26,7 @@ pub const SWEEP_HEADER: &[&str] = &[
     "method",
     "alpha",
     "evaluation_interval_min",
+    "fault_multiplier",
     "runs",
     "release_h_median",
     "release_h_p90",
@@ -81,6 +83,15 @@ pub fn sweep_row(
         joined(statistical.iter().map(|(g, _)| g.method.name().to_string())),
         joined(statistical.iter().map(|(_, c)| format!("{}", c.alpha))),
         scenario.evaluation_interval.0.to_string(),
+        joined(
+            scenario
+                .world
+                .release
+                .faults
+                .iter()
+                .filter_map(|f| f.kind.multiplier())
+                .map(|m| format!("{m}")),
+        ),
         scenario.runs.to_string(),
         spread(clean.release_h, |x| x.median, 2),
         spread(clean.release_h, |x| x.p90, 2),
@@ -136,8 +147,20 @@ pub fn pareto<const N: usize>(points: &[[f64; N]]) -> Vec<bool> {
 /// The sweep table from its rows (each as [`sweep_row`] made it, in variant order), with the
 /// frontier marked `yes`.
 pub fn sweep_table(rows: Vec<Vec<String>>) -> Table {
-    let points: Vec<[f64; 3]> = rows.iter().map(|r| objectives(r)).collect();
-    let front = pareto(&points);
+    // Rows facing different harms (a sweep that varies `fault_multiplier`) don't compare: each
+    // harm has its own frontier.
+    let harm = column("fault_multiplier");
+    let mut front = vec![false; rows.len()];
+    let mut harms: Vec<&str> = rows.iter().map(|r| r[harm].as_str()).collect();
+    harms.sort_unstable();
+    harms.dedup();
+    for h in harms {
+        let members: Vec<usize> = (0..rows.len()).filter(|&i| rows[i][harm] == h).collect();
+        let points: Vec<[f64; 3]> = members.iter().map(|&i| objectives(&rows[i])).collect();
+        for (&i, on) in members.iter().zip(pareto(&points)) {
+            front[i] = on;
+        }
+    }
     let rows = rows
         .into_iter()
         .zip(front)
@@ -163,6 +186,21 @@ mod tests {
             [30.0, 1.0, 0.20], // smallest blast radius, many false kills
         ];
         assert_eq!(pareto(&points), vec![true, false, true, true, true]);
+    }
+
+    #[test]
+    fn rows_facing_different_harms_have_their_own_frontiers() {
+        let row = |harm: &str, release: &str| {
+            let mut row = vec![String::new(); SWEEP_HEADER.len() - 1];
+            row[column("fault_multiplier")] = harm.into();
+            row[column("release_h_median")] = release.into();
+            row[column("harmed_players_mean")] = "100.0".into();
+            row[column("false_kill_rate")] = "0.0100".into();
+            row
+        };
+        let table = sweep_table(vec![row("1.5", "70"), row("1.5", "60"), row("2", "80")]);
+        let marks: Vec<&str> = table.rows.iter().map(|r| r.last().unwrap().as_str()).collect();
+        assert_eq!(marks, vec!["", "yes", "yes"], "the ×2 row is judged only against ×2 rows");
     }
 
     #[test]

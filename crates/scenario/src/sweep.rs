@@ -2,7 +2,8 @@
 //!
 //! A sweep names a scenario file and the policy parameters to vary over a grid: whole stage
 //! schedules (percentages with their durations), a scale on every stage's duration, the holdback,
-//! the statistical guardrails' method and alpha, and the evaluation cadence. Each combination is a
+//! the statistical guardrails' method and alpha, and the evaluation cadence; and, to draw a power
+//! curve, the size of the fault the release carries (`fault_multiplier`). Each combination is a
 //! [`Variant`]; [`apply`] writes it into the scenario's own TOML and loads the result, so a variant
 //! is checked exactly as a scenario file is and gets the defaults its schedule implies (Bonferroni's
 //! looks, spending's planned information).
@@ -23,6 +24,7 @@
 //! method = ["msprt", "pocock"]
 //! alpha = [0.05]
 //! evaluation_interval_min = [30, 60]
+//! fault_multiplier = [1.1, 1.25, 1.5, 2.0]
 //! ```
 
 use std::fmt::Write as _;
@@ -41,8 +43,14 @@ pub const MAX_VARIANTS: usize = 5_000;
 /// effect size per guardrail, which belongs in a scenario file.)
 pub const METHODS: &[&str] = &["naive_z", "bonferroni", "obrien_fleming", "pocock", "msprt"];
 
-const VARY_KEYS: &[&str] =
-    &["duration_scale", "holdback_percent", "method", "alpha", "evaluation_interval_min"];
+const VARY_KEYS: &[&str] = &[
+    "duration_scale",
+    "holdback_percent",
+    "method",
+    "alpha",
+    "evaluation_interval_min",
+    "fault_multiplier",
+];
 
 /// A stage schedule: each stage's percentage and, optionally, its minimum duration in hours.
 #[derive(Clone, Debug, PartialEq)]
@@ -66,6 +74,7 @@ pub struct Sweep {
     pub method: Vec<String>,
     pub alpha: Vec<f64>,
     pub evaluation_interval_min: Vec<i64>,
+    pub fault_multiplier: Vec<f64>,
 }
 
 /// One point of the grid. `None` keeps what the scenario says.
@@ -79,6 +88,8 @@ pub struct Variant {
     pub method: Option<String>,
     pub alpha: Option<f64>,
     pub evaluation_interval_min: Option<i64>,
+    /// The multiplier of every fault the release carries (a crash-rate or latency multiplier, say).
+    pub fault_multiplier: Option<f64>,
 }
 
 impl Variant {
@@ -106,6 +117,9 @@ impl Variant {
         if let Some(x) = self.evaluation_interval_min {
             put("evaluation_interval_min", x.to_string());
         }
+        if let Some(x) = self.fault_multiplier {
+            put("fault_multiplier", x.to_string());
+        }
         if out.is_empty() { "as written".to_string() } else { out }
     }
 }
@@ -123,15 +137,18 @@ impl Sweep {
                     for method in axis(&self.method) {
                         for alpha in axis(&self.alpha) {
                             for evaluation_interval_min in axis(&self.evaluation_interval_min) {
-                                out.push(Variant {
-                                    index: out.len(),
-                                    schedule: schedule.clone(),
-                                    duration_scale,
-                                    holdback_percent,
-                                    method: method.clone(),
-                                    alpha,
-                                    evaluation_interval_min,
-                                });
+                                for fault_multiplier in axis(&self.fault_multiplier) {
+                                    out.push(Variant {
+                                        index: out.len(),
+                                        schedule: schedule.clone(),
+                                        duration_scale,
+                                        holdback_percent,
+                                        method: method.clone(),
+                                        alpha,
+                                        evaluation_interval_min,
+                                        fault_multiplier,
+                                    });
+                                }
                             }
                         }
                     }
@@ -285,6 +302,7 @@ pub fn parse(source: &str) -> Result<Sweep, Vec<Diagnostic>> {
         method: Vec::new(),
         alpha: Vec::new(),
         evaluation_interval_min: Vec::new(),
+        fault_multiplier: Vec::new(),
     };
     let (mut name, mut scenario) = (false, false);
     for (k, v) in doc.get_ref().iter() {
@@ -344,6 +362,10 @@ pub fn parse(source: &str) -> Result<Sweep, Vec<Diagnostic>> {
                                 numbers(&mut p, "holdback_percent", v, 0.0, 50.0)
                         }
                         "alpha" => sweep.alpha = numbers(&mut p, "alpha", v, 1e-6, 0.5),
+                        "fault_multiplier" => {
+                            sweep.fault_multiplier =
+                                numbers(&mut p, "fault_multiplier", v, 0.01, 100.0)
+                        }
                         "evaluation_interval_min" => {
                             let Some(items) = list(&mut p, "evaluation_interval_min", v) else {
                                 continue;
@@ -494,6 +516,27 @@ pub fn apply(base: &str, variant: &Variant) -> Result<(Scenario, String), Varian
             }
         }
     }
+    if let Some(multiplier) = variant.fault_multiplier {
+        let faults = doc
+            .get_mut("release")
+            .and_then(|r| r.get_mut("features"))
+            .and_then(toml::Value::as_array_mut)
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.get_mut("faults").and_then(toml::Value::as_array_mut))
+            .flatten()
+            .filter_map(toml::Value::as_table_mut)
+            .filter(|f| f.contains_key("multiplier"));
+        if faults.map(|f| f.insert("multiplier".into(), toml::Value::Float(multiplier))).count()
+            == 0
+        {
+            return Err(fail(
+                "`fault_multiplier` sets the multiplier of the release's faults, and this \
+                 scenario's release carries none with a multiplier"
+                    .to_string(),
+            ));
+        }
+    }
     let text = doc.to_string();
     match crate::load(&text) {
         Ok(scenario) => Ok((scenario, text)),
@@ -628,6 +671,23 @@ evaluation_interval_min = [30]
         );
         let err = apply(BASE, &s.variants()[0]).unwrap_err();
         assert!(err.0.iter().any(|m| m.contains("100")), "{err:?}");
+    }
+
+    #[test]
+    fn a_fault_multiplier_resizes_the_release_faults_or_is_refused_without_one() {
+        let s =
+            sweep("name = \"g\"\nscenario = \"x.toml\"\n[vary]\nfault_multiplier = [1.25, 3]\n");
+        let v = s.variants();
+        assert_eq!(v[1].describe(), "fault_multiplier=3");
+        let (scenario, _) = apply(BASE, &v[0]).unwrap();
+        let multipliers: Vec<Option<f64>> =
+            scenario.world.release.faults.iter().map(|f| f.kind.multiplier()).collect();
+        assert_eq!(multipliers, vec![Some(1.25)]);
+        let faultless = BASE
+            .replace("[[release.features.faults]]\nkind = \"crash_rate\"\nmultiplier = 2.0\n", "");
+        assert_ne!(faultless, BASE);
+        let err = apply(&faultless, &v[0]).unwrap_err();
+        assert!(err.0[0].contains("carries none with a multiplier"), "{err:?}");
     }
 
     #[test]

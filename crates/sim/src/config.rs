@@ -98,6 +98,17 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
+    /// The fault's multiplier (its size), for the kinds that have one.
+    pub fn multiplier(&self) -> Option<f64> {
+        match *self {
+            FaultKind::CrashRate { multiplier }
+            | FaultKind::Latency { multiplier }
+            | FaultKind::Exploit { multiplier, .. }
+            | FaultKind::Retention { multiplier } => Some(multiplier),
+            FaultKind::SaveCorruption { .. } => None,
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             FaultKind::CrashRate { .. } => "crash_rate",

@@ -321,27 +321,23 @@ fn legend(svg: &mut Svg, x: f64, y: f64, right: f64, entries: &[(String, &str)])
 }
 
 /// The policy columns that differ among `rows` of a sweep, besides those named in `except`: what
-/// tells those rows apart.
-fn varied_in(sweep: &Csv, rows: &[&Vec<String>], except: &[&str]) -> Vec<&'static str> {
-    [
-        "schedule",
-        "stage_hours",
-        "holdback_percent",
-        "method",
-        "alpha",
-        "evaluation_interval_min",
-        "fault_multiplier",
-    ]
-    .into_iter()
-    .filter(|c| !except.contains(c))
-    .filter(|c| {
-        rows.iter().any(|r| rows.first().is_some_and(|f| sweep.cell(r, c) != sweep.cell(f, c)))
-    })
-    .collect()
+/// tells those rows apart. The policy columns are those from `schedule` up to `runs`, less
+/// `stage_percents` (which the schedule's name stands for).
+fn varied_in<'a>(sweep: &'a Csv, rows: &[&Vec<String>], except: &[&str]) -> Vec<&'a str> {
+    let from = sweep.column("schedule").unwrap_or(0);
+    let to = sweep.column("runs").unwrap_or(from);
+    sweep.header[from..to.max(from)]
+        .iter()
+        .map(String::as_str)
+        .filter(|c| *c != "stage_percents" && !except.contains(c))
+        .filter(|c| {
+            rows.iter().any(|r| rows.first().is_some_and(|f| sweep.cell(r, c) != sweep.cell(f, c)))
+        })
+        .collect()
 }
 
 /// The policy columns a sweep varies, besides those named in `except`.
-fn varied(sweep: &Csv, except: &[&str]) -> Vec<&'static str> {
+fn varied<'a>(sweep: &'a Csv, except: &[&str]) -> Vec<&'a str> {
     varied_in(sweep, &sweep.rows.iter().collect::<Vec<_>>(), except)
 }
 
@@ -855,9 +851,9 @@ mod tests {
     #[test]
     fn a_power_curve_has_one_line_per_method_and_a_point_per_size() {
         let sweep = csv(
-            "variant,method,fault_multiplier,detection_rate,detection_rate_lo,detection_rate_hi\n\
-             0,msprt,1.1,0.2,0.1,0.3\n1,msprt,1.5,0.9,0.8,0.95\n\
-             2,pocock,1.1,0.3,0.2,0.4\n3,pocock,1.5,0.95,0.9,0.99\n",
+            "variant,schedule,method,fault_multiplier,runs,detection_rate,detection_rate_lo,detection_rate_hi\n\
+             0,as written,msprt,1.1,50,0.2,0.1,0.3\n1,as written,msprt,1.5,50,0.9,0.8,0.95\n\
+             2,as written,pocock,1.1,50,0.3,0.2,0.4\n3,as written,pocock,1.5,50,0.95,0.9,0.99\n",
         );
         let svg = power_chart("p", &sweep);
         assert_eq!(svg.matches("<polyline class=\"series\"").count(), 2);

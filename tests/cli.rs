@@ -462,6 +462,40 @@ fn an_interrupted_simulate_resumes_where_it_stopped() {
     }
 }
 
+/// Ctrl-C pressed twice in a row (the second stops at once, if the first has not already stopped
+/// the run at its next chunk of runs) exits 130 and leaves no temporary or partial file behind.
+#[cfg(unix)]
+#[test]
+fn a_second_interrupt_stops_at_once_and_leaves_nothing_partial() {
+    let out = out_dir("interrupted-twice");
+    let child = Command::new(env!("CARGO_BIN_EXE_rollcage"))
+        .args(["simulate", "tests/fixtures", "--runs", "20000", "--threads", "1", "--out"])
+        .arg(&out)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("rollcage runs");
+    // The handler is in place before the first scenario starts, which a line on stderr says.
+    let mut child = child;
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut first).unwrap();
+    assert_eq!(first, "small-exploit: running 20000 runs\n");
+    let pid = child.id();
+    let kill =
+        Command::new("sh").args(["-c", &format!("kill -INT {pid}; kill -INT {pid}")]).status();
+    assert!(kill.unwrap().success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{rest}");
+    assert!(rest.contains("run the same command again to resume"), "{rest}");
+    let left = files_under(&out);
+    assert!(!left.iter().any(|f| f.ends_with(".tmp")), "{left:?}");
+    assert!(left.is_empty(), "nothing was finished, so nothing is written: {left:?}");
+}
+
 fn simulate_with(args: &[String]) -> Output {
     rollcage(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }

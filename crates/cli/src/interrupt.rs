@@ -1,7 +1,7 @@
 //! Ctrl-C (and SIGTERM, as a batch engine sends to stop a job): the first asks the long command
 //! under way to stop at its next safe point, after saving what is finished; the second stops at
-//! once. Reports are written by renaming complete temporary files, so neither leaves a
-//! half-written one.
+//! once, removing the temporary files of the writes under way. Reports are written by renaming
+//! complete temporary files, so neither leaves a half-written one.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -14,6 +14,7 @@ fn on_press() {
     if PRESSES.fetch_add(1, Ordering::SeqCst) == 0 {
         eprintln!("\nstopping once the work under way is saved (Ctrl-C again to stop now)");
     } else {
+        crate::report::abandon_writes();
         eprintln!("\nstopped; run the same command again to resume");
         std::process::exit(i32::from(exit::INTERRUPTED));
     }

@@ -3,10 +3,26 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use anyhow::Context;
 use rollcage_harness::rows::Table;
+
+/// The temporary files being written, for a hard stop to remove.
+static IN_FLIGHT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn in_flight() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    IN_FLIGHT.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Removes the temporary files of the writes under way, before the process stops at once (a second
+/// Ctrl-C): the reports already in place stay whole, and no partial file is left beside them.
+pub fn abandon_writes() {
+    for temp in in_flight().drain(..) {
+        let _ = std::fs::remove_file(temp);
+    }
+}
 
 /// Writes `path` atomically with whatever `fill` writes.
 pub fn write_atomically(
@@ -17,6 +33,7 @@ pub fn write_atomically(
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("report");
     let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    in_flight().push(temp.clone());
     let result = (|| {
         let file =
             File::create(&temp).with_context(|| format!("cannot create {}", temp.display()))?;
@@ -33,6 +50,7 @@ pub fn write_atomically(
     if result.is_err() {
         let _ = std::fs::remove_file(&temp);
     }
+    in_flight().retain(|t| *t != temp);
     result
 }
 

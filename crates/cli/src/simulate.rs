@@ -154,6 +154,10 @@ fn run_share(
     let s = &l.scenario;
     let buckets = s.buckets();
     let bar = progress_bar(&s.name, u64::from(runs.end - runs.start));
+    if bar.is_hidden() {
+        // No terminal (a CI log, a batch job): one line per scenario says what is under way.
+        eprintln!("{}: running {} runs", s.name, runs.len());
+    }
     let chunk = (pool.current_num_threads() as u32 * 16).max(32);
     let mut results = Vec::with_capacity(runs.len());
     let mut start = runs.start;

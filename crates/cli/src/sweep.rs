@@ -1,8 +1,9 @@
-//! `rollcage sweep` and `rollcage merge`: many policies on one scenario, resumable and shardable.
+//! `rollcage sweep`, and `rollcage merge --sweep` of its shards: many policies on one scenario,
+//! resumable and shardable.
 //!
 //! Each variant's row is written on its own as soon as the variant is done, to
 //! `<out>/sweep/<name>/variant-NNNNN.csv`, stamped with a fingerprint of everything the row depends
-//! on (rollcage's version, the variant's scenario text, its runs). A second invocation skips the
+//! on (the rollcage build, the variant's scenario text, its runs). A second invocation skips the
 //! variants whose row is already there with the same fingerprint, so an interrupted sweep resumes
 //! where it stopped, and shards (`--shard I/N`) each write their own share. The table
 //! `<out>/sweep/<name>.csv` is assembled from the row files once all are present, by `sweep` or by
@@ -39,7 +40,7 @@ pub struct Args {
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     runs: Option<u32>,
     /// Run only shard I of N (1-based): the variants whose number modulo N is I - 1. Combine the
-    /// shards' outputs with `rollcage merge`.
+    /// shards' outputs with `rollcage merge --sweep FILE --from DIR...`.
     #[arg(long, value_parser = parse_shard)]
     shard: Option<(u32, u32)>,
 }

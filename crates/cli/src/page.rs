@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use rollcage_stats::quantile::sorted_quantile;
 
-use crate::report::write_text;
+use crate::report::{parse_csv, write_text};
 
 /// A CSV report, read back.
 #[derive(Clone, Debug, Default)]
@@ -33,15 +33,11 @@ impl Csv {
         if !path.exists() {
             return Ok(None);
         }
-        let mut reader = csv::Reader::from_path(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let header = reader.headers()?.iter().map(str::to_string).collect();
-        let rows = reader
-            .records()
-            .map(|r| r.map(|r| r.iter().map(str::to_string).collect()))
-            .collect::<Result<_, _>>()
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        Ok(Some(Csv { header, rows }))
+        let read = || -> anyhow::Result<Csv> {
+            let (header, rows) = parse_csv(&std::fs::read_to_string(path)?)?;
+            Ok(Csv { header, rows })
+        };
+        read().with_context(|| format!("cannot read {}", path.display())).map(Some)
     }
 
     fn column(&self, name: &str) -> Option<usize> {
@@ -59,9 +55,13 @@ impl Csv {
 
     /// Whether column `name` holds more than one value.
     fn varies(&self, name: &str) -> bool {
-        self.rows
-            .iter()
-            .any(|r| self.cell(r, name) != self.rows.first().map_or("", |f| self.cell(f, name)))
+        self.differs(self.rows.iter(), name)
+    }
+
+    /// Whether column `name` holds more than one value among `rows`.
+    fn differs<'a>(&self, mut rows: impl Iterator<Item = &'a Vec<String>>, name: &str) -> bool {
+        let Some(first) = rows.next() else { return false };
+        rows.any(|r| self.cell(r, name) != self.cell(first, name))
     }
 }
 
@@ -330,9 +330,7 @@ fn varied_in<'a>(sweep: &'a Csv, rows: &[&Vec<String>], except: &[&str]) -> Vec<
         .iter()
         .map(String::as_str)
         .filter(|c| *c != "stage_percents" && !except.contains(c))
-        .filter(|c| {
-            rows.iter().any(|r| rows.first().is_some_and(|f| sweep.cell(r, c) != sweep.cell(f, c)))
-        })
+        .filter(|c| sweep.differs(rows.iter().copied(), c))
         .collect()
 }
 
@@ -838,14 +836,8 @@ mod tests {
     }
 
     fn csv(text: &str) -> Csv {
-        let mut reader = csv::Reader::from_reader(text.as_bytes());
-        Csv {
-            header: reader.headers().unwrap().iter().map(str::to_string).collect(),
-            rows: reader
-                .records()
-                .map(|r| r.unwrap().iter().map(str::to_string).collect())
-                .collect(),
-        }
+        let (header, rows) = parse_csv(text).unwrap();
+        Csv { header, rows }
     }
 
     #[test]

@@ -56,16 +56,40 @@ pub fn write_atomically(
 
 /// Writes a table as CSV, atomically.
 pub fn write_csv(path: &Path, table: &Table) -> anyhow::Result<()> {
+    write_rows(path, None, table.header, &table.rows)
+}
+
+/// Writes `header` and `rows` as CSV, atomically, after a `first_line` if one is given.
+pub fn write_rows(
+    path: &Path,
+    first_line: Option<&str>,
+    header: &[&str],
+    rows: &[Vec<String>],
+) -> anyhow::Result<()> {
     write_atomically(path, |out| {
+        if let Some(line) = first_line {
+            writeln!(out, "{line}")?;
+        }
         let mut w = csv::Writer::from_writer(out);
-        w.write_record(table.header)?;
-        for row in &table.rows {
+        w.write_record(header)?;
+        for row in rows {
             w.write_record(row)?;
         }
         w.flush()?;
         Ok(())
     })
     .with_context(|| format!("writing {}", path.display()))
+}
+
+/// A CSV text's header and rows.
+pub fn parse_csv(text: &str) -> Result<(Vec<String>, Vec<Vec<String>>), csv::Error> {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers()?.iter().map(str::to_string).collect();
+    let rows = reader
+        .records()
+        .map(|r| r.map(|r| r.iter().map(str::to_string).collect()))
+        .collect::<Result<_, _>>()?;
+    Ok((header, rows))
 }
 
 /// Writes text, atomically.

@@ -8,9 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use rollcage_harness::rows::Table;
-
-use crate::report::write_text;
+use crate::report::{parse_csv, write_rows};
 
 #[derive(clap::Args, Debug)]
 pub struct MergeArgs {
@@ -84,15 +82,14 @@ pub fn fingerprint(parts: &[&str]) -> String {
     format!("{h:016x}")
 }
 
-/// Writes `table` as CSV after a `# fingerprint` line, atomically.
-pub fn write_stamped(path: &Path, fingerprint: &str, table: &Table) -> anyhow::Result<()> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(table.header)?;
-    for row in &table.rows {
-        w.write_record(row)?;
-    }
-    let body = String::from_utf8(w.into_inner()?).expect("CSV of UTF-8 cells");
-    write_text(path, &format!("# fingerprint {fingerprint}\n{body}"))
+/// Writes `header` and `rows` as CSV after a `# fingerprint` line, atomically.
+pub fn write_stamped(
+    path: &Path,
+    fingerprint: &str,
+    header: &[&str],
+    rows: &[Vec<String>],
+) -> anyhow::Result<()> {
+    write_rows(path, Some(&format!("# fingerprint {fingerprint}")), header, rows)
 }
 
 /// The rows of a file [`write_stamped`] wrote, if it is there with this fingerprint and header.
@@ -102,13 +99,8 @@ pub fn read_stamped(path: &Path, fingerprint: &str, header: &[&str]) -> Option<V
     if stamp.strip_prefix("# fingerprint ")? != fingerprint {
         return None;
     }
-    let mut reader = csv::Reader::from_reader(body.as_bytes());
-    if !reader.headers().ok()?.iter().eq(header.iter().copied()) {
-        return None;
-    }
-    let rows: Result<Vec<Vec<String>>, _> =
-        reader.records().map(|r| r.map(|r| r.iter().map(str::to_string).collect())).collect();
-    rows.ok()
+    let (found, rows) = parse_csv(body).ok()?;
+    found.iter().eq(header.iter()).then_some(rows)
 }
 
 /// The fingerprint a stamped file carries, if it has one.

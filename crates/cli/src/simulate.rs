@@ -129,17 +129,10 @@ fn read_part(dir: &Path, fingerprint: &str) -> Option<Batch> {
 
 fn write_part(dir: &Path, fingerprint: &str, batch: &Batch) -> anyhow::Result<()> {
     // figures.csv last: a part is whole only when all three carry the fingerprint.
-    write_stamped(
-        &dir.join("runs.csv"),
-        fingerprint,
-        &Table { header: RUNS_HEADER, rows: batch.runs.clone() },
-    )?;
-    write_stamped(
-        &dir.join("stages.csv"),
-        fingerprint,
-        &Table { header: STAGES_HEADER, rows: batch.stages.clone() },
-    )?;
-    write_stamped(&dir.join("figures.csv"), fingerprint, &figures_table(&batch.figures))
+    write_stamped(&dir.join("runs.csv"), fingerprint, RUNS_HEADER, &batch.runs)?;
+    write_stamped(&dir.join("stages.csv"), fingerprint, STAGES_HEADER, &batch.stages)?;
+    let figures = figures_table(&batch.figures);
+    write_stamped(&dir.join("figures.csv"), fingerprint, figures.header, &figures.rows)
 }
 
 /// Runs `runs` of the scenario in chunks, so that a Ctrl-C between two chunks stops the batch;

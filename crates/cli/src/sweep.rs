@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use indicatif::ProgressBar;
-use rollcage_harness::rows::Table;
 use rollcage_harness::sweep::{SWEEP_HEADER, sweep_row, sweep_table};
 use rollcage_harness::{BatchOptions, Summary, simulate};
 use rollcage_scenario::Scenario;
@@ -116,8 +115,7 @@ fn finished_row(dir: &Path, p: &Prepared) -> Option<Vec<String>> {
 const ROW_HEADER: &[&str] = SWEEP_HEADER.split_at(SWEEP_HEADER.len() - 1).0;
 
 fn write_row(dir: &Path, p: &Prepared, row: Vec<String>) -> anyhow::Result<()> {
-    let table = Table { header: ROW_HEADER, rows: vec![row] };
-    write_stamped(&row_path(dir, p.variant.index), &p.fingerprint, &table)
+    write_stamped(&row_path(dir, p.variant.index), &p.fingerprint, ROW_HEADER, &[row])
 }
 
 /// Runs one variant: the scenario as written and its harmless twin, on the same seeds.

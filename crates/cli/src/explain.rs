@@ -38,7 +38,7 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
         &s.buckets(),
         run,
         seed,
-        RunOptions { record_evaluations: !args.decisions_only },
+        RunOptions { record_evaluations: !args.decisions_only, ..RunOptions::default() },
     );
     print!("{}", timeline(s, &record));
     Ok(if record.violations.is_empty() { exit::HELD } else { exit::FAILED })

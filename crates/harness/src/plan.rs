@@ -188,7 +188,7 @@ fn clean(scenario: &Scenario) -> Scenario {
 
 /// Runs pilots until `wanted` ran their schedule to the end, trying at most four times as many.
 fn pilots(scenario: &Scenario, buckets: &[Bucket], wanted: u32) -> (Vec<RunRecord>, u32) {
-    let options = RunOptions { record_evaluations: true };
+    let options = RunOptions { record_evaluations: true, ..RunOptions::default() };
     let limit = wanted.saturating_mul(4);
     let (mut used, mut stopped, mut next) = (Vec::new(), 0, 0);
     while (used.len() as u32) < wanted && next < limit {

@@ -30,6 +30,9 @@ pub struct RunOptions {
     /// Record every guardrail evaluation (for `explain`); off in batches, where only decisions
     /// are kept.
     pub record_evaluations: bool,
+    /// Run the policy dry ([`Policy::dry_run`]): every guardrail is evaluated and none acts, so
+    /// every run follows the schedule of a clean one.
+    pub dry_run: bool,
 }
 
 /// The verdict on a run: the truth (was the release harmful when it was stopped, or at all)
@@ -332,6 +335,9 @@ pub fn run_with_seed(
     let mut policy = Policy::new(&scenario.policy, scenario.world.release.build.clone());
     if options.record_evaluations {
         policy = policy.recording_evaluations();
+    }
+    if options.dry_run {
+        policy = policy.dry_run();
     }
     run_controller(scenario, buckets, run, seed, policy)
 }

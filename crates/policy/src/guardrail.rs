@@ -13,6 +13,7 @@ use rollcage_stats::sequential::{
     z_critical,
 };
 use rollcage_stats::spending::GroupSequential;
+use rollcage_stats::student::effective_std_error;
 use rollcage_stats::{Direction, HarmSpec, Margin, Moments, Stratum, stratified_harm};
 
 use crate::config::{Comparison, Guardrail, Method, Statistic};
@@ -30,7 +31,8 @@ pub enum Verdict {
     /// No new telemetry since the last look: nothing to decide on. Never a pass, never a breach.
     NoData,
     /// An alpha-spending test whose information has not grown enough since its last analysis to
-    /// run another; it looks again when it has.
+    /// run another (10% more sessions, and more statistical information); it looks again when it
+    /// has.
     Waiting,
     /// The method has used its whole error budget (Bonferroni past its planned looks, a spending
     /// test past its planned information): it can no longer breach for this build.
@@ -47,7 +49,7 @@ impl Verdict {
             Verdict::TooFewSamples => "inconclusive (too few samples)",
             Verdict::NoVariance => "inconclusive (no variance estimate)",
             Verdict::NoData => "inconclusive (telemetry missing or late)",
-            Verdict::Waiting => "pass (waiting for 10% more information)",
+            Verdict::Waiting => "pass (waiting for more information)",
             Verdict::Spent => "pass (alpha spent: the test can no longer breach)",
             Verdict::Accepted => "pass (SPRT accepted no harm)",
         }
@@ -67,7 +69,12 @@ pub struct Evaluation {
     pub control_count: u64,
     /// Harm beyond the margin, in metric units (comparison methods only).
     pub estimate: Option<f64>,
+    /// The estimate's standard error, as the variance model estimates it.
     pub std_error: Option<f64>,
+    /// The degrees of freedom of the Student t the statistic is referred to (`None`: normal).
+    /// Decisions see the statistic through its tail probability (see
+    /// [`rollcage_stats::student`]).
+    pub degrees_of_freedom: Option<f64>,
     /// A one-sided-test interval for the harm at this look: estimate ± (boundary × standard error)
     /// for the z-based methods, the confidence sequence for mSPRT, and the fixed-sample interval at
     /// the SPRT's alpha.
@@ -115,6 +122,7 @@ impl Evaluation {
             control_count: 0,
             estimate: None,
             std_error: None,
+            degrees_of_freedom: None,
             interval: None,
             statistic: None,
             threshold: 0.0,
@@ -154,6 +162,9 @@ impl fmt::Display for DescribeEvaluation<'_> {
         }
         if let (Some(est), Some(se)) = (e.estimate, e.std_error) {
             write!(f, ": harm {est:+.4} ± {se:.4}")?;
+            if let Some(df) = e.degrees_of_freedom {
+                write!(f, " (t, {df:.1} df)")?;
+            }
         }
         if let Some((lo, hi)) = e.interval {
             write!(f, ", interval [{lo:+.4}, {hi:+.4}]")?;
@@ -192,42 +203,85 @@ impl fmt::Display for DescribeEvaluation<'_> {
 }
 
 /// What a guardrail remembers between looks, for one segment cell (or everyone), for the current
-/// build. Forgotten when the evidence starts over (a new build, a partial kill).
+/// build. Forgotten when a new build replaces a killed one; carried over, error budget and all,
+/// when a partial kill makes the evidence start over ([`Memory::carry_over`]).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Memory {
     /// Looks that tested (naive z and Bonferroni count them).
     looks: u32,
-    /// Spending: the information at each analysis, to recompute the boundaries when the alpha in
-    /// force changes (Holm), and the recursion at the current alpha.
-    analyses: Vec<f64>,
+    /// Spending: each analysis of the current evidence, to recompute the boundaries when the
+    /// alpha in force changes (Holm), and the recursion at the current alpha.
+    analyses: Vec<Analysis>,
     test: GroupSequential,
     test_alpha: f64,
-    /// mSPRT: the running always-valid p-value.
+    /// Spending: the error earlier evidence of this build spent, and the information (in
+    /// sessions) it gathered, before a partial kill made the evidence start over.
+    spent_before: f64,
+    calendar_before: f64,
+    /// The information (in sessions) of the current evidence at its last look.
+    last_information: f64,
+    /// mSPRT: the running always-valid p-value. mSPRT and SPRT: the log-likelihood ratio of the
+    /// current evidence at its last look, and the one earlier evidence ended with.
     p_value: f64,
+    last_log_lr: f64,
+    log_lr_before: f64,
     /// SPRT: accepted "no harm".
     accepted: bool,
+}
+
+/// One analysis of a spending test: the information that sets how much alpha it may have spent
+/// (sessions, the schedule's calendar) and the statistical information 1/V that sets how its
+/// statistic moves with the earlier ones'.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Analysis {
+    calendar: f64,
+    statistical: f64,
 }
 
 impl Memory {
     pub fn new() -> Memory {
         Memory { p_value: 1.0, ..Memory::default() }
     }
+
+    /// A partial kill (a feature or a segment) makes the evidence start over, since what it
+    /// measured no longer runs; the error budget does not. Every method goes on from what its
+    /// earlier looks used: Bonferroni's and the naive test's looks keep counting; a spending test
+    /// keeps what it spent and its place in the schedule, and spends only the rest on the new
+    /// evidence; the mSPRT's and the SPRT's likelihood ratios go on from where they were, but
+    /// never above 1: evidence against harm carries over, evidence for it does not (it may have
+    /// come from what was just killed). Cutting a nonnegative supermartingale down to at most 1
+    /// at a stopping time leaves it one, so Ville's inequality still bounds the whole sequence's
+    /// error by alpha. An SPRT that accepted "no harm" stays so.
+    pub fn carry_over(&mut self) {
+        self.spent_before += self.test.spent();
+        self.calendar_before += self.last_information;
+        self.last_information = 0.0;
+        self.analyses.clear();
+        self.test = GroupSequential::new();
+        self.log_lr_before = (self.log_lr_before + self.last_log_lr).min(0.0);
+        self.last_log_lr = 0.0;
+    }
+
+    /// The error this build's evidence has spent so far under a spending test.
+    fn spent(&self) -> f64 {
+        self.spent_before + self.test.spent()
+    }
 }
 
 /// A spending test runs a new analysis only when its information has grown by this factor.
 const INFORMATION_STEP: f64 = 1.1;
 
-fn moments(s: &Telemetry, cohort: Cohort, g: &Guardrail, cell: Option<usize>) -> Moments {
-    match cell {
+fn moments(s: &Telemetry, cohort: Cohort, g: &Guardrail, look: &Look) -> Moments {
+    match look.cell {
         Some(c) => *s.cohort(cohort).cell(c, g.metric),
-        None => s.cohort(cohort).metric(g.metric),
+        None => s.cohort(cohort).metric_in(g.metric, look.live_cells),
     }
 }
 
-fn pooled(strata: &[Telemetry], cohort: Cohort, g: &Guardrail, cell: Option<usize>) -> Moments {
+fn pooled(strata: &[Telemetry], cohort: Cohort, g: &Guardrail, look: &Look) -> Moments {
     let mut m = Moments::default();
     for s in strata {
-        m.merge(&moments(s, cohort, g, cell));
+        m.merge(&moments(s, cohort, g, look));
     }
     m
 }
@@ -237,12 +291,20 @@ fn pooled(strata: &[Telemetry], cohort: Cohort, g: &Guardrail, cell: Option<usiz
 pub struct Look {
     /// One segment cell, or everyone (`None`).
     pub cell: Option<usize>,
+    /// The segment cells still live (bit c for cell c): a comparison over everyone leaves out
+    /// the cells a segment kill sent back, whose holdback would otherwise stand against no
+    /// treatment.
+    pub live_cells: u32,
     /// The alpha in force, after dividing by the cells evaluated side by side and the
     /// multiplicity correction.
     pub alpha: f64,
     /// The share of the spending plan's information this cell is expected to gather (1 for
     /// everyone).
     pub plan_share: f64,
+    /// The schedule ends the rollout after this look (the holdback period is over), unless a
+    /// guardrail stops it: a spending test's analysis here is its final one and spends whatever
+    /// the plan left, however much information the schedule actually gathered.
+    pub last: bool,
 }
 
 /// The harm a look tests: an estimate beyond the margin, its standard error, and the information
@@ -250,12 +312,14 @@ pub struct Look {
 struct Harm {
     estimate: f64,
     std_error: f64,
+    /// Infinite for a normal reference.
+    degrees_of_freedom: f64,
     information: f64,
 }
 
 /// The stratified Mann-Whitney test on the latency histograms: the chance that a new-build session
 /// is slower than a holdback session made (1 + margin) times slower, minus ½.
-fn rank_harm(strata: &[Telemetry], margin: Margin) -> Option<(f64, f64, f64)> {
+fn rank_harm(strata: &[Telemetry], margin: Margin) -> Option<Harm> {
     let binned: Vec<Binned<'_>> = strata
         .iter()
         .map(|s| Binned {
@@ -279,7 +343,41 @@ fn rank_harm(strata: &[Telemetry], margin: Margin) -> Option<(f64, f64, f64)> {
             if nt + nc > 0.0 { nt * nc / (nt + nc) } else { 0.0 }
         })
         .sum();
-    Some((test.estimate, test.std_error, information))
+    Some(Harm {
+        estimate: test.estimate,
+        std_error: test.std_error,
+        degrees_of_freedom: f64::INFINITY,
+        information,
+    })
+}
+
+/// The harm a comparison sees in the strata, or `None` without a usable variance.
+fn harm(g: &Guardrail, test: &Comparison, strata: &[Telemetry], look: &Look) -> Option<Harm> {
+    match test.statistic {
+        Statistic::Mean => {
+            let data: Vec<Stratum> = strata
+                .iter()
+                .map(|s| Stratum {
+                    treatment: moments(s, Cohort::Treatment, g, look),
+                    control: moments(s, Cohort::Holdback, g, look),
+                    carried: [Cohort::Treatment, Cohort::Holdback]
+                        .map(|c| s.cohort(c).carried_in(g.metric, look.cell, look.live_cells)),
+                    population: [Cohort::Treatment, Cohort::Holdback].map(|c| {
+                        look.cell.map(|_| s.cohort(c).metric_in(g.metric, look.live_cells))
+                    }),
+                })
+                .collect();
+            let spec =
+                HarmSpec { direction: g.direction, margin: test.margin, variance: test.variance };
+            stratified_harm(&data, &spec).map(|h| Harm {
+                estimate: h.estimate,
+                std_error: h.std_error,
+                degrees_of_freedom: h.degrees_of_freedom,
+                information: h.information,
+            })
+        }
+        Statistic::MannWhitney => rank_harm(strata, test.margin),
+    }
 }
 
 /// Evaluates guardrail `index` on the snapshots of every stage of the current build.
@@ -290,157 +388,135 @@ pub fn evaluate(
     look: Look,
     memory: &mut Memory,
 ) -> Evaluation {
-    let cell = look.cell;
-    let treatment = pooled(strata, Cohort::Treatment, g, cell);
-    let control = pooled(strata, Cohort::Holdback, g, cell);
+    let treatment = pooled(strata, Cohort::Treatment, g, &look);
+    let control = pooled(strata, Cohort::Holdback, g, &look);
     let mut e = Evaluation {
         treatment_mean: treatment.mean(),
         control_mean: control.mean(),
         treatment_count: treatment.count,
         control_count: control.count,
-        ..Evaluation::empty(index, cell)
+        ..Evaluation::empty(index, look.cell)
     };
-    let test: Comparison = match g.method {
-        Method::Threshold { limit } => {
-            e.threshold = limit;
-            if treatment.count < g.min_sample {
-                return e;
-            }
-            let mean = treatment.mean().expect("a minimum sample is at least one session");
-            e.statistic = Some(mean);
-            let breach = match g.direction {
-                Direction::Increase => mean > limit,
-                Direction::Decrease => mean < limit,
-            };
-            e.verdict = if breach { Verdict::Breach } else { Verdict::Pass };
-            return e;
-        }
-        _ => *g.method.comparison().expect("every other method compares"),
+    let Some(test) = g.method.comparison() else {
+        threshold(g, &treatment, &mut e);
+        return e;
     };
-    let alpha = look.alpha;
-    e.alpha = alpha;
+    e.alpha = look.alpha;
     if treatment.count < g.min_sample || control.count < g.min_sample {
         return e;
     }
-    let data: Vec<Stratum> = strata
-        .iter()
-        .map(|s| Stratum {
-            treatment: moments(s, Cohort::Treatment, g, cell),
-            control: moments(s, Cohort::Holdback, g, cell),
-            carried: [Cohort::Treatment, Cohort::Holdback]
-                .map(|c| s.cohort(c).carried(g.metric, cell)),
-        })
-        .collect();
-    let harm = match test.statistic {
-        Statistic::Mean => {
-            let spec =
-                HarmSpec { direction: g.direction, margin: test.margin, variance: test.variance };
-            stratified_harm(&data, &spec).map(|h| (h.estimate, h.std_error, h.information))
-        }
-        Statistic::MannWhitney => rank_harm(strata, test.margin),
-    };
-    let Some((estimate, std_error, information)) = harm else {
+    let Some(harm) = harm(g, test, strata, &look) else {
         e.verdict = Verdict::NoVariance;
         return e;
     };
-    let harm = Harm { estimate, std_error, information };
     e.estimate = Some(harm.estimate);
     e.std_error = Some(harm.std_error);
+    e.degrees_of_freedom = harm.degrees_of_freedom.is_finite().then_some(harm.degrees_of_freedom);
     if harm.std_error <= 0.0 || !harm.std_error.is_finite() {
         e.verdict = Verdict::NoVariance;
         return e;
     }
+    memory.last_information = harm.information;
     if memory.accepted {
         e.verdict = Verdict::Accepted;
         return e;
     }
-    let (estimate, se) = (harm.estimate, harm.std_error);
-    let z = estimate / se;
-    let z_rule = |e: &mut Evaluation, bound: f64| {
-        e.statistic = Some(z);
-        e.threshold = bound;
-        e.interval = Some((estimate - bound * se, estimate + bound * se));
-        z >= bound
+    e.verdict = decide(g.method, &harm, &look, memory, &mut e);
+    e
+}
+
+/// An absolute critical threshold on the treatment's mean.
+fn threshold(g: &Guardrail, treatment: &Moments, e: &mut Evaluation) {
+    let Method::Threshold { limit } = g.method else {
+        unreachable!("only a threshold has no test")
     };
-    let breach = match g.method {
-        Method::Threshold { .. } => unreachable!("returned above"),
+    e.threshold = limit;
+    if treatment.count < g.min_sample {
+        return;
+    }
+    let mean = treatment.mean().expect("a minimum sample is at least one session");
+    e.statistic = Some(mean);
+    let breach = match g.direction {
+        Direction::Increase => mean > limit,
+        Direction::Decrease => mean < limit,
+    };
+    e.verdict = if breach { Verdict::Breach } else { Verdict::Pass };
+}
+
+/// The normal-scale view of a harm every method decides on: the estimate, the standard error
+/// under which its z has the tail probability its statistic has under its reference
+/// distribution, and that z.
+#[derive(Clone, Copy)]
+struct Scaled {
+    estimate: f64,
+    se: f64,
+    z: f64,
+}
+
+impl Scaled {
+    /// Records the z rule at `bound` in the evaluation and says whether it rejects.
+    fn z_rule(&self, e: &mut Evaluation, bound: f64) -> bool {
+        e.statistic = Some(self.z);
+        e.threshold = bound;
+        e.interval = Some((self.estimate - bound * self.se, self.estimate + bound * self.se));
+        self.z >= bound
+    }
+}
+
+/// Runs the method's decision on a harm with a usable variance.
+fn decide(
+    method: Method,
+    harm: &Harm,
+    look: &Look,
+    memory: &mut Memory,
+    e: &mut Evaluation,
+) -> Verdict {
+    let estimate = harm.estimate;
+    let se = effective_std_error(estimate, harm.std_error, harm.degrees_of_freedom);
+    let scaled = Scaled { estimate, se, z: estimate / se };
+    let alpha = look.alpha;
+    let breach = match method {
+        Method::Threshold { .. } => unreachable!("decided by `threshold`"),
         Method::NaiveZ(_) => {
             memory.looks += 1;
             e.alpha_spent = Some((f64::from(memory.looks) * alpha).min(1.0));
-            z_rule(&mut e, z_critical(alpha))
+            scaled.z_rule(e, z_critical(alpha))
         }
         Method::Bonferroni { looks: planned, .. } => {
             memory.looks += 1;
             if memory.looks > planned {
                 e.alpha_spent = Some(alpha);
                 e.threshold = f64::INFINITY;
-                e.verdict = Verdict::Spent;
-                return e;
+                return Verdict::Spent;
             }
             let per_look = alpha / f64::from(planned);
             e.alpha_spent = Some(f64::from(memory.looks) * per_look);
-            z_rule(&mut e, z_critical(per_look))
+            scaled.z_rule(e, z_critical(per_look))
         }
         Method::Spending { spending, planned_information, .. } => {
-            let planned = planned_information * look.plan_share;
-            let fraction = |information: f64| information / planned;
-            e.information_fraction = Some(fraction(harm.information));
-            if memory.test_alpha != alpha && !memory.analyses.is_empty() {
-                // The alpha in force changed (Holm passed on a breached guardrail's share):
-                // the boundaries of every analysis so far are recomputed at the new level.
-                memory.test = GroupSequential::new();
-                for &information in &memory.analyses {
-                    memory
-                        .test
-                        .analyse(information, spending.cumulative(alpha, fraction(information)));
-                }
-            }
-            memory.test_alpha = alpha;
-            e.alpha_spent = Some(memory.test.spent());
-            if memory.analyses.last().is_some_and(|&last| fraction(last) >= 1.0) {
-                // The analysis at the planned information spent whatever was left.
-                e.verdict = Verdict::Spent;
-                return e;
-            }
-            if memory
-                .analyses
-                .last()
-                .is_some_and(|&last| harm.information < last * INFORMATION_STEP)
-            {
-                e.verdict = Verdict::Waiting;
-                return e;
-            }
-            let cumulative = spending.cumulative(alpha, fraction(harm.information));
-            let bound = memory.test.analyse(harm.information, cumulative);
-            memory.analyses.push(harm.information);
-            e.alpha_spent = Some(memory.test.spent());
-            if bound.is_infinite() {
-                // Nothing to spend yet (O'Brien–Fleming at a sliver of the information): this
-                // analysis cannot breach, and it is no interval's business.
-                e.threshold = bound;
-                e.statistic = Some(z);
-                false
-            } else {
-                z_rule(&mut e, bound)
-            }
+            let plan = Plan { spending, planned: planned_information * look.plan_share, alpha };
+            return spend(plan, harm, scaled, look.last, memory, e);
         }
         Method::Msprt { mixture_sd, .. } => {
             let variance = se * se;
-            let llr = msprt_log_lr(estimate, variance, mixture_sd);
+            memory.last_log_lr = msprt_log_lr(estimate, variance, mixture_sd);
+            let llr = memory.log_lr_before + memory.last_log_lr;
             let threshold = msprt_log_threshold(alpha);
-            if estimate > 0.0 {
-                memory.p_value = memory.p_value.min(msprt_p_value(llr));
-            }
+            memory.p_value = memory.p_value.min(msprt_p_value(llr));
             e.p_value = Some(memory.p_value);
-            let half = msprt_z_bound(variance, mixture_sd, alpha) * se;
+            // The confidence sequence of the current evidence, at the alpha the earlier
+            // evidence's likelihood ratio leaves it: Λ·Λ_before ≥ 1/α.
+            let remaining = (alpha * memory.log_lr_before.exp()).min(0.5);
+            let half = msprt_z_bound(variance, mixture_sd, remaining) * se;
             e.interval = Some((estimate - half, estimate + half));
             e.statistic = Some(llr);
             e.threshold = threshold;
-            estimate > 0.0 && llr >= threshold
+            llr >= threshold
         }
         Method::Sprt { effect, beta, .. } => {
             let (accept, reject) = sprt_log_bounds(alpha, beta);
-            let llr = sprt_log_lr(estimate, se * se, effect);
+            memory.last_log_lr = sprt_log_lr(estimate, se * se, effect);
+            let llr = memory.log_lr_before + memory.last_log_lr;
             let fixed = z_critical(alpha);
             e.interval = Some((estimate - fixed * se, estimate + fixed * se));
             e.statistic = Some(llr);
@@ -448,14 +524,102 @@ pub fn evaluate(
             e.accept_below = Some(accept);
             if llr <= accept {
                 memory.accepted = true;
-                e.verdict = Verdict::Accepted;
-                return e;
+                return Verdict::Accepted;
             }
             llr >= reject
         }
     };
-    e.verdict = if breach { Verdict::Breach } else { Verdict::Pass };
-    e
+    if breach { Verdict::Breach } else { Verdict::Pass }
+}
+
+/// The statistical information 1/V at an analysis whose calendar information is `calendar`. A
+/// variance that grew faster than the data (a harm that grows, or a noisy estimate of few
+/// players) would make it fall, and the boundaries need it to grow: then it grows as the calendar
+/// does since the last analysis, the correlation the sessions alone imply.
+fn statistical_information(harm: &Harm, calendar: f64, last: Option<Analysis>) -> f64 {
+    let statistical = (harm.std_error * harm.std_error).recip();
+    match last {
+        Some(a) if statistical <= a.statistical => a.statistical * calendar / a.calendar,
+        _ => statistical,
+    }
+}
+
+/// What a spending test spends: its function, the information (in sessions) it plans for, and
+/// the alpha in force.
+#[derive(Clone, Copy)]
+struct Plan {
+    spending: rollcage_stats::spending::Spending,
+    planned: f64,
+    alpha: f64,
+}
+
+impl Plan {
+    fn fraction(&self, calendar: f64) -> f64 {
+        calendar / self.planned
+    }
+
+    /// What the current evidence may have spent by `calendar`: the function's alpha there, less
+    /// what earlier evidence of the build spent.
+    fn budget(&self, memory: &Memory, calendar: f64) -> f64 {
+        let cumulative = self.spending.cumulative(self.alpha, self.fraction(calendar));
+        (cumulative - memory.spent_before).max(0.0)
+    }
+}
+
+/// A group-sequential analysis under alpha spending. How much alpha it may have spent follows the
+/// schedule's calendar: the information in sessions, as a fraction of the planned information
+/// (Lan and DeMets allow any calendar), and the final look spends what is left. How its statistic
+/// moves with the earlier analyses' follows the statistical information 1/V, which for a clustered
+/// metric grows more slowly than its sessions once players come back: computing the boundaries on
+/// sessions would take the analyses for less correlated than they are and spend less than the
+/// alpha.
+fn spend(
+    plan: Plan,
+    harm: &Harm,
+    scaled: Scaled,
+    last_look: bool,
+    memory: &mut Memory,
+    e: &mut Evaluation,
+) -> Verdict {
+    let gathered = memory.calendar_before + harm.information;
+    // The final look counts as the whole plan.
+    let calendar = if last_look { gathered.max(plan.planned) } else { gathered };
+    e.information_fraction = Some(plan.fraction(gathered));
+    if memory.test_alpha != plan.alpha && !memory.analyses.is_empty() {
+        // The alpha in force changed (Holm passed on a breached guardrail's share): the
+        // boundaries of every analysis so far are recomputed at the new level.
+        memory.test = GroupSequential::new();
+        for a in memory.analyses.clone() {
+            let cumulative = plan.budget(memory, a.calendar);
+            memory.test.analyse(a.statistical, cumulative);
+        }
+    }
+    memory.test_alpha = plan.alpha;
+    e.alpha_spent = Some(memory.spent());
+    let last = memory.analyses.last().copied();
+    if last.is_some_and(|a| plan.fraction(a.calendar) >= 1.0)
+        || (last.is_none() && plan.fraction(memory.calendar_before) >= 1.0)
+    {
+        // The analysis at the planned information spent whatever was left.
+        return Verdict::Spent;
+    }
+    if last.is_some_and(|a| !last_look && calendar < a.calendar * INFORMATION_STEP) {
+        return Verdict::Waiting;
+    }
+    let statistical = statistical_information(harm, calendar, last);
+    let bound = memory.test.analyse(statistical, plan.budget(memory, calendar));
+    memory.analyses.push(Analysis { calendar, statistical });
+    e.alpha_spent = Some(memory.spent());
+    let breach = if bound.is_infinite() {
+        // Nothing to spend yet (O'Brien–Fleming at a sliver of the information): this analysis
+        // cannot breach, and it is no interval's business.
+        e.threshold = bound;
+        e.statistic = Some(scaled.z);
+        false
+    } else {
+        scaled.z_rule(e, bound)
+    };
+    if breach { Verdict::Breach } else { Verdict::Pass }
 }
 
 #[cfg(test)]
@@ -463,6 +627,7 @@ mod tests {
     use super::*;
     use crate::config::Severity;
     use crate::metric::Metric;
+    use crate::telemetry::ALL_CELLS;
     use rollcage_stats::VarianceModel;
 
     /// A snapshot with `n` one-session players per compared cohort and the given crash counts.
@@ -504,7 +669,13 @@ mod tests {
     /// One look with a fresh memory, at the guardrail's own alpha.
     fn check(g: &Guardrail, strata: &[Telemetry]) -> Evaluation {
         let alpha = g.method.comparison().map_or(0.0, |c| c.alpha);
-        evaluate(0, g, strata, Look { cell: None, alpha, plan_share: 1.0 }, &mut Memory::new())
+        evaluate(
+            0,
+            g,
+            strata,
+            Look { cell: None, live_cells: ALL_CELLS, alpha, plan_share: 1.0, last: false },
+            &mut Memory::new(),
+        )
     }
 
     #[test]
@@ -557,7 +728,8 @@ mod tests {
     /// Looks with one memory, at growing data: `(sessions per cohort, treatment crashes)`.
     fn looks(g: &Guardrail, data: &[(usize, usize)]) -> Vec<Evaluation> {
         let mut memory = Memory::new();
-        let look = Look { cell: None, alpha: 0.05, plan_share: 1.0 };
+        let look =
+            Look { cell: None, live_cells: ALL_CELLS, alpha: 0.05, plan_share: 1.0, last: false };
         data.iter()
             .map(|&(n, k)| evaluate(0, g, &[snapshot(n, k, n, n / 50)], look, &mut memory))
             .collect()
@@ -607,6 +779,84 @@ mod tests {
         assert_eq!(e[1].verdict, Verdict::Accepted);
         let bad = looks(&g, &[(2000, 120)]);
         assert_eq!(bad[0].verdict, Verdict::Breach);
+    }
+
+    /// One look of `g` with `memory`, on one stratum of 2000 sessions per cohort with `k`
+    /// treatment crashes against 37 in the holdback.
+    fn msprt_look(g: &Guardrail, memory: &mut Memory, k: usize) -> Evaluation {
+        let look =
+            Look { cell: None, live_cells: ALL_CELLS, alpha: 0.05, plan_share: 1.0, last: false };
+        evaluate(0, g, &[snapshot(2000, k, 2000, 37)], look, memory)
+    }
+
+    /// After a partial kill the mSPRT goes on from its likelihood ratio, capped at 1: evidence
+    /// against harm still counts (the alpha is not spent again), evidence for harm does not (it
+    /// may have come from what was killed).
+    #[test]
+    fn msprt_carries_evidence_against_harm_over_a_partial_kill_and_not_for_it() {
+        let g = guardrail(Method::Msprt { test: TEST, mixture_sd: 0.01 });
+        // Strong evidence against harm, then data that alone would breach.
+        let mut memory = Memory::new();
+        let against = msprt_look(&g, &mut memory, 10);
+        assert!(against.statistic.unwrap() < -2.0, "{against:?}");
+        memory.carry_over();
+        let fresh = msprt_look(&g, &mut Memory::new(), 70);
+        assert_eq!(fresh.verdict, Verdict::Breach);
+        let carried = msprt_look(&g, &mut memory, 70);
+        assert_eq!(carried.verdict, Verdict::Pass, "{carried:?}");
+        assert!(
+            (carried.statistic.unwrap() - (fresh.statistic.unwrap() + against.statistic.unwrap()))
+                .abs()
+                < 1e-9
+        );
+        // Evidence for harm just short of the threshold, then data that alone would not breach.
+        let mut memory = Memory::new();
+        let near = msprt_look(&g, &mut memory, 62);
+        assert!(near.verdict == Verdict::Pass && near.statistic.unwrap() > 1.5, "{near:?}");
+        memory.carry_over();
+        let after = msprt_look(&g, &mut memory, 60);
+        let alone = msprt_look(&g, &mut Memory::new(), 60);
+        assert_eq!(after.statistic, alone.statistic, "nothing above 1 carries over");
+        assert_eq!(after.verdict, Verdict::Pass);
+    }
+
+    /// A harm that grows can make the variance grow faster than the data, so 1/V falls between
+    /// analyses; the spending test still analyses (with the sessions' growth as the information's)
+    /// and breaches, rather than waiting for 1/V to recover.
+    #[test]
+    fn spending_analyses_a_growing_harm_whose_variance_outgrows_the_data() {
+        let g = guardrail(Method::Spending {
+            test: TEST,
+            spending: rollcage_stats::spending::Spending::Pocock,
+            planned_information: 10_000.0,
+        });
+        let e = looks(&g, &[(500, 10), (1000, 600)]);
+        assert!(e[1].std_error.unwrap() > e[0].std_error.unwrap(), "{e:?}");
+        assert_eq!(e[1].verdict, Verdict::Breach, "{:?}", e[1]);
+    }
+
+    /// A partial kill restarts a spending test's evidence, not its budget or its calendar.
+    #[test]
+    fn spending_carries_its_spent_alpha_and_calendar_over_a_partial_kill() {
+        let g = guardrail(Method::Spending {
+            test: TEST,
+            spending: rollcage_stats::spending::Spending::Pocock,
+            planned_information: 2000.0,
+        });
+        let look =
+            Look { cell: None, live_cells: ALL_CELLS, alpha: 0.05, plan_share: 1.0, last: false };
+        let mut memory = Memory::new();
+        let before = evaluate(0, &g, &[snapshot(2000, 40, 2000, 40)], look, &mut memory);
+        memory.carry_over();
+        let after = evaluate(0, &g, &[snapshot(200, 4, 200, 4)], look, &mut memory);
+        assert!((after.information_fraction.unwrap() - 0.55).abs() < 1e-12, "{after:?}");
+        assert!(after.alpha_spent.unwrap() > before.alpha_spent.unwrap(), "{after:?}");
+        // Past the plan, what is left is spent and the test stops.
+        memory.carry_over();
+        let mut last = Memory::new();
+        last.calendar_before = 2500.0;
+        let spent = evaluate(0, &g, &[snapshot(200, 4, 200, 4)], look, &mut last);
+        assert_eq!(spent.verdict, Verdict::Spent);
     }
 
     #[test]

@@ -27,5 +27,5 @@ pub use machine::{Controller, Phase, Policy, Step};
 pub use metric::Metric;
 pub use rollcage_stats::spending::Spending;
 pub use rollcage_stats::{Direction, Margin, VarianceModel};
-pub use telemetry::{Cohort, CohortTelemetry, MAX_CELLS, Telemetry};
+pub use telemetry::{ALL_CELLS, Cohort, CohortTelemetry, MAX_CELLS, Telemetry};
 pub use units::{BUCKETS, Bucket, BucketLayout, Minutes, Share};

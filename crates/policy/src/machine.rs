@@ -15,9 +15,16 @@
 //! number of consecutive evaluations. A `pause` breach stops the rollout where it is. A
 //! `rollback` breach kills what the guardrail's scope names: the release (and the rollback plan
 //! runs step by step, each step retried with doubling backoff until its retries run out), one
-//! feature, or the breaching segment cell (both switched off at once while the rollout goes on,
-//! and the evidence restarts, since what it measured no longer runs). A killed build never comes
-//! back: the rollout resumes only with a new build id, once its rollback has ended.
+//! feature, or the breaching segment cell (both switched off at once while the rollout goes on).
+//! A killed build never comes back: the rollout resumes only with a new build id, once its
+//! rollback has ended.
+//!
+//! Alpha is spent once per release. After a partial kill the guardrails' evidence starts over,
+//! since what it measured no longer runs, but not their error budgets: every guardrail and cell
+//! goes on from what its earlier looks spent ([`Memory::carry_over`]), a guardrail that breached
+//! stays breached for Holm, and the killed cell's own evaluation stops. Comparisons over everyone
+//! leave the killed cells out. Only a new build, replacing a killed one, starts with a whole
+//! budget.
 
 use rollcage_stats::srm::chi_square;
 
@@ -115,6 +122,8 @@ struct Breaches {
 pub struct Policy<'a> {
     config: &'a PolicyConfig,
     record_evaluations: bool,
+    /// Evaluate and record, never act on a breach or a data-quality check (see [`Policy::dry_run`]).
+    dry_run: bool,
     build: BuildId,
     killed: Vec<BuildId>,
     phase: Phase,
@@ -144,6 +153,7 @@ impl<'a> Policy<'a> {
         Policy {
             config,
             record_evaluations: false,
+            dry_run: false,
             build,
             killed: Vec::new(),
             phase: Phase::Pending,
@@ -163,6 +173,15 @@ impl<'a> Policy<'a> {
     /// Also record every guardrail evaluation as an event (for `explain`; off in Monte Carlo runs).
     pub fn recording_evaluations(mut self) -> Policy<'a> {
         self.record_evaluations = true;
+        self
+    }
+
+    /// Evaluates every guardrail and check as usual but acts on none: no breach kills, pauses or
+    /// holds a gate, and no data-quality check pauses, so the rollout follows its schedule as a
+    /// clean run does. For measuring what the guardrails see on every run (`calibrate-se`), never
+    /// for deciding.
+    pub fn dry_run(mut self) -> Policy<'a> {
+        self.dry_run = true;
         self
     }
 
@@ -223,18 +242,28 @@ impl<'a> Policy<'a> {
             KillScope::Segment(c) => self.killed_cells[c] = true,
         }
         if scope != KillScope::Release {
-            // What the evidence measured no longer runs: start over, as after a new exposure.
+            // What the evidence measured no longer runs: start over, as after a new exposure,
+            // with whatever error budget the earlier looks left.
             self.strata.push(Telemetry::default());
             self.strata.drain(..self.strata.len() - 1);
-            self.forget_evidence();
+            self.streaks.iter_mut().for_each(|s| *s = [0; MAX_CELLS]);
+            self.memories.iter_mut().flatten().for_each(Memory::carry_over);
         }
     }
 
-    /// Starts the guardrails' evidence over: streaks, sequential tests' memories, Holm's record.
+    /// A new build: the guardrails' evidence and error budgets start over whole: streaks,
+    /// sequential tests' memories, Holm's record.
     fn forget_evidence(&mut self) {
         self.streaks.iter_mut().for_each(|s| *s = [0; MAX_CELLS]);
         self.memories.iter_mut().flatten().for_each(|m| *m = Memory::new());
         self.breached.iter_mut().for_each(|b| *b = false);
+    }
+
+    /// The segment cells still live, as a set (bit c for cell c).
+    fn live_cells(&self) -> u32 {
+        let killed: u32 =
+            self.killed_cells.iter().enumerate().filter(|(_, k)| **k).map(|(c, _)| 1 << c).sum();
+        crate::telemetry::ALL_CELLS & !killed
     }
 
     /// The alpha guardrail `index` runs at now: its own, divided by the cells evaluated side by
@@ -323,18 +352,38 @@ impl<'a> Policy<'a> {
         })
     }
 
+    /// Whether the schedule releases the build after a look at `now`, if nothing stops it: the
+    /// holdback period is over, or the last stage's gate holds with no holdback period to follow.
+    fn last_look(&self, now: Minutes) -> bool {
+        match self.phase {
+            Phase::HoldbackPeriod { paused: false } => {
+                now - self.since >= self.config.holdback_period
+            }
+            Phase::Stage { index, paused: false } => {
+                index + 1 == self.config.stages.len()
+                    && self.config.holdback_period == Minutes::ZERO
+                    && self.gate_holds(now, index).is_some()
+            }
+            _ => false,
+        }
+    }
+
     fn evaluate_guardrails(&mut self, now: Minutes, fresh: bool, step: &mut Step) -> Breaches {
         let mut breaches = Breaches::default();
+        let last = self.last_look(now);
         let cells = self.config.cells.len();
         for (i, g) in self.config.guardrails.iter().enumerate() {
+            // A killed cell's or feature's own guardrail stops: what it watches no longer runs.
             let targets: Vec<Option<usize>> = match g.scope {
                 Scope::Segment => (0..cells).filter(|&c| !self.killed_cells[c]).map(Some).collect(),
+                Scope::Feature(f) if self.killed_features[f] => Vec::new(),
                 Scope::Release | Scope::Feature(_) => vec![None],
             };
             let alpha = self.alpha(i);
+            let live_cells = self.live_cells();
             for cell in targets {
                 let plan_share = cell.map_or(1.0, |c| self.config.cell_shares[c]);
-                let look = Look { cell, alpha, plan_share };
+                let look = Look { cell, live_cells, alpha, plan_share, last };
                 let e = if fresh {
                     let memory = &mut self.memories[i][cell.unwrap_or(0)];
                     evaluate(i, g, &self.strata, look, memory)
@@ -344,8 +393,8 @@ impl<'a> Policy<'a> {
                 if self.record_evaluations {
                     step.event(now, EventKind::Evaluated(e));
                 }
-                if e.verdict == Verdict::NoData {
-                    // Nothing new: the streak neither grows nor breaks.
+                if e.verdict == Verdict::NoData || self.dry_run {
+                    // Nothing new (or nothing to act on): the streak neither grows nor breaks.
                     continue;
                 }
                 let streak = &mut self.streaks[i][cell.unwrap_or(0)];
@@ -392,7 +441,7 @@ impl<'a> Policy<'a> {
                 })
                 .map(|(i, g)| (i, g.inconclusive_limit))
                 .next();
-            if let Some((guardrail, looks)) = limit {
+            if let Some((guardrail, looks)) = limit.filter(|_| !self.dry_run) {
                 breaches.pause.get_or_insert(Reason::Inconclusive { guardrail, looks });
             }
         }
@@ -430,7 +479,7 @@ impl Controller for Policy<'_> {
             if self.record_evaluations {
                 step.event(now, EventKind::SampleRatioChecked(ratio));
             }
-            if ratio.p_value < ratio.threshold {
+            if ratio.p_value < ratio.threshold && !self.dry_run {
                 breaches.pause.get_or_insert(Reason::SampleRatio(ratio));
             }
         }
@@ -910,6 +959,159 @@ mod tests {
         assert!((ratio.p_value / 9.030_488_680_364_755e-8 - 1.0).abs() < 1e-9, "{ratio:?}");
         assert!((ratio.threshold - 1e-4).abs() < 1e-15);
         assert!(exposures(&step).is_empty());
+    }
+
+    /// `n` one-session players per compared cohort in each of two cells, with the given crash
+    /// counts: `[(treatment, holdback) for ios, (treatment, holdback) for pc]`.
+    fn crashes(n: usize, counts: [(usize, usize); 2]) -> Telemetry {
+        let mut t = Telemetry::default();
+        for (cell, (treatment, holdback)) in counts.into_iter().enumerate() {
+            t.cohorts[Cohort::Treatment.index()].cells[cell][0] = binary(n, treatment);
+            t.cohorts[Cohort::Holdback.index()].cells[cell][0] = binary(n, holdback);
+        }
+        t
+    }
+
+    fn spending_guardrail(scope: Scope) -> Guardrail {
+        Guardrail {
+            name: "crash-rate".into(),
+            method: Method::Spending {
+                test: Comparison {
+                    alpha: 0.1,
+                    margin: rollcage_stats::Margin::Absolute(0.0),
+                    variance: rollcage_stats::VarianceModel::Session,
+                    statistic: crate::config::Statistic::Mean,
+                },
+                spending: rollcage_stats::spending::Spending::Pocock,
+                planned_information: 1000.0,
+            },
+            breaches_required: 1,
+            ..guardrail(scope, 0.5)
+        }
+    }
+
+    /// Every evaluation a step recorded, of guardrail `index`, in cell `cell`.
+    fn evaluations(step: &Step, index: usize, cell: Option<usize>) -> Vec<Evaluation> {
+        step.events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Evaluated(ev) if ev.guardrail == index && ev.cell == cell => Some(*ev),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A segment kill used to restart every other cell's spending from nothing, so the same
+    /// alpha was spent twice over a release; what a cell spent before the kill stays spent.
+    #[test]
+    fn a_segment_kill_leaves_the_other_cells_spent_alpha_spent() {
+        let mut config = config();
+        config.guardrails = vec![spending_guardrail(Scope::Segment)];
+        let mut p = Policy::new(&config, BuildId::new("1.4.0")).recording_evaluations();
+        p.start(Minutes(0));
+        look(&mut p, 60, crashes(100, [(3, 3), (3, 3)]));
+        let kill = look(&mut p, 120, crashes(200, [(6, 6), (120, 6)]));
+        assert!(kill.actions.contains(&Action::Kill {
+            build: BuildId::new("1.4.0"),
+            scope: KillScope::Segment(1)
+        }));
+        let before = evaluations(&kill, 0, Some(0))[0];
+        let spent = before.alpha_spent.unwrap();
+        assert!(spent > 0.01, "a sixth of the planned information spends a good part: {spent}");
+        // A little new evidence after the kill: a fresh test would have spent almost nothing.
+        let after = look(&mut p, 180, crashes(12, [(1, 1), (1, 1)]));
+        let ios = evaluations(&after, 0, Some(0))[0];
+        assert!(ios.alpha_spent.unwrap() >= spent, "{:?} after {spent}", ios.alpha_spent);
+        let fraction = before.information_fraction.unwrap();
+        assert!(ios.information_fraction.unwrap() > fraction, "the schedule's place carries over");
+        // The killed cell's own guardrail stops.
+        assert!(evaluations(&after, 0, Some(1)).is_empty());
+    }
+
+    /// After a segment kill, a comparison over everyone leaves the killed cell out: its holdback
+    /// would otherwise stand against no treatment.
+    #[test]
+    fn comparisons_over_everyone_leave_killed_cells_out() {
+        let mut config = config();
+        let mut release = spending_guardrail(Scope::Release);
+        release.severity = Severity::Pause;
+        release.name = "everyone".into();
+        config.guardrails = vec![spending_guardrail(Scope::Segment), release];
+        let mut p = Policy::new(&config, BuildId::new("1.4.0")).recording_evaluations();
+        p.start(Minutes(0));
+        let first = look(&mut p, 60, crashes(100, [(3, 3), (60, 3)]));
+        assert_eq!(evaluations(&first, 1, None)[0].treatment_count, 200);
+        let after = look(&mut p, 120, crashes(100, [(3, 3), (3, 3)]));
+        let everyone = evaluations(&after, 1, None)[0];
+        assert_eq!((everyone.treatment_count, everyone.control_count), (100, 100));
+    }
+
+    #[test]
+    fn a_killed_features_own_guardrail_stops() {
+        let mut config = config();
+        config.guardrails =
+            vec![Guardrail { breaches_required: 1, ..guardrail(Scope::Feature(1), 0.5) }];
+        let mut p = Policy::new(&config, BuildId::new("1.4.0")).recording_evaluations();
+        p.start(Minutes(0));
+        let kill = look(&mut p, 60, telemetry(25, 0.9));
+        assert_eq!(evaluations(&kill, 0, None).len(), 1);
+        let after = look(&mut p, 120, telemetry(25, 0.9));
+        assert!(evaluations(&after, 0, None).is_empty(), "{after:?}");
+        // Nothing holds the gate any more: the rollout goes on.
+        assert_eq!(exposures(&after), vec![2_500]);
+    }
+
+    /// The look after which the schedule releases the build is a spending test's final
+    /// analysis, whatever information the schedule gathered: it spends the whole alpha.
+    #[test]
+    fn the_last_look_spends_what_the_plan_left() {
+        let mut config = config();
+        config.guardrails = vec![spending_guardrail(Scope::Release)];
+        config.stages[1].approval = false;
+        let mut p = Policy::new(&config, BuildId::new("1.4.0")).recording_evaluations();
+        p.start(Minutes(0));
+        let null = || crashes(10, [(0, 0), (0, 0)]);
+        for at in [120, 240, 360] {
+            look(&mut p, at, null());
+        }
+        assert_eq!(p.phase(), Phase::HoldbackPeriod { paused: false });
+        let mut t = null();
+        t.cohorts[Cohort::Treatment.index()].cells[0][0] = binary(40, 1);
+        t.cohorts[Cohort::Holdback.index()].cells[0][0] = binary(40, 1);
+        let last = look(&mut p, 420, t);
+        let e = evaluations(&last, 0, None)[0];
+        assert!(e.information_fraction.unwrap() < 0.5, "{e:?}");
+        assert!((e.alpha_spent.unwrap() - 0.1).abs() < 1e-6, "{e:?}");
+        assert_eq!(p.phase(), Phase::Released);
+    }
+
+    /// A dry run evaluates and records every breach but acts on none, so a run follows the
+    /// schedule of a clean one (what `calibrate-se` needs to see every look of every run).
+    #[test]
+    fn a_dry_run_records_breaches_and_never_acts() {
+        let mut config = config();
+        config.stages[1].approval = false;
+        config.srm = Some(SrmCheck { alpha: 0.5, looks: 1 });
+        config.guardrails[0].inconclusive_limit = 1;
+        let mut p = Policy::new(&config, BuildId::new("1.4.0")).recording_evaluations().dry_run();
+        p.start(Minutes(0));
+        let mut breached = 0;
+        for at in [60, 120, 240, 360] {
+            let mut t = telemetry(25, 0.9);
+            t.cohorts[Cohort::Treatment.index()].assigned[0] = 500;
+            t.cohorts[Cohort::Holdback.index()].assigned[0] = 5;
+            let step = look(&mut p, at, t);
+            breached +=
+                evaluations(&step, 0, None).iter().filter(|e| e.verdict == Verdict::Breach).count();
+            assert!(step.actions.iter().all(|a| matches!(a, Action::Expose { .. })), "{step:?}");
+            assert!(paused_by(&step).is_none(), "{step:?}");
+        }
+        assert_eq!(breached, 4);
+        // A look without new telemetry: the inconclusive limit would pause; a dry run does not.
+        let mut stale = telemetry(25, 0.9);
+        stale.as_of = Minutes(360);
+        assert!(paused_by(&p.observe(Minutes(400), &stale)).is_none());
+        assert_eq!(p.phase(), Phase::HoldbackPeriod { paused: false });
     }
 
     #[test]

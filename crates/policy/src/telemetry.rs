@@ -43,6 +43,9 @@ impl Cohort {
 /// The most segment cells a snapshot breaks a cohort into (the most regions a scenario may have).
 pub const MAX_CELLS: usize = 16;
 
+/// Every cell, as a set of cells (bit c for cell c).
+pub const ALL_CELLS: u32 = (1 << MAX_CELLS) - 1;
+
 /// One cohort's sums for every metric, broken down into segment cells (by platform or region, as
 /// the policy asks; a single cell when it asks for no breakdown). A player belongs to one cell, so
 /// the cells of a cohort add up to the cohort.
@@ -80,21 +83,30 @@ impl Default for CohortTelemetry {
 impl CohortTelemetry {
     /// The whole cohort's sums for one metric.
     pub fn metric(&self, metric: Metric) -> Moments {
+        self.metric_in(metric, ALL_CELLS)
+    }
+
+    /// The cohort's sums for one metric over the cells in `cells` (bit c for cell c).
+    pub fn metric_in(&self, metric: Metric, cells: u32) -> Moments {
         let mut total = Moments::default();
-        for cell in &self.cells {
+        for (_, cell) in self.cells.iter().enumerate().filter(|(c, _)| cells & (1 << c) != 0) {
             total.merge(&cell[metric.index()]);
         }
         total
     }
 
-    /// What the players carry in for one metric, into a comparison over every cell (`None`) or
-    /// within one.
-    pub fn carried(&self, metric: Metric, cell: Option<usize>) -> Carried {
+    /// What the players carry in for one metric, into a comparison within one cell, or over the
+    /// cells in `cells` (bit c for cell c) when `cell` is `None`.
+    pub fn carried_in(&self, metric: Metric, cell: Option<usize>, cells: u32) -> Carried {
         match cell {
             Some(c) => self.carried_in_cell[c][metric.index()],
             None => {
                 let mut total = Carried::default();
-                self.carried.iter().for_each(|c| total.merge(&c[metric.index()]));
+                self.carried
+                    .iter()
+                    .enumerate()
+                    .filter(|(c, _)| cells & (1 << c) != 0)
+                    .for_each(|(_, c)| total.merge(&c[metric.index()]));
                 total
             }
         }

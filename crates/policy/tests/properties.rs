@@ -23,6 +23,9 @@ fn binary(n: u64, k: u64) -> Moments {
         player_count_sq: n as f64,
         player_sum_sq: k,
         player_cross: k,
+        player_count_cube: n as f64,
+        player_count_fourth: n as f64,
+        player_mean_sq: k,
     }
 }
 

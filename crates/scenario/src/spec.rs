@@ -497,7 +497,7 @@ pub static GUARDRAIL: TableSpec = TableSpec {
         optional(
             "variance",
             Kind::Choice { values: &["clustered", "session"], default: Some("clustered") },
-            "clustered: delta-method variance over players (sessions of one player are correlated); session: every session independent.",
+            "clustered: variance components within and between players (sessions of one player are correlated), with a Student t reference; session: every session independent.",
         ),
         optional(
             "statistic",

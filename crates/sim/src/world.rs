@@ -469,11 +469,11 @@ impl<'a> World<'a> {
         };
         let players = self.slots.iter().map(|slot| Totals {
             cell: usize::from(slot.cell),
-            sessions: cohort_of_key(slot.key).map(|c| (c, f64::from(slot.count), slot.totals())),
-            returns: cohort_of_key(slot.return_key)
-                .map(|c| (c, f64::from(slot.return_count), f64::from(slot.returned))),
+            sessions: cohort_of_key(slot.key).map(|c| (c, f64::from(slot.count))),
+            returns: cohort_of_key(slot.return_key).map(|c| (c, f64::from(slot.return_count))),
         });
-        self.carries.close(&self.snapshot, players);
+        let live_cells = rollcage_policy::ALL_CELLS & !current.killed_cells;
+        self.carries.close(&self.snapshot, live_cells, players);
     }
 
     /// The current exposure's assignment mark.
@@ -1052,8 +1052,7 @@ impl<'a> World<'a> {
             cohort.latency[bin_of(e.values[1])] += 1;
         }
         if e.cohort != Cohort::Unexposed && !self.carries.is_empty() {
-            let values = &e.values;
-            self.carries.observe_session(e.player as usize, usize::from(slot.cell), cohort, values);
+            self.carries.observe_session(e.player as usize, usize::from(slot.cell), cohort);
         }
         let metrics = &mut cohort.cells[usize::from(slot.cell)];
         let n = slot.count;
@@ -1082,7 +1081,7 @@ impl<'a> World<'a> {
         let value = if r.returned { 1.0 } else { 0.0 };
         let cohort = &mut self.snapshot.cohorts[r.cohort.index()];
         if r.cohort != Cohort::Unexposed {
-            self.carries.observe_return(r.player as usize, usize::from(slot.cell), cohort, value);
+            self.carries.observe_return(r.player as usize, usize::from(slot.cell), cohort);
         }
         cohort.cells[usize::from(slot.cell)][Metric::ReturnRate.index()].observe(
             slot.return_count,

@@ -200,8 +200,7 @@ fn carried_sums_match_the_sessions() {
         let value = if s.crashed { 1.0 } else { 0.0 };
         by_cell[usize::from(s.cell)][side][stratum][s.player as usize].push(value);
     }
-    let close =
-        |a: Carried, b: Carried| (a.sum - b.sum).abs() < 1e-8 && (a.count - b.count).abs() < 1e-8;
+    let close = |a: Carried, b: Carried| (a.weight - b.weight).abs() < 1e-8;
     // Over every cell: the cells' players side by side.
     let everyone: [Vec<Vec<Vec<f64>>>; 2] = std::array::from_fn(|side| {
         (0..3)
@@ -221,16 +220,19 @@ fn carried_sums_match_the_sessions() {
                 telemetry.metric(Metric::CrashRate).count,
                 [strata[s].treatment, strata[s].control][side].count
             );
-            let (world, reference) =
-                (telemetry.carried(Metric::CrashRate, None), strata[s].carried[side]);
+            let (world, reference) = (
+                telemetry.carried_in(Metric::CrashRate, None, rollcage_policy::ALL_CELLS),
+                strata[s].carried[side],
+            );
             assert!(
                 close(world, reference),
                 "exposure {s}, {cohort:?}: {world:?} vs {reference:?}"
             );
-            carried_somewhere |= reference.count.abs() > 1.0;
+            carried_somewhere |= reference.weight.abs() > 1.0;
             for (cell, [t, c]) in by_cell.iter().enumerate() {
                 let strata = strata_from_players([t, c], VarianceModel::Clustered);
-                let world = telemetry.carried(Metric::CrashRate, Some(cell));
+                let world =
+                    telemetry.carried_in(Metric::CrashRate, Some(cell), rollcage_policy::ALL_CELLS);
                 let reference = strata[s].carried[side];
                 assert!(
                     close(world, reference),

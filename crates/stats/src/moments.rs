@@ -3,12 +3,15 @@
 //! A metric such as "crash rate per run" is a ratio over sessions, but sessions come in clusters:
 //! one player plays many runs, and a crash-prone device crashes again. Treating sessions as
 //! independent understates the variance whenever players differ. [`Moments`] therefore keeps two
-//! sets of sums: the session-level sums (Σy, Σy²) and the per-player sums (Σnᵢ², Σyᵢ², Σnᵢyᵢ,
-//! where nᵢ and yᵢ are player i's session count and total) from which the delta method estimates
-//! the variance of the ratio honestly (Deng, Knoblich and Lu, 2018).
+//! sets of sums: the session-level sums (Σy, Σy²) and the per-player sums (Σnᵢ², Σnᵢ³, Σnᵢ⁴,
+//! Σyᵢ², Σnᵢyᵢ and Σyᵢ²/nᵢ, where nᵢ and yᵢ are player i's session count and total). From them
+//! come the within-player and between-player variance components of a one-way random-effects
+//! model (see [`crate::components`]), which give the variance of the cohort's mean however
+//! unevenly players play.
 //!
-//! The per-player sums are kept incrementally: adding one observation for a player whose totals so
-//! far are (n, y) changes Σnᵢ² by 2n + 1, Σyᵢ² by 2·y·v + v² and Σnᵢyᵢ by n·v + y + v. That keeps
+//! The per-player sums are kept incrementally: adding one observation v for a player whose totals
+//! so far are (n, y) changes Σnᵢ² by 2n + 1, Σnᵢ³ by 3n² + 3n + 1, Σnᵢ⁴ by 4n³ + 6n² + 4n + 1,
+//! Σyᵢ² by 2·y·v + v², Σnᵢyᵢ by n·v + y + v and Σyᵢ²/nᵢ by (y + v)²/(n + 1) − y²/n. That keeps
 //! the per-session cost constant, which matters on the simulator's hot path.
 
 /// How to estimate the variance of a cohort mean.
@@ -16,7 +19,8 @@
 pub enum VarianceModel {
     /// Every session independent: s²/n. Cheap, and wrong when players differ.
     Session,
-    /// Sessions clustered by player, variance by the delta method on per-player totals.
+    /// Sessions clustered by player: within- and between-player variance components, by the
+    /// method of moments (see [`crate::components`] and, for a comparison, [`crate::contrast`]).
     Clustered,
 }
 
@@ -38,6 +42,12 @@ pub struct Moments {
     pub player_sum_sq: f64,
     /// Σ nᵢ·yᵢ over players.
     pub player_cross: f64,
+    /// Σ nᵢ³ over players.
+    pub player_count_cube: f64,
+    /// Σ nᵢ⁴ over players.
+    pub player_count_fourth: f64,
+    /// Σ yᵢ²/nᵢ over players: what the session sum of squares keeps between players.
+    pub player_mean_sq: f64,
 }
 
 impl Moments {
@@ -56,6 +66,11 @@ impl Moments {
         self.player_count_sq += 2.0 * n + 1.0;
         self.player_sum_sq += 2.0 * player_sum * value + value * value;
         self.player_cross += n * value + player_sum + value;
+        self.player_count_cube += 3.0 * n * n + 3.0 * n + 1.0;
+        self.player_count_fourth += ((4.0 * n + 6.0) * n + 4.0) * n + 1.0;
+        let before = if player_count == 0 { 0.0 } else { player_sum * player_sum / n };
+        let after = player_sum + value;
+        self.player_mean_sq += after * after / (n + 1.0) - before;
     }
 
     /// Builds the moments of a cohort from each player's observations, one slice per player.
@@ -81,11 +96,20 @@ impl Moments {
         self.player_count_sq += other.player_count_sq;
         self.player_sum_sq += other.player_sum_sq;
         self.player_cross += other.player_cross;
+        self.player_count_cube += other.player_count_cube;
+        self.player_count_fourth += other.player_count_fourth;
+        self.player_mean_sq += other.player_mean_sq;
     }
 
     /// The mean per observation, or `None` without observations.
     pub fn mean(&self) -> Option<f64> {
         (self.count > 0).then(|| self.sum / self.count as f64)
+    }
+
+    /// Σᵢ (yᵢ − r·nᵢ)²: the players' totals around a rate `r`.
+    pub fn residual_sq(&self, r: f64) -> f64 {
+        // Exact in real numbers and never negative; rounding can make it slightly so.
+        (self.player_sum_sq - 2.0 * r * self.player_cross + r * r * self.player_count_sq).max(0.0)
     }
 
     /// The estimated variance of [`Moments::mean`], or `None` when it cannot be estimated (fewer
@@ -102,17 +126,11 @@ impl Moments {
                 s2 / n
             }
             VarianceModel::Clustered => {
-                if self.players < 2 {
-                    return None;
-                }
-                let k = self.players as f64;
-                let n_bar = self.count as f64 / k;
-                let y_bar = self.sum / k;
-                // Sample (co)variances over players of (nᵢ, yᵢ).
-                let s_nn = (self.player_count_sq - k * n_bar * n_bar) / (k - 1.0);
-                let s_yy = (self.player_sum_sq - k * y_bar * y_bar) / (k - 1.0);
-                let s_ny = (self.player_cross - k * n_bar * y_bar) / (k - 1.0);
-                (s_yy - 2.0 * mean * s_ny + mean * mean * s_nn) / (k * n_bar * n_bar)
+                let mut sums = crate::components::ComponentSums::default();
+                sums.add(self);
+                let c = sums.components(crate::components::Weighting::Totals)?;
+                (c.within * self.count as f64 + c.between * self.player_count_sq)
+                    / (self.count as f64 * self.count as f64)
             }
         };
         // Rounding can push an exact zero slightly negative.
@@ -151,8 +169,8 @@ mod tests {
         assert!(close(v, 1.666_666_666_666_666_7 / 4.0, 1e-12));
     }
 
-    /// With one session per player the delta method reduces to the session variance, up to the
-    /// (k-1) versus (n-1) bookkeeping, which is identical here.
+    /// With one session per player the clustered variance reduces to the session variance: the
+    /// components cannot be told apart, and their sum is the sessions' variance.
     #[test]
     fn clustered_equals_session_when_every_player_has_one_session() {
         let m = Moments::from_players([[0.5].as_slice(), &[1.5], &[4.0], &[2.0], &[7.0]]);
@@ -161,17 +179,15 @@ mod tests {
         assert!(close(c, s, 1e-12), "clustered {c} vs session {s}");
     }
 
-    /// Reference computed with numpy for players' totals n = [2, 3, 1], y = [1, 3, 0]:
-    /// R = 4/6; k = 3; n̄ = 2;
-    /// s_yy = var([1,3,0], ddof=1) = 2.3333333333333335,
-    /// s_nn = var([2,3,1], ddof=1) = 1.0,
-    /// s_ny = cov([2,3,1],[1,3,0])[0,1] = 1.5;
-    /// (s_yy - 2 R s_ny + R² s_nn) / (k n̄²) = 0.06481481481481483.
+    /// Reference computed in exact fractions in Python, from the raw values by the definitions
+    /// (not the running sums), for players [1, 0], [1, 1, 1] and [0]: σ²_w = 1/6 (squares within
+    /// players 1/2 over 6 − 3 degrees of freedom), σ²_b = 17/134, and the mean's variance
+    /// (σ²_w·6 + σ²_b·14)/36 = 31/402.
     #[test]
     fn clustered_variance_matches_reference() {
         let m = Moments::from_players([[1.0, 0.0].as_slice(), &[1.0, 1.0, 1.0], &[0.0]]);
         let v = m.variance_of_mean(VarianceModel::Clustered).unwrap();
-        assert!(close(v, 0.064_814_814_814_814_83, 1e-12), "{v}");
+        assert!(close(v, 31.0 / 402.0, 1e-12), "{v}");
     }
 
     #[test]
@@ -189,6 +205,11 @@ mod tests {
         let all = Moments::from_players([[1.0, 0.0].as_slice(), &[3.0], &[2.0], &[0.0, 0.0, 1.0]]);
         let mut merged = a;
         merged.merge(&b);
-        assert_eq!(merged, all);
+        // Equal up to the last bit of the running Σyᵢ²/nᵢ, which adds in another order.
+        assert_eq!(
+            Moments { player_mean_sq: 0.0, ..merged },
+            Moments { player_mean_sq: 0.0, ..all }
+        );
+        assert!(close(merged.player_mean_sq, all.player_mean_sq, 1e-15));
     }
 }

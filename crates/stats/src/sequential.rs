@@ -7,13 +7,15 @@
 //!   that some look crosses grows far beyond α. It is what most teams run, and rollcage keeps it to
 //!   show what it costs.
 //! - The **mixture sequential probability ratio test** (mSPRT; Johari, Pekelis and Walsh, 2017)
-//!   mixes the likelihood ratio over a normal prior N(0, τ²) on the effect. For an estimate θ̂ with
-//!   variance V the mixture likelihood ratio is
-//!   Λ = sqrt(V / (V + τ²)) · exp(τ²θ̂² / (2V(V + τ²))).
-//!   Under the null Λ is a nonnegative martingale, so by Ville's inequality the chance that it
-//!   ever reaches 1/α is at most α: rejecting when Λ ≥ 1/α holds α over any number of looks.
-//!   rollcage rejects only when the estimate also points in the harmful direction, which keeps the
-//!   error at most α for a one-sided question.
+//!   mixes the likelihood ratio over a prior on the effect. A guardrail asks a one-sided question
+//!   (is the harm above zero?), so the prior is a half-normal on harms, 2·N(0, τ²) on θ ≥ 0: for
+//!   an estimate θ̂ with variance V the mixture likelihood ratio is
+//!   Λ = 2·sqrt(V / (V + τ²)) · exp(τ²θ̂² / (2V(V + τ²))) · Φ(τθ̂ / sqrt(V(V + τ²))).
+//!   Under "no harm" Λ is a nonnegative martingale (a supermartingale when the build is better),
+//!   so by Ville's inequality the chance that it ever reaches 1/α is at most α: rejecting when
+//!   Λ ≥ 1/α holds α over any number of looks. A two-sided normal mixture, rejecting on one side
+//!   only, would hold it too, but spend half its error on the side that never rejects: the
+//!   half-normal mixture reaches 1/α at a smaller z.
 //! - **Wald's SPRT** tests "no harm" against one stated harm δ. For a normal estimate θ̂ with
 //!   variance V the log-likelihood ratio is (δ/V)·(θ̂ − δ/2). It rejects at ln((1 − β)/α) and
 //!   accepts "no harm" at ln(β/(1 − α)); between the two it keeps looking. It needs the least data
@@ -32,13 +34,16 @@ pub fn z_p_value(z: f64) -> f64 {
     normal::sf(z)
 }
 
-/// The natural logarithm of the mSPRT mixture likelihood ratio for an estimate with the given
-/// variance, under a normal mixture with standard deviation `mixture_sd`.
+/// The natural logarithm of the one-sided mSPRT mixture likelihood ratio for an estimate with
+/// the given variance, under a half-normal mixture on harms with scale `mixture_sd`.
 pub fn msprt_log_lr(estimate: f64, variance: f64, mixture_sd: f64) -> f64 {
     assert!(variance > 0.0 && mixture_sd > 0.0, "mSPRT needs positive variances");
     let tau2 = mixture_sd * mixture_sd;
-    0.5 * (variance / (variance + tau2)).ln()
+    let side = normal::cdf(mixture_sd * estimate / (variance * (variance + tau2)).sqrt());
+    std::f64::consts::LN_2
+        + 0.5 * (variance / (variance + tau2)).ln()
         + tau2 * estimate * estimate / (2.0 * variance * (variance + tau2))
+        + side.ln()
 }
 
 /// The log-likelihood-ratio threshold at which the mSPRT rejects: ln(1/α).
@@ -46,13 +51,30 @@ pub fn msprt_log_threshold(alpha: f64) -> f64 {
     -alpha.ln()
 }
 
-/// The z (estimate over its standard error) at which the mSPRT's mixture likelihood ratio reaches
-/// 1/α for an estimate of variance V: z² = 2(V + τ²)/τ² · (ln(1/α) + ½·ln((V + τ²)/V)). Times
-/// the standard error, it is the half-width of the confidence sequence.
+/// The z (estimate over its standard error) at which the one-sided mSPRT's mixture likelihood
+/// ratio reaches 1/α for an estimate of variance V: the root of
+/// ln 2 + ½·ln(V/(V + τ²)) + z²τ²/(2(V + τ²)) + ln Φ(zτ/√(V + τ²)) = ln(1/α), which is unique
+/// because the left side grows with z. Times the standard error, it is the distance from the
+/// estimate to the confidence sequence's lower end.
 pub fn msprt_z_bound(variance: f64, mixture_sd: f64, alpha: f64) -> f64 {
-    let tau2 = mixture_sd * mixture_sd;
-    let log = msprt_log_threshold(alpha) + 0.5 * ((variance + tau2) / variance).ln();
-    (2.0 * (variance + tau2) / tau2 * log).sqrt()
+    let se = variance.sqrt();
+    let excess = |z: f64| msprt_log_lr(z * se, variance, mixture_sd) - msprt_log_threshold(alpha);
+    let (mut lo, mut hi) = (0.0, 1.0);
+    while excess(hi) < 0.0 {
+        (lo, hi) = (hi, 2.0 * hi);
+    }
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if excess(mid) < 0.0 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+        if hi - lo < 1e-12 * hi {
+            break;
+        }
+    }
+    0.5 * (lo + hi)
 }
 
 /// The always-valid p-value after one look: min(1, 1/Λ). Over several looks the running minimum
@@ -92,30 +114,46 @@ mod tests {
         assert!((z_p_value(2.0) - 0.022_750_131_948_179_195).abs() / 0.0227 < 1e-9);
     }
 
-    /// Reference from the closed form, evaluated in Python with θ̂ = 0.01, V = 1e-5, τ = 0.02:
-    /// 0.5*log(V/(V+τ²)) + τ²θ̂²/(2V(V+τ²)) = 3.021262747135651.
+    /// Reference: the half-normal mixture integrated numerically with scipy 1.17
+    /// (`quad` of 2·φ(θ; 0, τ)·exp(θθ̂/V − θ²/(2V)) over θ ≥ 0, relative tolerance 1e-12) for
+    /// θ̂ = 0.01, V = 1e-5, τ = 0.02: ln Λ = 3.7135158836387925; the closed form in scipy gives
+    /// -3.3057925644913806 at θ̂ = -0.01. The z bounds are scipy `brentq` roots of the closed
+    /// form: 2.920740997995603 (V = 1e-5, τ = 0.02, α = 0.05), where the two-sided normal mixture
+    /// needed 3.1539915233173343, and 4.384627935804216 (V = 2e-4, τ = 0.01, α = 0.025).
     #[test]
-    fn msprt_matches_the_closed_form() {
+    fn msprt_matches_the_half_normal_mixture() {
         let l = msprt_log_lr(0.01, 1e-5, 0.02);
-        assert!((l - 3.021_262_747_135_651).abs() < 1e-12, "{l}");
+        assert!((l - 3.713_515_883_638_792_5).abs() < 1e-10, "{l}");
+        let below = msprt_log_lr(-0.01, 1e-5, 0.02);
+        assert!((below + 3.305_792_564_491_380_6).abs() < 1e-9, "{below}");
         assert!((msprt_log_threshold(0.05) - 2.995_732_273_553_991).abs() < 1e-12);
         assert!((msprt_p_value(l) - (-l).exp()).abs() < 1e-15);
         assert_eq!(msprt_p_value(-1.0), 1.0);
+        for (v, tau, alpha, z) in
+            [(1e-5, 0.02, 0.05, 2.920_740_997_995_603), (2e-4, 0.01, 0.025, 4.384_627_935_804_216)]
+        {
+            let got = msprt_z_bound(v, tau, alpha);
+            assert!((got - z).abs() < 1e-9, "{got} vs {z}");
+        }
     }
 
     /// Monte Carlo check of the property that makes mSPRT worth having: under the null, looking
     /// after every one of 100 batches, the naive z-test rejects far more often than α while the
-    /// mSPRT stays at or below α. 4000 sequences; the tolerance is four binomial standard errors.
+    /// mSPRT stays at or below α, and uses more of it than a two-sided normal mixture rejecting
+    /// on one side would. 4000 sequences; the tolerance is four binomial standard errors.
     #[test]
     fn msprt_holds_alpha_under_repeated_looks_while_naive_z_does_not() {
         let (sequences, looks, alpha) = (4000usize, 100usize, 0.05);
         let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let (mut naive, mut msprt) = (0usize, 0usize);
+        let (mut naive, mut msprt, mut two_sided) = (0usize, 0usize, 0usize);
+        // The normal mixture N(0, τ²), τ = 0.5: ½·ln(V/(V + τ²)) + τ²θ̂²/(2V(V + τ²)).
+        let normal_mixture =
+            |e: f64, v: f64| 0.5 * (v / (v + 0.25)).ln() + 0.25 * e * e / (2.0 * v * (v + 0.25));
         let zc = z_critical(alpha);
         let threshold = msprt_log_threshold(alpha);
         for _ in 0..sequences {
             let mut sum = 0.0;
-            let (mut naive_hit, mut msprt_hit) = (false, false);
+            let (mut naive_hit, mut msprt_hit, mut two_sided_hit) = (false, false, false);
             for k in 1..=looks {
                 let x: f64 = StandardNormal.sample(&mut rng);
                 sum += x;
@@ -125,18 +163,24 @@ mod tests {
                 if estimate / variance.sqrt() > zc {
                     naive_hit = true;
                 }
-                if estimate > 0.0 && msprt_log_lr(estimate, variance, 0.5) >= threshold {
+                if msprt_log_lr(estimate, variance, 0.5) >= threshold {
                     msprt_hit = true;
+                }
+                if estimate > 0.0 && normal_mixture(estimate, variance) >= threshold {
+                    two_sided_hit = true;
                 }
             }
             naive += usize::from(naive_hit);
             msprt += usize::from(msprt_hit);
+            two_sided += usize::from(two_sided_hit);
         }
         let se = (alpha * (1.0 - alpha) / sequences as f64).sqrt();
         let naive_rate = naive as f64 / sequences as f64;
         let msprt_rate = msprt as f64 / sequences as f64;
         assert!(naive_rate > alpha + 4.0 * se, "naive rate {naive_rate}");
         assert!(msprt_rate <= alpha + 4.0 * se, "mSPRT rate {msprt_rate}");
+        // Every sequence the two-sided mixture rejects, the half-normal one rejects too.
+        assert!(msprt > two_sided, "one-sided {msprt}, two-sided {two_sided}");
     }
 
     /// Reference from the closed forms, evaluated in Python: with θ̂ = 0.012, V = 1e-5, δ = 0.01,

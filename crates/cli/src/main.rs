@@ -1,6 +1,7 @@
 //! The `rollcage` command line: the one place that reads files, writes reports, prints, and reads
 //! the clock. It validates what the user typed first, then does the work.
 
+mod calibrate;
 mod explain;
 mod files;
 mod interrupt;
@@ -53,6 +54,9 @@ enum Command {
         #[arg(default_value = "scenarios")]
         paths: Vec<PathBuf>,
     },
+    /// Run a null world's guardrails dry, many times, and compare the spread of each guardrail's
+    /// estimate with the standard error it reports, look by look (1 is calibrated).
+    CalibrateSe(calibrate::Args),
     /// Replay one run of a scenario and print its timeline: stages, evaluations, the stop, the oracles.
     Explain(explain::Args),
     /// For each statistical guardrail and stage: the chance the planned schedule catches a given
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Simulate(args) => simulate::run(&args),
         Command::Check { paths } => files::check(&paths),
+        Command::CalibrateSe(args) => calibrate::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Sweep(args) => sweep::run(&args),

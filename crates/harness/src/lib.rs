@@ -9,6 +9,7 @@
 //! - [`rows`]: the CSV report tables; [`explain`]: the human summary and a run's timeline.
 
 pub mod batch;
+pub mod calibrate;
 pub mod explain;
 pub mod figures;
 pub mod oracle;

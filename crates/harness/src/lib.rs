@@ -12,6 +12,7 @@ pub mod batch;
 pub mod calibrate;
 pub mod explain;
 pub mod figures;
+mod harm;
 pub mod oracle;
 pub mod plan;
 pub mod rows;

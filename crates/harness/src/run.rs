@@ -17,10 +17,9 @@ use rollcage_policy::{
     Action, Bucket, BucketLayout, BuildId, Controller, Event, EventKind, KillScope, Minutes,
     Policy, Reason, Share, Telemetry,
 };
-use rollcage_sim::{
-    Breakdown, Observation, RunSeed, Save, SessionEvent, SessionObserver, Stream, World,
-};
+use rollcage_sim::{Observation, RunSeed, Save, SessionEvent, SessionObserver, Stream, World};
 
+use crate::harm::acting_cells;
 use crate::oracle::{Oracles, Violations};
 use crate::scenario::Scenario;
 
@@ -613,25 +612,14 @@ impl<C: Controller> Driver<'_, C> {
         pause: Option<Minutes>,
     ) -> Option<Minutes> {
         let world = &self.scenario.world;
-        let cells = world.cell_names().len();
         let faults: Vec<_> = world.release.faults.iter().filter(|f| f.kind.is_harmful()).collect();
         let killed = |scope: KillScope| kills.iter().find(|(_, s)| *s == scope).map(|(t, _)| *t);
         let release = killed(KillScope::Release);
         let mut latest = Minutes::ZERO;
         for f in faults {
-            // The cells a fault can act in: one, when its segment pins the breakdown's dimension.
-            let pinned = match world.breakdown {
-                Breakdown::Platform => f.segment.platform.map(usize::from),
-                Breakdown::Region => f.segment.region.map(usize::from),
-                Breakdown::None => None,
-            };
-            let acting: Vec<usize> = match pinned {
-                Some(c) => vec![c],
-                None => (0..cells).collect(),
-            };
-            let segments = acting
-                .iter()
-                .map(|&c| killed(KillScope::Segment(c)))
+            let segments = acting_cells(world, f)
+                .into_iter()
+                .map(|c| killed(KillScope::Segment(c)))
                 .try_fold(Minutes::ZERO, |a, t| t.map(|t| a.max(t)));
             let stopped = [release, killed(KillScope::Feature(f.feature)), segments, pause]
                 .into_iter()

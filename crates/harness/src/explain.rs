@@ -94,6 +94,13 @@ pub fn describe_summary(s: &Summary, scenario_path: &str) -> String {
     if s.false_kill_rate.is_some() {
         let _ = writeln!(out, "  false-kill rate: {}", rate(s.false_kill_rate));
     }
+    if s.false_stop_rate.is_some() {
+        let _ = writeln!(
+            out,
+            "  false stops:     {} runs in which a guardrail stopped a part of the release doing no harm",
+            rate(s.false_stop_rate)
+        );
+    }
     if s.data_pauses > 0 {
         let _ = writeln!(out, "  data-pause rate: {}", rate(s.data_pause_rate));
     }
@@ -354,6 +361,12 @@ pub fn timeline(scenario: &Scenario, r: &RunRecord) -> String {
         r.exposed_players,
         r.stage_reached
     );
+    if let Some(at) = r.false_stop_at {
+        let _ = writeln!(
+            out,
+            "false stop: at {at} a guardrail stopped a part of the release doing no harm"
+        );
+    }
     if let Some(b) = &r.rollback {
         let took = b
             .ended

@@ -33,6 +33,8 @@ pub struct Figures {
     pub released: bool,
     pub time_to_detect_h: Option<f64>,
     pub release_h: Option<f64>,
+    /// When a guardrail first stopped a part of the release doing no harm.
+    pub false_stop_h: Option<f64>,
     pub harmed_players: u64,
     pub harmed_sessions: u64,
     pub exposed_players: u64,
@@ -66,6 +68,7 @@ impl RunFigures {
                     released: r.final_phase == FinalPhase::Released,
                     time_to_detect_h: r.time_to_detect.map(Minutes::hours),
                     release_h: r.released_at.map(Minutes::hours),
+                    false_stop_h: r.false_stop_at.map(Minutes::hours),
                     harmed_players: r.harmed_players,
                     harmed_sessions: r.harmed_sessions,
                     exposed_players: r.exposed_players,
@@ -99,6 +102,7 @@ pub const FIGURES_HEADER: &[&str] = &[
     "released",
     "time_to_detect_h",
     "release_h",
+    "false_stop_h",
     "harmed_players",
     "harmed_sessions",
     "exposed_players",
@@ -144,6 +148,7 @@ pub fn figures_table(runs: &[RunFigures]) -> Table {
                         f.released.to_string(),
                         exact(f.time_to_detect_h),
                         exact(f.release_h),
+                        exact(f.false_stop_h),
                         f.harmed_players.to_string(),
                         f.harmed_sessions.to_string(),
                         f.exposed_players.to_string(),
@@ -240,6 +245,7 @@ fn parse_row(row: &[String]) -> Result<RunFigures, String> {
             released: parsed("released", cell("released"))?,
             time_to_detect_h: maybe("time_to_detect_h")?,
             release_h: maybe("release_h")?,
+            false_stop_h: maybe("false_stop_h")?,
             harmed_players: num("harmed_players")?,
             harmed_sessions: num("harmed_sessions")?,
             exposed_players: num("exposed_players")?,
@@ -297,6 +303,7 @@ mod tests {
                 released: false,
                 time_to_detect_h: Some(0.1 + 0.2),
                 release_h: None,
+                false_stop_h: Some(2.0 / 3.0),
                 harmed_players: 17,
                 harmed_sessions: 40,
                 exposed_players: 900,
@@ -340,6 +347,7 @@ mod tests {
                 released: true,
                 time_to_detect_h: None,
                 release_h: Some(60.0),
+                false_stop_h: None,
                 harmed_players: 0,
                 harmed_sessions: 0,
                 exposed_players: 10,
@@ -349,8 +357,14 @@ mod tests {
                 first_violation: None,
             }),
         }]);
+        let good = table.rows[0].clone();
         table.rows[0][7] = "sixty".to_string();
         let error = parse_figures(&table.rows).unwrap_err();
         assert!(error.contains("row 1") && error.contains("release_h"), "{error}");
+        table.rows[0] = good;
+        let false_stop = FIGURES_HEADER.iter().position(|c| *c == "false_stop_h").unwrap();
+        table.rows[0][false_stop] = "soon".to_string();
+        let error = parse_figures(&table.rows).unwrap_err();
+        assert!(error.contains("`false_stop_h`"), "{error}");
     }
 }

@@ -24,6 +24,11 @@ pub(crate) fn opt(value: Option<f64>, decimals: usize) -> String {
     value.map_or_else(String::new, |v| fixed(v, decimals))
 }
 
+/// The index of column `name` in `header`.
+fn column(header: &[&str], name: &str) -> usize {
+    header.iter().position(|c| *c == name).expect("a column of the header")
+}
+
 fn hours(minutes: Option<rollcage_policy::Minutes>) -> String {
     opt(minutes.map(|m| m.hours()), 2)
 }
@@ -66,6 +71,7 @@ pub const RUNS_HEADER: &[&str] = &[
     "players_affected",
     "oracle_violations",
     "problem",
+    "false_stop_h",
 ];
 
 fn run_row(r: &RunRecord) -> Vec<String> {
@@ -112,6 +118,7 @@ fn run_row(r: &RunRecord) -> Vec<String> {
         r.saves.players_affected.to_string(),
         r.violations.total().to_string(),
         problem,
+        hours(r.false_stop_at),
     ]
 }
 
@@ -127,7 +134,7 @@ pub fn runs_table(results: &[RunResult]) -> Table {
                 row[0] = run.to_string();
                 row[1] = seed.0.to_string();
                 row[2] = "panicked".to_string();
-                row[RUNS_HEADER.len() - 1] = format!("panic: {message}");
+                row[column(RUNS_HEADER, "problem")] = format!("panic: {message}");
                 row
             }
         })
@@ -224,6 +231,10 @@ pub const SUMMARY_HEADER: &[&str] = &[
     "oracle_violation_runs",
     "expectations",
     "failed_expectations",
+    "false_stops",
+    "false_stop_rate",
+    "false_stop_rate_lo",
+    "false_stop_rate_hi",
 ];
 
 pub(crate) fn rate_cells(rate: Option<Rate>) -> [String; 3] {
@@ -280,7 +291,10 @@ pub fn summary_table(summaries: &[Summary]) -> Table {
                 s.violation_runs.to_string(),
                 if s.held() { "held" } else { "failed" }.to_string(),
                 failed.join(" "),
+                s.false_stops.to_string(),
             ]);
+            row.extend(rate_cells(s.false_stop_rate));
+            debug_assert_eq!(row.len(), SUMMARY_HEADER.len());
             row
         })
         .collect();

@@ -19,7 +19,7 @@ use rollcage_policy::{
 };
 use rollcage_sim::{Observation, RunSeed, Save, SessionEvent, SessionObserver, Stream, World};
 
-use crate::harm::acting_cells;
+use crate::harm::{acting_cells, first_false_stop};
 use crate::oracle::{Oracles, Violations};
 use crate::scenario::Scenario;
 
@@ -209,6 +209,10 @@ pub struct RunRecord {
     pub kills: u32,
     /// From the start of harm to when it was all stopped.
     pub time_to_detect: Option<Minutes>,
+    /// When a guardrail first stopped a part of the release that was doing no harm at that moment
+    /// (a healthy feature or segment, the release once its harm was contained, or a build that
+    /// replaced it), by the ground truth; operators' kills and data-quality pauses never count.
+    pub false_stop_at: Option<Minutes>,
     pub final_phase: FinalPhase,
     pub released_at: Option<Minutes>,
     pub ended_at: Minutes,
@@ -710,6 +714,7 @@ impl<C: Controller> Driver<'_, C> {
         }
         let onset = scenario.world.release.harmful_onset();
         let contained = self.contained_at(&kills, pause);
+        let false_stop_at = first_false_stop(&scenario.world, &self.events, &kills);
         // A harmful release left running behind a data-quality pause was not missed by the
         // guardrails alone: the rollout stopped expanding and someone must look.
         let (outcome, time_to_detect) = match (onset, contained, &stop) {
@@ -763,6 +768,7 @@ impl<C: Controller> Driver<'_, C> {
             data_pause,
             kills: kills.len() as u32,
             time_to_detect,
+            false_stop_at,
             final_phase,
             released_at: self.released_at,
             ended_at: now,

@@ -17,6 +17,7 @@ pub struct ScheduledCommand {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Expectations {
     pub false_kill_rate_max: Option<f64>,
+    pub false_stop_rate_max: Option<f64>,
     pub data_pause_rate_max: Option<f64>,
     pub data_pause_rate_min: Option<f64>,
     pub detection_rate_min: Option<f64>,

@@ -105,6 +105,10 @@ pub struct Summary {
     pub false_kill_rate: Option<Rate>,
     /// Data pauses among all completed runs.
     pub data_pause_rate: Option<Rate>,
+    /// Runs in which a guardrail stopped a part of the release doing no harm.
+    pub false_stops: u64,
+    /// False stops among all completed runs.
+    pub false_stop_rate: Option<Rate>,
     pub time_to_detect_h: Option<Spread>,
     pub harmed_players: Option<Spread>,
     /// Players harmed, over the harmful runs only (the blast radius of a bad build when a batch
@@ -191,6 +195,7 @@ impl Summary {
             records.iter().filter(|(_, f)| f.violation_counts.iter().any(|&c| c > 0)).count()
                 as u64;
         let released = records.iter().filter(|(_, f)| f.released).count() as u64;
+        let false_stops = records.iter().filter(|(_, f)| f.false_stop_h.is_some()).count() as u64;
         let rollbacks = records.iter().filter_map(|(_, f)| f.rollback).collect::<Vec<_>>();
         let mut summary = Summary {
             scenario: scenario.name.clone(),
@@ -209,6 +214,8 @@ impl Summary {
                 false_kills + clean_passes + data_pauses - harmful_data_pauses,
             ),
             data_pause_rate: Rate::of(data_pauses, records.len() as u64),
+            false_stops,
+            false_stop_rate: Rate::of(false_stops, records.len() as u64),
             time_to_detect_h: figure(&|f| f.time_to_detect_h),
             harmed_players: figure(&|f| Some(f.harmed_players as f64)),
             harmed_players_when_harmful: figure(&|f| f.harmful.then_some(f.harmed_players as f64)),
@@ -262,6 +269,11 @@ impl Summary {
                 "false_kill_rate_max",
                 e.false_kill_rate_max,
                 self.false_kill_rate.map(|r| r.value),
+            ),
+            at_most(
+                "false_stop_rate_max",
+                e.false_stop_rate_max,
+                self.false_stop_rate.map(|r| r.value),
             ),
             at_most(
                 "data_pause_rate_max",

@@ -950,6 +950,7 @@ fn kill_scope(r: &mut Reader<'_>, t: &Obj<'_, '_>, names: &Names<'_>) -> Option<
 fn expectations(t: &Obj<'_, '_>) -> Option<Expectations> {
     Some(Expectations {
         false_kill_rate_max: t.number("false_kill_rate_max"),
+        false_stop_rate_max: t.number("false_stop_rate_max"),
         data_pause_rate_max: t.number("data_pause_rate_max"),
         data_pause_rate_min: t.number("data_pause_rate_min"),
         detection_rate_min: t.number("detection_rate_min"),

@@ -698,6 +698,11 @@ pub static EXPECT: TableSpec = TableSpec {
             "Highest acceptable share of harmless runs stopped.",
         ),
         optional(
+            "false_stop_rate_max",
+            number_or_none(0.0, 1.0),
+            "Highest acceptable share of runs in which a guardrail stopped a part of the release doing no harm (a healthy feature or segment, the release once its harm was contained, or a build that replaced it).",
+        ),
+        optional(
             "data_pause_rate_max",
             number_or_none(0.0, 1.0),
             "Highest acceptable share of runs a data-quality check paused.",

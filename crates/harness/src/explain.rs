@@ -22,6 +22,12 @@ fn rate(r: Option<Rate>) -> String {
     )
 }
 
+/// A number with at most six decimals and no trailing zeros (an alpha: `0.05`, `0.016667`).
+fn short(x: f64) -> String {
+    let text = format!("{x:.6}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 /// The command that replays one run of a scenario.
 pub fn repro_command(scenario_path: &str, run: u32) -> String {
     format!("rollcage explain {scenario_path} --run {run}")
@@ -93,6 +99,16 @@ pub fn describe_summary(s: &Summary, scenario_path: &str) -> String {
     }
     if s.false_kill_rate.is_some() {
         let _ = writeln!(out, "  false-kill rate: {}", rate(s.false_kill_rate));
+    }
+    if let (Some(used), Some(alpha)) = (s.alpha_used, s.alpha) {
+        let _ = writeln!(
+            out,
+            "  alpha used:      {:.2} [{:.2}, {:.2}] of alpha {} (false-kill rate over the policy's alpha)",
+            used.value,
+            used.interval.lo,
+            used.interval.hi,
+            short(alpha)
+        );
     }
     if s.false_stop_rate.is_some() {
         let _ = writeln!(

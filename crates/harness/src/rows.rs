@@ -235,6 +235,10 @@ pub const SUMMARY_HEADER: &[&str] = &[
     "false_stop_rate",
     "false_stop_rate_lo",
     "false_stop_rate_hi",
+    "alpha",
+    "alpha_used",
+    "alpha_used_lo",
+    "alpha_used_hi",
 ];
 
 pub(crate) fn rate_cells(rate: Option<Rate>) -> [String; 3] {
@@ -294,6 +298,12 @@ pub fn summary_table(summaries: &[Summary]) -> Table {
                 s.false_stops.to_string(),
             ]);
             row.extend(rate_cells(s.false_stop_rate));
+            row.extend([
+                opt(s.alpha, 6),
+                opt(s.alpha_used.map(|a| a.value), 4),
+                opt(s.alpha_used.map(|a| a.interval.lo), 4),
+                opt(s.alpha_used.map(|a| a.interval.hi), 4),
+            ]);
             debug_assert_eq!(row.len(), SUMMARY_HEADER.len());
             row
         })

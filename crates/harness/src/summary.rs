@@ -34,6 +34,25 @@ impl Rate {
     }
 }
 
+/// How much of the policy's alpha budget its false kills used: the false-kill rate over the budget,
+/// with the rate's Wilson interval divided likewise. Above 1, the policy kills good builds more
+/// often than it promises.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AlphaUsed {
+    pub value: f64,
+    pub interval: Interval,
+}
+
+impl AlphaUsed {
+    fn of(false_kill_rate: Option<Rate>, alpha: Option<f64>) -> Option<AlphaUsed> {
+        let (rate, alpha) = (false_kill_rate?, alpha?);
+        Some(AlphaUsed {
+            value: rate.value / alpha,
+            interval: Interval { lo: rate.interval.lo / alpha, hi: rate.interval.hi / alpha },
+        })
+    }
+}
+
 /// Median, 90th percentile and maximum of a sample.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Spread {
@@ -109,6 +128,11 @@ pub struct Summary {
     pub false_stops: u64,
     /// False stops among all completed runs.
     pub false_stop_rate: Option<Rate>,
+    /// The policy's alpha budget (see [`rollcage_policy::PolicyConfig::alpha_budget`]); `None`
+    /// without a statistical guardrail.
+    pub alpha: Option<f64>,
+    /// The false-kill rate over `alpha`; `None` without a budget or without harmless runs.
+    pub alpha_used: Option<AlphaUsed>,
     pub time_to_detect_h: Option<Spread>,
     pub harmed_players: Option<Spread>,
     /// Players harmed, over the harmful runs only (the blast radius of a bad build when a batch
@@ -196,6 +220,9 @@ impl Summary {
                 as u64;
         let released = records.iter().filter(|(_, f)| f.released).count() as u64;
         let false_stops = records.iter().filter(|(_, f)| f.false_stop_h.is_some()).count() as u64;
+        let false_kill_rate =
+            Rate::of(false_kills, false_kills + clean_passes + data_pauses - harmful_data_pauses);
+        let alpha = scenario.policy.alpha_budget();
         let rollbacks = records.iter().filter_map(|(_, f)| f.rollback).collect::<Vec<_>>();
         let mut summary = Summary {
             scenario: scenario.name.clone(),
@@ -209,13 +236,12 @@ impl Summary {
             clean_passes,
             data_pauses,
             detection_rate: Rate::of(detected, detected + missed + harmful_data_pauses),
-            false_kill_rate: Rate::of(
-                false_kills,
-                false_kills + clean_passes + data_pauses - harmful_data_pauses,
-            ),
+            false_kill_rate,
             data_pause_rate: Rate::of(data_pauses, records.len() as u64),
             false_stops,
             false_stop_rate: Rate::of(false_stops, records.len() as u64),
+            alpha,
+            alpha_used: AlphaUsed::of(false_kill_rate, alpha),
             time_to_detect_h: figure(&|f| f.time_to_detect_h),
             harmed_players: figure(&|f| Some(f.harmed_players as f64)),
             harmed_players_when_harmful: figure(&|f| f.harmful.then_some(f.harmed_players as f64)),

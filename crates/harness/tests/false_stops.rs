@@ -1,8 +1,8 @@
-//! False stops: a guardrail stopping a part of the release that does no harm at that moment, by
-//! the ground truth. Each test plants the case with a scripted controller (the scenario's own
-//! policy, with kills and pauses added at fixed hours and made to look like a guardrail's breach)
-//! and checks the run's `false_stop_at`; the summary figures are checked from hand-made run
-//! figures.
+//! False stops (a guardrail stopping a part of the release that does no harm at that moment, by
+//! the ground truth) and alpha used. Each false-stop case is planted with a scripted controller
+//! (the scenario's own policy, with kills and pauses at fixed hours recorded as a guardrail's
+//! breach) and judged by the run's `false_stop_at`; the alpha budget and the summary figures are
+//! checked from hand-made run figures.
 
 mod common;
 
@@ -15,7 +15,8 @@ use rollcage_harness::{
 };
 use rollcage_policy::{
     BuildId, Command, Controller, Direction, Evaluation, EventKind, Guardrail, KillScope, Method,
-    Metric, Minutes, Policy, Reason, Scope, Severity, Step, StepResult, Telemetry, Verdict,
+    Metric, Minutes, Multiplicity, Policy, Reason, Scope, Severity, Step, StepResult, Telemetry,
+    Verdict,
 };
 use rollcage_sim::{Breakdown, Fault, FaultKind, RunSeed, SegmentFilter};
 
@@ -395,8 +396,59 @@ fn the_summary_counts_false_stops_over_every_run_and_judges_their_bound() {
     );
 }
 
+#[test]
+fn alpha_used_is_the_false_kill_rate_over_the_policys_alpha() {
+    // The common policy: one mSPRT guardrail at alpha 0.05.
+    let s = common::scenario();
+    assert_eq!(s.policy.alpha_budget(), Some(0.05));
+    let summary = Summary::from_figures(&s, &batch());
+    let kills = summary.false_kill_rate.unwrap();
+    assert_eq!((kills.successes, kills.trials), (1, 10));
+    let used = summary.alpha_used.unwrap();
+    assert_eq!(summary.alpha, Some(0.05));
+    assert!((used.value - 2.0).abs() < 1e-12, "{used:?}");
+    assert!((used.interval.lo - kills.interval.lo / 0.05).abs() < 1e-12, "{used:?}");
+    assert!((used.interval.hi - kills.interval.hi / 0.05).abs() < 1e-12, "{used:?}");
+    let text = describe_summary(&summary, "x.toml");
+    assert!(
+        text.contains(&format!(
+            "  alpha used:      2.00 [{:.2}, {:.2}] of alpha 0.05 (false-kill rate over the policy's alpha)\n",
+            used.interval.lo, used.interval.hi
+        )),
+        "{text}"
+    );
+
+    // No harmless run: nothing to divide.
+    let harmful_only: Vec<RunFigures> = batch().into_iter().take(10).collect();
+    assert_eq!(Summary::from_figures(&s, &harmful_only).alpha_used, None);
+    // No statistical guardrail: no budget, no line.
+    let thresholds = scenario(vec![]);
+    let summary = Summary::from_figures(&thresholds, &batch());
+    assert_eq!((summary.alpha, summary.alpha_used), (None, None));
+    assert!(!describe_summary(&summary, "x.toml").contains("alpha used"));
+}
+
+#[test]
+fn the_alpha_budget_adds_the_statistical_guardrails_and_divides_under_a_correction() {
+    let mut s = common::scenario();
+    let mut second = s.policy.guardrails[0].clone();
+    if let Method::Msprt { test, .. } = &mut second.method {
+        test.alpha = 0.025;
+    }
+    second.scope = Scope::Segment;
+    s.policy.guardrails.push(second);
+    s.policy.guardrails.push(quiet_guardrail());
+    let budget = |s: &Scenario| s.policy.alpha_budget().expect("statistical guardrails");
+    assert!((budget(&s) - 0.075).abs() < 1e-12, "{}", budget(&s));
+    for correction in [Multiplicity::Bonferroni, Multiplicity::Holm] {
+        s.policy.multiplicity = correction;
+        assert!((budget(&s) - 0.0375).abs() < 1e-12, "{correction:?}: {}", budget(&s));
+    }
+}
+
 /// A shard writes its runs' figures as text and `rollcage merge` reads them back: the summary
-/// made from three shards read back is the unsharded one, cell for cell, false stops included.
+/// made from three shards read back is the unsharded one, cell for cell, false stops and alpha
+/// used included.
 #[test]
 fn a_summary_merged_from_shards_is_the_unsharded_one() {
     let s = common::scenario();
@@ -418,5 +470,8 @@ fn a_summary_merged_from_shards_is_the_unsharded_one() {
     assert_eq!(merged, runs);
     assert_eq!(summary_table(&[Summary::from_figures(&s, &merged)]), whole);
     let cell = |name| whole.rows[0][column(SUMMARY_HEADER, name)].as_str();
-    assert_eq!(["false_stops", "false_stop_rate"].map(cell), ["4", "0.2000"]);
+    assert_eq!(
+        ["false_stops", "false_stop_rate", "alpha", "alpha_used"].map(cell),
+        ["4", "0.2000", "0.050000", "2.0000"]
+    );
 }

@@ -323,4 +323,18 @@ impl PolicyConfig {
     pub fn statistical_guardrails(&self) -> usize {
         self.guardrails.iter().filter(|g| g.method.comparison().is_some()).count()
     }
+
+    /// The false-kill rate the policy promises over a rollout (its alpha budget): the union bound
+    /// of its statistical guardrails, the sum of their alphas, divided by their number under a
+    /// Bonferroni or Holm correction. A segment-scoped guardrail splits its alpha over the cells,
+    /// so it counts once. `None` without a statistical guardrail.
+    pub fn alpha_budget(&self) -> Option<f64> {
+        let alphas = self.guardrails.iter().filter_map(|g| g.method.comparison().map(|c| c.alpha));
+        let (sum, m) = alphas.fold((0.0, 0usize), |(sum, m), a| (sum + a, m + 1));
+        let divisor = match self.multiplicity {
+            Multiplicity::None => 1.0,
+            Multiplicity::Bonferroni | Multiplicity::Holm => m as f64,
+        };
+        (m > 0).then(|| sum / divisor)
+    }
 }

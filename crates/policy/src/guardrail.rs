@@ -286,6 +286,15 @@ fn pooled(strata: &[Telemetry], cohort: Cohort, g: &Guardrail, look: &Look) -> M
     m
 }
 
+/// What a guardrail looks at: one cumulative snapshot per exposure of the build (the strata it
+/// compares), and the strata a partial kill took out of the comparison, whose holdback still
+/// teaches the holdback's variance.
+#[derive(Clone, Copy, Debug)]
+pub struct Evidence<'a> {
+    pub strata: &'a [Telemetry],
+    pub history: &'a [Telemetry],
+}
+
 /// Where and at what level a guardrail is evaluated at one look.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Look {
@@ -352,11 +361,20 @@ fn rank_harm(strata: &[Telemetry], margin: Margin) -> Option<Harm> {
 }
 
 /// The harm a comparison sees in the strata, or `None` without a usable variance.
-fn harm(g: &Guardrail, test: &Comparison, strata: &[Telemetry], look: &Look) -> Option<Harm> {
+fn harm(g: &Guardrail, test: &Comparison, evidence: Evidence<'_>, look: &Look) -> Option<Harm> {
     match test.statistic {
         Statistic::Mean => {
-            let data: Vec<Stratum> = strata
+            // The history's treatment measured a build that no longer runs: only its holdback
+            // enters, and only the variance components.
+            let history = evidence.history.iter().map(|s| {
+                let mut held = Telemetry::default();
+                held.cohorts[Cohort::Holdback.index()] = *s.cohort(Cohort::Holdback);
+                held
+            });
+            let data: Vec<Stratum> = history
+                .collect::<Vec<Telemetry>>()
                 .iter()
+                .chain(evidence.strata)
                 .map(|s| Stratum {
                     treatment: moments(s, Cohort::Treatment, g, look),
                     control: moments(s, Cohort::Holdback, g, look),
@@ -376,7 +394,7 @@ fn harm(g: &Guardrail, test: &Comparison, strata: &[Telemetry], look: &Look) -> 
                 information: h.information,
             })
         }
-        Statistic::MannWhitney => rank_harm(strata, test.margin),
+        Statistic::MannWhitney => rank_harm(evidence.strata, test.margin),
     }
 }
 
@@ -384,12 +402,12 @@ fn harm(g: &Guardrail, test: &Comparison, strata: &[Telemetry], look: &Look) -> 
 pub fn evaluate(
     index: usize,
     g: &Guardrail,
-    strata: &[Telemetry],
+    evidence: Evidence<'_>,
     look: Look,
     memory: &mut Memory,
 ) -> Evaluation {
-    let treatment = pooled(strata, Cohort::Treatment, g, &look);
-    let control = pooled(strata, Cohort::Holdback, g, &look);
+    let treatment = pooled(evidence.strata, Cohort::Treatment, g, &look);
+    let control = pooled(evidence.strata, Cohort::Holdback, g, &look);
     let mut e = Evaluation {
         treatment_mean: treatment.mean(),
         control_mean: control.mean(),
@@ -405,7 +423,7 @@ pub fn evaluate(
     if treatment.count < g.min_sample || control.count < g.min_sample {
         return e;
     }
-    let Some(harm) = harm(g, test, strata, &look) else {
+    let Some(harm) = harm(g, test, evidence, &look) else {
         e.verdict = Verdict::NoVariance;
         return e;
     };
@@ -666,13 +684,18 @@ mod tests {
     };
     const NAIVE: Method = Method::NaiveZ(TEST);
 
+    /// Evidence of these strata alone, with no history.
+    fn only(strata: &[Telemetry]) -> Evidence<'_> {
+        Evidence { strata, history: &[] }
+    }
+
     /// One look with a fresh memory, at the guardrail's own alpha.
     fn check(g: &Guardrail, strata: &[Telemetry]) -> Evaluation {
         let alpha = g.method.comparison().map_or(0.0, |c| c.alpha);
         evaluate(
             0,
             g,
-            strata,
+            only(strata),
             Look { cell: None, live_cells: ALL_CELLS, alpha, plan_share: 1.0, last: false },
             &mut Memory::new(),
         )
@@ -731,7 +754,7 @@ mod tests {
         let look =
             Look { cell: None, live_cells: ALL_CELLS, alpha: 0.05, plan_share: 1.0, last: false };
         data.iter()
-            .map(|&(n, k)| evaluate(0, g, &[snapshot(n, k, n, n / 50)], look, &mut memory))
+            .map(|&(n, k)| evaluate(0, g, only(&[snapshot(n, k, n, n / 50)]), look, &mut memory))
             .collect()
     }
 
@@ -786,7 +809,7 @@ mod tests {
     fn msprt_look(g: &Guardrail, memory: &mut Memory, k: usize) -> Evaluation {
         let look =
             Look { cell: None, live_cells: ALL_CELLS, alpha: 0.05, plan_share: 1.0, last: false };
-        evaluate(0, g, &[snapshot(2000, k, 2000, 37)], look, memory)
+        evaluate(0, g, only(&[snapshot(2000, k, 2000, 37)]), look, memory)
     }
 
     /// After a partial kill the mSPRT goes on from its likelihood ratio, capped at 1: evidence
@@ -846,17 +869,50 @@ mod tests {
         let look =
             Look { cell: None, live_cells: ALL_CELLS, alpha: 0.05, plan_share: 1.0, last: false };
         let mut memory = Memory::new();
-        let before = evaluate(0, &g, &[snapshot(2000, 40, 2000, 40)], look, &mut memory);
+        let before = evaluate(0, &g, only(&[snapshot(2000, 40, 2000, 40)]), look, &mut memory);
         memory.carry_over();
-        let after = evaluate(0, &g, &[snapshot(200, 4, 200, 4)], look, &mut memory);
+        let after = evaluate(0, &g, only(&[snapshot(200, 4, 200, 4)]), look, &mut memory);
         assert!((after.information_fraction.unwrap() - 0.55).abs() < 1e-12, "{after:?}");
         assert!(after.alpha_spent.unwrap() > before.alpha_spent.unwrap(), "{after:?}");
         // Past the plan, what is left is spent and the test stops.
         memory.carry_over();
         let mut last = Memory::new();
         last.calendar_before = 2500.0;
-        let spent = evaluate(0, &g, &[snapshot(200, 4, 200, 4)], look, &mut last);
+        let spent = evaluate(0, &g, only(&[snapshot(200, 4, 200, 4)]), look, &mut last);
         assert_eq!(spent.verdict, Verdict::Spent);
+    }
+
+    /// After a partial kill the comparison restarts on a few hours of data; a holdback that
+    /// happened to crash not once in them looked certain, and a healthy segment was killed for
+    /// it. Its hours before the kill are the same untouched players and still teach its variance.
+    #[test]
+    fn the_holdbacks_history_teaches_its_variance_after_a_restart() {
+        let g = guardrail(Method::NaiveZ(Comparison {
+            alpha: 0.025,
+            variance: VarianceModel::Clustered,
+            ..TEST
+        }));
+        let g = Guardrail { min_sample: 50, ..g };
+        let look =
+            Look { cell: None, live_cells: ALL_CELLS, alpha: 0.025, plan_share: 1.0, last: false };
+        let restarted = [snapshot(60, 4, 60, 0)];
+        let alone = evaluate(0, &g, only(&restarted), look, &mut Memory::new());
+        assert_eq!(alone.verdict, Verdict::Breach, "{alone:?}");
+        let before = [snapshot(200, 30, 200, 4)];
+        let evidence = Evidence { strata: &restarted, history: &before };
+        let taught = evaluate(0, &g, evidence, look, &mut Memory::new());
+        assert_eq!(taught.verdict, Verdict::Pass, "{taught:?}");
+        // The history's treatment measured a build that no longer runs: it changes nothing.
+        assert_eq!((taught.estimate, taught.treatment_count), (alone.estimate, 60));
+        let other = [snapshot(200, 0, 200, 4)];
+        let same = evaluate(
+            0,
+            &g,
+            Evidence { strata: &restarted, history: &other },
+            look,
+            &mut Memory::new(),
+        );
+        assert_eq!(same.std_error, taught.std_error);
     }
 
     #[test]

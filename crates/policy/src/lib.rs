@@ -22,7 +22,7 @@ pub use config::{
 pub use event::{
     Action, BuildId, Command, Event, EventKind, KillScope, Reason, SampleRatio, StepResult,
 };
-pub use guardrail::{Evaluation, Look, Memory, Verdict};
+pub use guardrail::{Evaluation, Evidence, Look, Memory, Verdict};
 pub use machine::{Controller, Phase, Policy, Step};
 pub use metric::Metric;
 pub use rollcage_stats::spending::Spending;

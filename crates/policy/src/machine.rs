@@ -32,7 +32,7 @@ use crate::config::{Multiplicity, PolicyConfig, Scope, Severity};
 use crate::event::{
     Action, BuildId, Command, Event, EventKind, KillScope, Reason, SampleRatio, StepResult,
 };
-use crate::guardrail::{Evaluation, Look, Memory, Verdict, evaluate};
+use crate::guardrail::{Evaluation, Evidence, Look, Memory, Verdict, evaluate};
 use crate::telemetry::{Cohort, MAX_CELLS, Telemetry};
 use crate::units::Minutes;
 
@@ -131,6 +131,9 @@ pub struct Policy<'a> {
     since: Minutes,
     /// One cumulative snapshot per exposure of the current build: the guardrails' strata.
     strata: Vec<Telemetry>,
+    /// The strata a partial kill took out of the comparison: the holdback's players in them are
+    /// the same players, untouched by the kill, and still teach its variance.
+    history: Vec<Telemetry>,
     approvals: Vec<bool>,
     /// Consecutive breaching evaluations, per guardrail and segment cell (cell 0 for guardrails
     /// evaluated over everyone).
@@ -159,6 +162,7 @@ impl<'a> Policy<'a> {
             phase: Phase::Pending,
             since: Minutes::ZERO,
             strata: Vec::new(),
+            history: Vec::new(),
             approvals: vec![false; config.stages.len()],
             streaks: vec![[0; MAX_CELLS]; config.guardrails.len()],
             memories: vec![vec![Memory::new(); config.cells.len()]; config.guardrails.len()],
@@ -245,7 +249,8 @@ impl<'a> Policy<'a> {
             // What the evidence measured no longer runs: start over, as after a new exposure,
             // with whatever error budget the earlier looks left.
             self.strata.push(Telemetry::default());
-            self.strata.drain(..self.strata.len() - 1);
+            let earlier = self.strata.drain(..self.strata.len() - 1);
+            self.history.extend(earlier);
             self.streaks.iter_mut().for_each(|s| *s = [0; MAX_CELLS]);
             self.memories.iter_mut().flatten().for_each(Memory::carry_over);
         }
@@ -386,7 +391,13 @@ impl<'a> Policy<'a> {
                 let look = Look { cell, live_cells, alpha, plan_share, last };
                 let e = if fresh {
                     let memory = &mut self.memories[i][cell.unwrap_or(0)];
-                    evaluate(i, g, &self.strata, look, memory)
+                    evaluate(
+                        i,
+                        g,
+                        Evidence { strata: &self.strata, history: &self.history },
+                        look,
+                        memory,
+                    )
                 } else {
                     Evaluation::no_data(i, cell, alpha)
                 };
@@ -625,6 +636,7 @@ impl Controller for Policy<'_> {
                 } else {
                     self.build = build.clone();
                     self.strata.clear();
+                    self.history.clear();
                     self.approvals.iter_mut().for_each(|a| *a = false);
                     self.forget_evidence();
                     self.killed_features.iter_mut().for_each(|k| *k = false);

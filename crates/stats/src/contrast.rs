@@ -225,8 +225,10 @@ pub struct HarmEstimate {
 }
 
 /// Combines the per-stratum harm into one estimate. Strata where either cohort has no data (or,
-/// under the session model, too little for a variance) are left out; `None` when no stratum is
-/// usable or the clustered variance cannot be estimated (no cohort has two players).
+/// under the session model, too little for a variance) are left out of it, though under the
+/// clustered model every cohort's data teaches its variance components (a stratum with an empty
+/// treatment brings the holdback's hours that an estimate does not compare); `None` when no
+/// stratum is usable or the clustered variance cannot be estimated (no cohort has two players).
 pub fn stratified_harm(strata: &[Stratum], spec: &HarmSpec) -> Option<HarmEstimate> {
     let factors = spec.factors();
     let (mut weight_sum, mut weighted_harm) = (0.0, 0.0);
@@ -253,7 +255,7 @@ pub fn stratified_harm(strata: &[Stratum], spec: &HarmSpec) -> Option<HarmEstima
     }
     let (variance, degrees_of_freedom) = match spec.variance {
         VarianceModel::Session => (session_variance(&used, factors), f64::INFINITY),
-        VarianceModel::Clustered => clustered_variance(&used, factors)?,
+        VarianceModel::Clustered => clustered_variance(&used, strata, factors)?,
     };
     Some(HarmEstimate {
         estimate: weighted_harm / weight_sum,
@@ -320,11 +322,15 @@ impl Design {
     }
 }
 
-/// The clustered variance (times W²) of the contrast and its degrees of freedom, each cohort on
-/// its own random-effects components, the between-player one weighted by the sign the cohort
-/// enters the harm with (see the module's introduction). `None` when a cohort's components cannot
-/// be estimated.
-fn clustered_variance(strata: &[&Stratum], factors: [f64; 2]) -> Option<(f64, f64)> {
+/// The clustered variance (times W²) of the contrast over the `strata` it uses and its degrees of
+/// freedom, each cohort on its own random-effects components learnt from `all` the strata given,
+/// the between-player one weighted by the sign the cohort enters the harm with (see the module's
+/// introduction). `None` when a cohort's components cannot be estimated.
+fn clustered_variance(
+    strata: &[&Stratum],
+    all: &[Stratum],
+    factors: [f64; 2],
+) -> Option<(f64, f64)> {
     // The variance, and Σ termᵢ²/dfᵢ over its terms for Satterthwaite's degrees of freedom.
     let (mut total, mut spread) = (0.0, 0.0);
     for (cohort, &f) in factors.iter().enumerate() {
@@ -332,8 +338,10 @@ fn clustered_variance(strata: &[&Stratum], factors: [f64; 2]) -> Option<(f64, f6
             continue;
         }
         let weighting = if f > 0.0 { Weighting::Totals } else { Weighting::Means };
+        // Every stratum with data teaches the components, the ones the estimate leaves out too (a
+        // holdback's hours before a partial kill restarted the comparison are the same players).
         let (mut sums, mut population) = (ComponentSums::default(), ComponentSums::default());
-        for s in strata {
+        for s in all {
             let own = if cohort == 0 { &s.treatment } else { &s.control };
             sums.add(own);
             population.add(s.population[cohort].as_ref().unwrap_or(own));

@@ -38,3 +38,10 @@ sweep FILE *ARGS:
 # Rebuild reports/index.html, the visual report, from the CSV reports.
 report:
     cargo run --release -- report
+
+# The validation matrix: every corrected method in nine stressed null worlds and across a partial
+# kill, then each null world's standard-error calibration (see validation/README.md; about 20
+# minutes on 2 cores).
+validate:
+    cargo run --release -- simulate validation --out reports/validation
+    failed=""; for world in validation/*/; do runs=3000; case "$world" in *partial-kills*) continue;; *heavy-players*) runs=8000;; esac; if out=$(cargo run --release -- calibrate-se "${world}msprt.toml" --runs "$runs"); then :; else failed="$failed $world"; fi; echo "$out" | grep "from stage 2"; done; [ -z "$failed" ] || { echo "not calibrated:$failed"; exit 1; }

@@ -189,7 +189,7 @@ impl fmt::Display for DescribeEvaluation<'_> {
         if let Some(t) = e.information_fraction {
             write!(f, ", information {:.1}%", 100.0 * t)?;
         }
-        if g.method.comparison().is_some() && e.alpha > 0.0 {
+        if g.method.comparison().is_some() {
             write!(f, ", alpha {:.4}", e.alpha)?;
             if let Some(spent) = e.alpha_spent {
                 write!(f, " (spent {spent:.4})")?;
@@ -349,7 +349,9 @@ fn rank_harm(strata: &[Telemetry], margin: Margin) -> Option<Harm> {
         .map(|b| {
             let nt: f64 = b.treatment.iter().map(|&c| f64::from(c)).sum();
             let nc: f64 = b.control.iter().map(|&c| f64::from(c)).sum();
-            if nt + nc > 0.0 { nt * nc / (nt + nc) } else { 0.0 }
+            // Counts are whole: a stratum with sessions has a total of at least 1, and an empty
+            // one adds 0 / 1.
+            nt * nc / (nt + nc).max(1.0)
         })
         .sum();
     Some(Harm {
@@ -603,9 +605,9 @@ fn spend(
     // The final look counts as the whole plan.
     let calendar = if last_look { gathered.max(plan.planned) } else { gathered };
     e.information_fraction = Some(plan.fraction(gathered));
-    if memory.test_alpha != plan.alpha && !memory.analyses.is_empty() {
+    if memory.test_alpha != plan.alpha {
         // The alpha in force changed (Holm passed on a breached guardrail's share): the
-        // boundaries of every analysis so far are recomputed at the new level.
+        // boundaries of every analysis so far (if any) are recomputed at the new level.
         memory.test = GroupSequential::new();
         for a in memory.analyses.clone() {
             let cumulative = plan.budget(memory, a.calendar);
@@ -967,5 +969,252 @@ mod tests {
         // Two stages of the same data are as convincing as one, and more with both.
         let two = check(&rank(0.0), &[latencies(1.1), latencies(1.1)]);
         assert!(two.statistic.unwrap() > slower.statistic.unwrap());
+    }
+
+    #[test]
+    fn a_look_without_data_keeps_the_alpha_in_force() {
+        let e = Evaluation::no_data(2, Some(1), 0.0125);
+        assert_eq!((e.guardrail, e.cell, e.alpha), (2, Some(1), 0.0125));
+        assert_eq!(e.verdict, Verdict::NoData);
+        let cells = ["ios".to_string(), "pc".to_string()];
+        assert_eq!(
+            e.describe(&guardrail(NAIVE), &cells),
+            "crash [naive_z] in pc -> inconclusive (telemetry missing or late)"
+        );
+    }
+
+    #[test]
+    fn a_sample_of_exactly_the_minimum_is_enough() {
+        let g = guardrail(NAIVE);
+        assert_eq!(check(&g, &[snapshot(100, 5, 100, 2)]).verdict, Verdict::Pass);
+        assert_eq!(check(&g, &[snapshot(99, 5, 1000, 2)]).verdict, Verdict::TooFewSamples);
+        assert_eq!(check(&g, &[snapshot(1000, 5, 99, 2)]).verdict, Verdict::TooFewSamples);
+        let limit = guardrail(Method::Threshold { limit: 0.5 });
+        assert_eq!(check(&limit, &[snapshot(100, 5, 0, 0)]).verdict, Verdict::Pass);
+        assert_eq!(check(&limit, &[snapshot(99, 5, 0, 0)]).verdict, Verdict::TooFewSamples);
+    }
+
+    /// A floor breaches strictly below its limit.
+    #[test]
+    fn a_threshold_on_a_decrease_breaches_below_its_limit() {
+        let g = Guardrail {
+            direction: Direction::Decrease,
+            ..guardrail(Method::Threshold { limit: 0.05 })
+        };
+        assert_eq!(check(&g, &[snapshot(200, 9, 0, 0)]).verdict, Verdict::Breach);
+        assert_eq!(check(&g, &[snapshot(200, 10, 0, 0)]).verdict, Verdict::Pass);
+        assert_eq!(check(&g, &[snapshot(200, 11, 0, 0)]).verdict, Verdict::Pass);
+    }
+
+    /// Every method's line names its statistic and its rule, and the alpha only where a test
+    /// has one.
+    #[test]
+    fn descriptions_name_each_methods_statistic_and_rule() {
+        let ceiling = guardrail(Method::Threshold { limit: 0.05 });
+        let e = check(&ceiling, &[snapshot(200, 11, 0, 0)]);
+        assert_eq!(
+            e.describe(&ceiling, &[]),
+            "crash [threshold] treatment 0.0550 (n=200), mean 0.0550 (breach if > 0.0500) -> breach"
+        );
+        let floor = Guardrail { direction: Direction::Decrease, ..ceiling };
+        let e = check(&floor, &[snapshot(200, 9, 0, 0)]);
+        assert!(e.describe(&floor, &[]).ends_with("(breach if < 0.0500) -> breach"));
+        let naive = guardrail(NAIVE);
+        let text = check(&naive, &[snapshot(1000, 60, 1000, 20)]).describe(&naive, &[]);
+        assert!(text.contains(", z "), "{text}");
+        assert!(text.contains("(breach if >= 1.6449), alpha 0.0500 (spent 0.0500)"), "{text}");
+        let msprt = guardrail(Method::Msprt { test: TEST, mixture_sd: 0.01 });
+        let text = check(&msprt, &[snapshot(2000, 60, 2000, 37)]).describe(&msprt, &[]);
+        assert!(text.contains(", log-LR "), "{text}");
+        assert!(text.contains(", alpha 0.0500, always-valid p "), "{text}");
+        let sprt = guardrail(Method::Sprt { test: TEST, effect: 0.02, beta: 0.2 });
+        let text = check(&sprt, &[snapshot(2000, 60, 2000, 37)]).describe(&sprt, &[]);
+        assert!(text.contains(", log-LR ") && text.contains(", accept if <= "), "{text}");
+    }
+
+    /// The reported intervals are the estimate plus and minus the rule's bound in standard
+    /// errors: the fixed-sample bound for the naive test and the SPRT, the boundary for spending.
+    #[test]
+    fn intervals_are_the_estimate_plus_and_minus_the_bound() {
+        let around = |e: &Evaluation, bound: f64| {
+            let (estimate, se) = (e.estimate.unwrap(), e.std_error.unwrap());
+            let (lo, hi) = e.interval.unwrap();
+            assert!((lo - (estimate - bound * se)).abs() < 1e-15, "{e:?}");
+            assert!((hi - (estimate + bound * se)).abs() < 1e-15, "{e:?}");
+        };
+        let data = [snapshot(1000, 60, 1000, 20)];
+        let naive = check(&guardrail(NAIVE), &data);
+        around(&naive, naive.threshold);
+        let sprt = check(&guardrail(Method::Sprt { test: TEST, effect: 0.02, beta: 0.2 }), &data);
+        around(&sprt, z_critical(0.05));
+        let spending = Method::Spending {
+            test: TEST,
+            spending: rollcage_stats::spending::Spending::Pocock,
+            planned_information: 1000.0,
+        };
+        let spent = check(&guardrail(spending), &data);
+        assert!(spent.threshold.is_finite(), "{spent:?}");
+        around(&spent, spent.threshold);
+    }
+
+    /// The mSPRT's confidence sequence: symmetric about the estimate, at the alpha the earlier
+    /// evidence's likelihood ratio leaves (all of it for a fresh test, less after evidence
+    /// against harm carried over a partial kill).
+    #[test]
+    fn msprt_interval_is_the_confidence_sequence_at_the_alpha_left() {
+        let g = guardrail(Method::Msprt { test: TEST, mixture_sd: 0.01 });
+        let half = |e: &Evaluation, alpha: f64| {
+            let se = e.std_error.unwrap();
+            msprt_z_bound(se * se, 0.01, alpha) * se
+        };
+        let fresh = msprt_look(&g, &mut Memory::new(), 60);
+        let (lo, hi) = fresh.interval.unwrap();
+        let estimate = fresh.estimate.unwrap();
+        assert!((lo - (estimate - half(&fresh, 0.05))).abs() < 1e-15, "{fresh:?}");
+        assert!((hi - (estimate + half(&fresh, 0.05))).abs() < 1e-15, "{fresh:?}");
+        let mut memory = Memory::new();
+        msprt_look(&g, &mut memory, 10);
+        memory.carry_over();
+        let before = memory.log_lr_before;
+        assert!(before < -1.0, "{before}");
+        let carried = msprt_look(&g, &mut memory, 60);
+        let (lo, hi) = carried.interval.unwrap();
+        let width = 2.0 * half(&carried, 0.05 * before.exp());
+        assert!((hi - lo - width).abs() < 1e-12, "{carried:?}");
+        assert!(hi - lo > fresh.interval.map(|(l, h)| h - l).unwrap());
+    }
+
+    #[test]
+    fn the_naive_test_spends_alpha_at_every_look() {
+        let e = looks(&guardrail(NAIVE), &[(1000, 20), (2000, 40), (3000, 60)]);
+        let spent: Vec<f64> = e.iter().map(|e| e.alpha_spent.unwrap()).collect();
+        assert!((spent[0] - 0.05).abs() < 1e-15 && (spent[2] - 0.15).abs() < 1e-15, "{spent:?}");
+    }
+
+    #[test]
+    fn bonferroni_tests_at_its_last_planned_look() {
+        let g = guardrail(Method::Bonferroni { test: TEST, looks: 2 });
+        let e = looks(&g, &[(1000, 20), (2000, 40)]);
+        assert_eq!(e[1].verdict, Verdict::Pass);
+        assert!((e[1].threshold - 1.959_963_984_540_054).abs() < 1e-9, "{:?}", e[1]);
+    }
+
+    fn pocock(planned: f64) -> Guardrail {
+        guardrail(Method::Spending {
+            test: TEST,
+            spending: rollcage_stats::spending::Spending::Pocock,
+            planned_information: planned,
+        })
+    }
+
+    /// Each analysis's boundary is the recursion's at the statistical information 1/V it saw,
+    /// spending Pocock's alpha at the calendar fraction (sessions): recomputed here step by step.
+    #[test]
+    fn spending_boundaries_follow_the_statistical_information() {
+        let planned = 4000.0;
+        let spending = rollcage_stats::spending::Spending::Pocock;
+        // The crash rate falls, so 1/V grows faster than the sessions.
+        let e = looks(&pocock(planned), &[(1000, 30), (2000, 40), (4000, 60)]);
+        let mut reference = GroupSequential::new();
+        for (e, calendar) in e.iter().zip([500.0, 1000.0, 2000.0]) {
+            let se = e.std_error.unwrap();
+            let bound =
+                reference.analyse(se.powi(-2), spending.cumulative(0.05, calendar / planned));
+            assert!((e.threshold - bound).abs() < 1e-9, "{e:?} vs {bound}");
+        }
+        assert!(e[1].std_error.unwrap().powi(-2) > 2.0 * e[0].std_error.unwrap().powi(-2));
+    }
+
+    /// When 1/V falls, the recursion takes it to have grown as the sessions did.
+    #[test]
+    fn spending_takes_the_sessions_growth_when_the_variance_outgrows_the_data() {
+        let planned = 10_000.0;
+        let spending = rollcage_stats::spending::Spending::Pocock;
+        let e = looks(&pocock(planned), &[(500, 10), (1000, 600)]);
+        let first = e[0].std_error.unwrap().powi(-2);
+        let mut reference = GroupSequential::new();
+        reference.analyse(first, spending.cumulative(0.05, 250.0 / planned));
+        let bound = reference.analyse(2.0 * first, spending.cumulative(0.05, 500.0 / planned));
+        assert!((e[1].threshold - bound).abs() < 1e-9, "{:?} vs {bound}", e[1]);
+    }
+
+    /// Information grown by exactly the step is enough for a new analysis.
+    #[test]
+    fn spending_analyses_at_exactly_the_information_step() {
+        let e = looks(&pocock(10_000.0), &[(2000, 40), (2200, 44)]);
+        assert_eq!(e[1].verdict, Verdict::Pass, "{:?}", e[1]);
+    }
+
+    /// When Holm raises the alpha in force, the analyses so far are redone at the new level: the
+    /// test then stands where it would had it run at that level from the start.
+    #[test]
+    fn spending_recomputes_its_boundaries_when_the_alpha_in_force_changes() {
+        let g = pocock(4000.0);
+        let run = |alphas: [f64; 3]| {
+            let mut memory = Memory::new();
+            let data = [(1000, 20), (2000, 40), (3000, 60)];
+            data.iter()
+                .zip(alphas)
+                .map(|(&(n, k), alpha)| {
+                    let look = Look {
+                        cell: None,
+                        live_cells: ALL_CELLS,
+                        alpha,
+                        plan_share: 1.0,
+                        last: false,
+                    };
+                    evaluate(0, &g, only(&[snapshot(n, k, n, n / 50)]), look, &mut memory)
+                })
+                .collect::<Vec<_>>()
+        };
+        let raised = run([0.025, 0.025, 0.05]);
+        let always = run([0.05, 0.05, 0.05]);
+        assert!((raised[2].threshold - always[2].threshold).abs() < 1e-12, "{raised:?}");
+        assert!((raised[2].alpha_spent.unwrap() - always[2].alpha_spent.unwrap()).abs() < 1e-12);
+        assert!(raised[1].threshold > always[1].threshold);
+    }
+
+    /// After a partial kill the new evidence's first analysis spends only what the schedule
+    /// added since the earlier evidence's spending, so its boundary is that increment's
+    /// fixed-sample bound; after two kills the calendar has gathered both earlier evidences.
+    #[test]
+    fn after_a_partial_kill_only_the_rest_of_the_budget_is_spent() {
+        let spending = rollcage_stats::spending::Spending::Pocock;
+        let g = pocock(2000.0);
+        let look =
+            Look { cell: None, live_cells: ALL_CELLS, alpha: 0.05, plan_share: 1.0, last: false };
+        let mut memory = Memory::new();
+        let before = evaluate(0, &g, only(&[snapshot(2000, 40, 2000, 40)]), look, &mut memory);
+        memory.carry_over();
+        let after = evaluate(0, &g, only(&[snapshot(200, 4, 200, 4)]), look, &mut memory);
+        let spent = before.alpha_spent.unwrap();
+        let increment = spending.cumulative(0.05, 0.55) - spent;
+        let bound = rollcage_stats::normal::quantile(1.0 - increment);
+        assert!((after.threshold - bound).abs() < 1e-9, "{after:?} vs {bound}");
+        assert!((after.alpha_spent.unwrap() - spending.cumulative(0.05, 0.55)).abs() < 1e-9);
+        memory.carry_over();
+        let last = Look { last: true, ..look };
+        let end = evaluate(0, &g, only(&[snapshot(200, 4, 200, 4)]), last, &mut memory);
+        assert!((end.information_fraction.unwrap() - 0.6).abs() < 1e-12, "{end:?}");
+        assert!((end.alpha_spent.unwrap() - 0.05).abs() < 1e-9, "{end:?}");
+    }
+
+    /// The rank test's information is Σ nₜnₕ/(nₜ + nₕ) over its strata, empty ones adding none.
+    #[test]
+    fn the_rank_tests_information_counts_each_strata_sessions() {
+        let mut g = guardrail(Method::Spending {
+            test: Comparison {
+                margin: Margin::Relative(0.0),
+                statistic: Statistic::MannWhitney,
+                ..TEST
+            },
+            spending: rollcage_stats::spending::Spending::Pocock,
+            planned_information: 1000.0,
+        });
+        g.metric = Metric::LatencyMs;
+        let one = check(&g, &[latencies(1.0)]);
+        assert_eq!(one.information_fraction, Some(0.2), "400 · 400 / 800 of 1000: {one:?}");
+        let two = check(&g, &[latencies(1.0), Telemetry::default(), latencies(1.0)]);
+        assert_eq!(two.information_fraction, Some(0.4), "{two:?}");
     }
 }

@@ -425,7 +425,7 @@ impl<'a> Policy<'a> {
                     (Severity::Rollback, Scope::Release) => {
                         breaches.release.get_or_insert(e);
                     }
-                    (Severity::Rollback, Scope::Feature(f)) if !self.killed_features[f] => {
+                    (Severity::Rollback, Scope::Feature(f)) => {
                         breaches.partial.push((KillScope::Feature(f), e));
                     }
                     (Severity::Rollback, Scope::Segment) => {
@@ -434,7 +434,6 @@ impl<'a> Policy<'a> {
                             e,
                         ));
                     }
-                    (Severity::Rollback, Scope::Feature(_)) => {}
                 }
             }
         }
@@ -498,9 +497,14 @@ impl Controller for Policy<'_> {
             self.kill(now, KillScope::Release, Reason::Guardrail(e), &mut step);
             return step;
         }
-        let mut partial = breaches.partial;
-        partial.dedup_by_key(|(scope, _)| *scope);
-        for (scope, e) in partial {
+        // Several guardrails may breach on one feature or cell at a look: it is killed once, for
+        // the first of them.
+        let mut killed: Vec<KillScope> = Vec::new();
+        for (scope, e) in breaches.partial {
+            if killed.contains(&scope) {
+                continue;
+            }
+            killed.push(scope);
             self.kill(now, scope, Reason::Guardrail(e), &mut step);
         }
         if let Some(reason) = breaches.pause {
@@ -1151,5 +1155,273 @@ mod tests {
         config.multiplicity = Multiplicity::Bonferroni;
         let p = Policy::new(&config, BuildId::new("1.4.0"));
         assert!((p.alpha(2) - 0.02).abs() < 1e-15);
+    }
+
+    fn refusal(step: &Step) -> &str {
+        match &step.events[..] {
+            [Event { kind: EventKind::Refused { why, .. }, .. }] => why,
+            other => panic!("not one refusal: {other:?}"),
+        }
+    }
+
+    /// A rollback step starts at once, or (a retry) at its backoff's end, when the driver says so.
+    #[test]
+    fn a_step_is_started_now_or_at_its_retry_time() {
+        let config = config();
+        let mut p = Policy::new(&config, BuildId::new("1.4.0"));
+        p.start(Minutes(0));
+        let started = |step: &Step| {
+            step.events
+                .iter()
+                .filter_map(|e| match e.kind {
+                    EventKind::StepStarted { step, attempt } => Some((step, attempt)),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        let kill = Command::Kill { note: "bug".into(), scope: KillScope::Release };
+        assert_eq!(started(&p.command(Minutes(5), &kill)), vec![(0, 1)]);
+        assert_eq!(started(&p.step_result(Minutes(6), &result(0, 1, true))), vec![(1, 1)]);
+        let retry = p.step_result(Minutes(20), &result(1, 1, false));
+        assert!(started(&retry).is_empty(), "the retry starts at minute 30: {retry:?}");
+    }
+
+    /// A new build starts over whole: no breach streak, no spent alpha, no breached guardrail
+    /// carries over from the build it replaces.
+    #[test]
+    fn a_new_build_starts_its_evidence_and_budgets_over() {
+        let mut config = config();
+        let mut watch = spending_guardrail(Scope::Release);
+        watch.severity = Severity::Pause;
+        config.guardrails.push(watch);
+        let bad = || crashes(25, [(20, 0), (20, 0)]);
+        let mut p = Policy::new(&config, BuildId::new("1.4.0")).recording_evaluations();
+        p.start(Minutes(0));
+        let first = evaluations(&look(&mut p, 60, bad()), 1, None)[0];
+        assert!(p.breached.iter().all(|&b| b), "both guardrails breached once");
+        p.command(Minutes(70), &Command::Kill { note: "bug".into(), scope: KillScope::Release });
+        for s in 0..3 {
+            p.step_result(Minutes(71), &result(s, 1, true));
+        }
+        p.command(Minutes(100), &Command::NewBuild { build: BuildId::new("1.4.1") });
+        assert!(p.breached.iter().all(|&b| !b));
+        let again = look(&mut p, 160, bad());
+        assert!(
+            again.actions.iter().all(|a| !matches!(a, Action::Kill { .. })),
+            "one breach of the new build, of two required: {again:?}"
+        );
+        let fresh = evaluations(&again, 1, None)[0];
+        assert_eq!(fresh.alpha_spent, first.alpha_spent);
+        assert_eq!(fresh.threshold, first.threshold);
+    }
+
+    /// Every look of the assignment is checked for its sample ratio, the holdback period's too,
+    /// once each group expects at least `SRM_MIN_EXPECTED` players.
+    #[test]
+    fn the_sample_ratio_is_checked_once_enough_players_are_expected() {
+        let mut config = config();
+        config.srm = Some(SrmCheck { alpha: 0.001, looks: 10 });
+        config.stages[1].approval = false;
+        let assigned = |treatment: u64, holdback: u64| {
+            let mut t = telemetry(25, 0.0);
+            t.cohorts[Cohort::Treatment.index()].assigned[0] = treatment;
+            t.cohorts[Cohort::Holdback.index()].assigned[0] = holdback;
+            t
+        };
+        let checked = |step: &Step| {
+            step.events.iter().any(|e| matches!(e.kind, EventKind::SampleRatioChecked(_)))
+        };
+        let mut p = Policy::new(&config, BuildId::new("1.4.0")).recording_evaluations();
+        p.start(Minutes(0));
+        // Stage 1 splits 1 : 5: the treatment expects a sixth of the players, 20 of 120.
+        assert!(!checked(&look(&mut p, 30, assigned(20, 99))));
+        assert!(checked(&look(&mut p, 60, assigned(20, 100))));
+        look(&mut p, 120, assigned(20, 100));
+        look(&mut p, 240, assigned(0, 0));
+        look(&mut p, 360, assigned(0, 0));
+        assert_eq!(p.phase(), Phase::HoldbackPeriod { paused: false });
+        // The holdback period splits 95 : 5: the holdback expects a twentieth, 20 of 400.
+        assert!(!checked(&look(&mut p, 370, assigned(379, 20))));
+        let step = look(&mut p, 380, assigned(200, 200));
+        let Some(Reason::SampleRatio(ratio)) = paused_by(&step) else { panic!("{step:?}") };
+        assert!((ratio.expected_share - 0.95).abs() < 1e-12, "{ratio:?}");
+    }
+
+    /// The stage's minimum duration counts from when the stage began.
+    #[test]
+    fn a_stage_holds_for_its_duration_from_when_it_began() {
+        let mut config = config();
+        config.stages[1].approval = false;
+        let mut p = Policy::new(&config, BuildId::new("1.4.0"));
+        p.start(Minutes(0));
+        assert_eq!(exposures(&look(&mut p, 120, telemetry(25, 0.0))), vec![2_500]);
+        assert!(exposures(&look(&mut p, 180, telemetry(25, 0.0))).is_empty());
+        let held = look(&mut p, 240, telemetry(25, 0.0));
+        assert!(
+            matches!(
+                held.events[0].kind,
+                EventKind::GateHeld { stage: 1, elapsed: Minutes(120), .. }
+            ),
+            "{held:?}"
+        );
+    }
+
+    /// Without a holdback period the last stage's look that holds its gate is the schedule's
+    /// last: a spending test spends all that is left there, and at no earlier look.
+    #[test]
+    fn without_a_holdback_period_the_last_gate_is_the_last_look() {
+        let mut config = config();
+        config.guardrails = vec![spending_guardrail(Scope::Release)];
+        config.stages[1].approval = false;
+        config.holdback_period = Minutes::ZERO;
+        let mut p = Policy::new(&config, BuildId::new("1.4.0")).recording_evaluations();
+        p.start(Minutes(0));
+        let spent = |p: &mut Policy<'_>, at: u32, n: usize| {
+            let step = look(p, at, crashes(n, [(1, 1), (1, 1)]));
+            evaluations(&step, 0, None)[0].alpha_spent.unwrap()
+        };
+        // The first stage's gate holds at 120, the second's at 240; the last stage's at 360.
+        for (at, n) in [(120, 20), (240, 30), (300, 40)] {
+            let alpha = spent(&mut p, at, n);
+            assert!(alpha < 0.05, "not the last look at {at}: {alpha}");
+        }
+        assert_eq!(p.phase(), Phase::Stage { index: 2, paused: false });
+        assert!((spent(&mut p, 360, 50) - 0.1).abs() < 1e-6);
+        assert_eq!(p.phase(), Phase::Released);
+    }
+
+    /// A look inside the holdback period, before it ends, is not the last and does not release.
+    #[test]
+    fn the_holdback_period_lasts_from_its_start() {
+        let mut config = config();
+        config.guardrails = vec![spending_guardrail(Scope::Release)];
+        config.stages[1].approval = false;
+        let mut p = Policy::new(&config, BuildId::new("1.4.0")).recording_evaluations();
+        p.start(Minutes(0));
+        for (at, n) in [(120, 20), (240, 30), (360, 40)] {
+            look(&mut p, at, crashes(n, [(1, 1), (1, 1)]));
+        }
+        assert_eq!(p.phase(), Phase::HoldbackPeriod { paused: false });
+        let step = look(&mut p, 380, crashes(60, [(1, 1), (1, 1)]));
+        let e = evaluations(&step, 0, None)[0];
+        assert!(e.alpha_spent.unwrap() < 0.05, "{e:?}");
+        assert_eq!(p.phase(), Phase::HoldbackPeriod { paused: false });
+        look(&mut p, 420, crashes(80, [(1, 1), (1, 1)]));
+        assert_eq!(p.phase(), Phase::Released);
+    }
+
+    /// Without an inconclusive limit, looks without new telemetry never pause.
+    #[test]
+    fn no_inconclusive_limit_never_pauses() {
+        let config = config();
+        let mut p = Policy::new(&config, BuildId::new("1.4.0"));
+        p.start(Minutes(0));
+        look(&mut p, 60, telemetry(25, 0.0));
+        let mut stale = telemetry(25, 0.0);
+        stale.as_of = Minutes(60);
+        for at in [120, 180, 240] {
+            assert!(paused_by(&p.observe(Minutes(at), &stale)).is_none());
+        }
+    }
+
+    /// A snapshot taken at or before the current stage began holds nothing of the stage.
+    #[test]
+    fn a_snapshot_from_before_the_stage_began_is_no_data() {
+        let mut config = config();
+        config.stages[1].approval = false;
+        let mut p = Policy::new(&config, BuildId::new("1.4.0")).recording_evaluations();
+        p.start(Minutes(0));
+        let lagging = |as_of: u32| {
+            let mut t = telemetry(25, 0.0);
+            t.as_of = Minutes(as_of);
+            t
+        };
+        assert_eq!(exposures(&p.observe(Minutes(120), &lagging(100))), vec![2_500]);
+        for (now, as_of) in [(130, 110), (140, 120)] {
+            let step = p.observe(Minutes(now), &lagging(as_of));
+            assert_eq!(evaluations(&step, 0, None)[0].verdict, Verdict::NoData, "{as_of}");
+        }
+        let step = p.observe(Minutes(150), &lagging(121));
+        assert_eq!(evaluations(&step, 0, None)[0].verdict, Verdict::Pass);
+    }
+
+    /// A breach streak short of a kill holds the gate.
+    #[test]
+    fn a_breach_short_of_the_required_streak_holds_the_gate() {
+        let config = config();
+        let mut p = Policy::new(&config, BuildId::new("1.4.0"));
+        p.start(Minutes(0));
+        let step = look(&mut p, 120, telemetry(25, 0.9));
+        assert!(step.actions.is_empty(), "{step:?}");
+        assert_eq!(p.phase(), Phase::Stage { index: 0, paused: false });
+    }
+
+    /// Two guardrails that breach on one feature at one look kill it once.
+    #[test]
+    fn a_feature_is_killed_once_however_many_guardrails_breach_on_it() {
+        let mut config = config();
+        let on_feature = Guardrail { breaches_required: 1, ..guardrail(Scope::Feature(1), 0.5) };
+        let on_cells = Guardrail { breaches_required: 1, ..guardrail(Scope::Segment, 0.5) };
+        config.guardrails = vec![on_feature.clone(), on_cells, on_feature];
+        let mut p = Policy::new(&config, BuildId::new("1.4.0"));
+        p.start(Minutes(0));
+        let step = look(&mut p, 60, cells(25, 0.9, 0.6));
+        let build = BuildId::new("1.4.0");
+        assert_eq!(
+            step.actions,
+            vec![
+                Action::Kill { build: build.clone(), scope: KillScope::Feature(1) },
+                Action::Kill { build: build.clone(), scope: KillScope::Segment(0) },
+                Action::Kill { build, scope: KillScope::Segment(1) },
+            ]
+        );
+    }
+
+    /// Each command that cannot apply says why, in words that fit the case.
+    #[test]
+    fn refusals_say_why() {
+        let config = config();
+        let mut p = Policy::new(&config, BuildId::new("1.4.0"));
+        p.start(Minutes(0));
+        let resume = Command::Resume { note: "go".into() };
+        assert!(refusal(&p.command(Minutes(1), &resume)).starts_with("nothing to resume"));
+        let new = Command::NewBuild { build: BuildId::new("1.4.1") };
+        assert_eq!(
+            refusal(&p.command(Minutes(2), &new)),
+            "a new build replaces a killed one, and build 1.4.0 is not killed"
+        );
+        p.command(Minutes(3), &Command::Kill { note: "bug".into(), scope: KillScope::Release });
+        for s in 0..3 {
+            p.step_result(Minutes(4), &result(s, 1, true));
+        }
+        assert_eq!(
+            refusal(&p.command(Minutes(5), &resume)),
+            "build 1.4.0 was killed; only a new build id can resume the rollout"
+        );
+    }
+
+    /// The check pauses when the p-value is below its threshold, not at it: a perfect split
+    /// has p = 1 and never pauses, even at a threshold of 1.
+    #[test]
+    fn a_sample_ratio_pauses_strictly_below_its_threshold() {
+        let mut config = config();
+        config.stages[0].share = config.holdback;
+        config.srm = Some(SrmCheck { alpha: 1.0, looks: 1 });
+        let mut p = Policy::new(&config, BuildId::new("1.4.0")).recording_evaluations();
+        p.start(Minutes(0));
+        let mut t = telemetry(25, 0.0);
+        t.cohorts[Cohort::Treatment.index()].assigned[0] = 60;
+        t.cohorts[Cohort::Holdback.index()].assigned[0] = 60;
+        let step = look(&mut p, 60, t);
+        let ratio = step
+            .events
+            .iter()
+            .find_map(|e| match e.kind {
+                EventKind::SampleRatioChecked(r) => Some(r),
+                _ => None,
+            })
+            .expect("checked");
+        assert_eq!((ratio.p_value, ratio.threshold), (1.0, 1.0));
+        assert!(paused_by(&step).is_none(), "{step:?}");
     }
 }

@@ -84,19 +84,9 @@ impl GroupSequential {
         GroupSequential::default()
     }
 
-    /// The analyses run so far.
-    pub fn analyses(&self) -> u32 {
-        self.analyses
-    }
-
     /// The error actually spent so far: the chance under the null of having crossed a boundary.
     pub fn spent(&self) -> f64 {
         self.spent
-    }
-
-    /// Information at the last analysis (0 before the first).
-    pub fn information(&self) -> f64 {
-        self.information
     }
 
     /// Runs the next analysis at `information` (more than at the last one), which may spend up to
@@ -352,5 +342,28 @@ mod tests {
         // And the recursion goes on correctly after an infinite boundary.
         let b = test.analyse(2.0, 0.06);
         assert!(b.is_finite() && (test.spent() - 0.06).abs() < 1e-6, "{b} {}", test.spent());
+    }
+
+    /// The names scenarios and reports use for each function.
+    #[test]
+    fn spending_functions_are_named_as_in_scenarios() {
+        assert_eq!(Spending::OBrienFleming.name(), "obrien_fleming");
+        assert_eq!(Spending::Pocock.name(), "pocock");
+    }
+
+    /// Information that does not grow has no boundary: the caller's bug is refused loudly, not
+    /// turned into a step of zero length.
+    #[test]
+    #[should_panic(expected = "information must grow between analyses (2 then 2)")]
+    fn an_analysis_at_the_same_information_is_refused() {
+        let mut test = GroupSequential::new();
+        test.analyse(2.0, 0.01);
+        test.analyse(2.0, 0.02);
+    }
+
+    #[test]
+    #[should_panic(expected = "information must grow between analyses (0 then inf)")]
+    fn an_analysis_at_infinite_information_is_refused() {
+        GroupSequential::new().advance(f64::INFINITY, 2.0);
     }
 }

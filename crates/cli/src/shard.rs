@@ -1,12 +1,14 @@
 //! What sharded and resumable work shares: the `--shard I/N` argument, the fingerprint that says a
 //! saved piece of work is still valid, and the stamped CSV files those pieces are saved in.
 //!
-//! A fingerprint covers the rollcage build (a hash of the running executable, so a rebuilt binary
+//! A fingerprint covers the rollcage build (the SHA-1 of the running executable, so a rebuilt binary
 //! never reuses another's results, and shards from different builds never merge), the exact input
 //! text, and every option that changes the results. A piece whose stamp differs is not reused.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+
+use sha1::{Digest, Sha1};
 
 use crate::report::{parse_csv, write_rows};
 
@@ -46,40 +48,32 @@ pub fn parse_shard(text: &str) -> Result<(u32, u32), String> {
     if i == 0 || i > n { Err(bad()) } else { Ok((i, n)) }
 }
 
-/// A 64-bit FNV-1a-style hash of `bytes`, eight at a time (a fingerprint, not a security measure).
-fn hash(mut h: u64, bytes: &[u8]) -> u64 {
-    let mut words = bytes.chunks_exact(8);
-    for w in &mut words {
-        h ^= u64::from_le_bytes(w.try_into().expect("eight bytes"));
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    for &b in words.remainder() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
-
-/// The running rollcage build: a hash of its executable (its version, if the file can't be read).
+/// The running rollcage build: the SHA-1 of its executable (its version, if the file can't be
+/// read).
 fn build_id() -> &'static str {
     static ID: OnceLock<String> = OnceLock::new();
     ID.get_or_init(|| {
         let exe = std::env::current_exe().and_then(std::fs::read);
         match exe {
-            Ok(bytes) => format!("{:016x}", hash(0xcbf2_9ce4_8422_2325, &bytes)),
+            Ok(bytes) => hex(&Sha1::digest(&bytes)),
             Err(_) => env!("CARGO_PKG_VERSION").to_string(),
         }
     })
 }
 
-/// The fingerprint of a piece of work: this build and `parts`.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The fingerprint of a piece of work: the SHA-1 of this build and `parts`, each part prefixed
+/// with its length so that no two lists of parts read alike.
 pub fn fingerprint(parts: &[&str]) -> String {
-    let mut h = hash(0xcbf2_9ce4_8422_2325, build_id().as_bytes());
-    for part in parts {
-        h = hash(h ^ 0xff, part.as_bytes());
-        h = h.wrapping_mul(0x0100_0000_01b3);
+    let mut h = Sha1::new();
+    for part in std::iter::once(build_id()).chain(parts.iter().copied()) {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
     }
-    format!("{h:016x}")
+    hex(&h.finalize())
 }
 
 /// Writes `header` and `rows` as CSV after a `# fingerprint` line, atomically.
@@ -128,5 +122,13 @@ mod tests {
         assert_ne!(fingerprint(&["a", "b"]), fingerprint(&["ab", ""]));
         assert_ne!(fingerprint(&["a", "b"]), fingerprint(&["a", "c"]));
         assert_ne!(fingerprint(&["12345678"]), fingerprint(&["12345679"]));
+        assert!(fingerprint(&[]).bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(fingerprint(&["a"]).len(), 40);
+    }
+
+    /// FIPS 180-2, appendix A.1: SHA-1("abc").
+    #[test]
+    fn hashes_are_written_in_hex() {
+        assert_eq!(hex(&Sha1::digest(b"abc")), "a9993e364706816aba3e25717850c26c9cd0d89d");
     }
 }

@@ -56,3 +56,18 @@ pub enum Stream {
     /// Whether the release carries its faults in this run (when only a share of runs does).
     Truth = 9,
 }
+
+impl Stream {
+    /// Every stream, in the order of their numbers.
+    pub const ALL: [Stream; 9] = [
+        Stream::Population,
+        Stream::Sessions,
+        Stream::Sabotage,
+        Stream::Faults,
+        Stream::Operations,
+        Stream::Arrivals,
+        Stream::Observation,
+        Stream::Delivery,
+        Stream::Truth,
+    ];
+}

@@ -14,34 +14,31 @@ fn expose(bp: u16) -> Action {
     Action::Expose { build: BuildId::new("1.4.0"), share: Share::from_basis_points(bp).unwrap() }
 }
 
-/// The first outputs of each stream are pinned: a dependency upgrade that changes the random
-/// streams would silently change every report, so it must fail here first.
+/// The first outputs of every stream are pinned: a dependency upgrade that changes the random
+/// streams would silently change every report, so it must fail here first. The match names every
+/// stream, so a new one does not compile until it is pinned too.
 #[test]
 fn random_streams_are_pinned() {
     let seed = RunSeed::derive(20_261_124, 7);
     assert_eq!(seed, RunSeed(10_069_806_250_119_722_379));
-    let firsts: Vec<u64> = [
-        Stream::Population,
-        Stream::Sessions,
-        Stream::Sabotage,
-        Stream::Faults,
-        Stream::Operations,
-        Stream::Arrivals,
-    ]
-    .into_iter()
-    .map(|s| seed.stream(s).next_u64())
-    .collect();
-    assert_eq!(
-        firsts,
-        vec![
-            3_705_813_079_245_891_610,
-            106_074_830_709_909_025,
-            11_924_325_941_112_204_424,
-            16_506_595_088_306_458_849,
-            5_636_015_142_069_657_759,
-            10_258_123_449_909_986_148,
-        ]
-    );
+    let pinned = |stream: Stream| -> [u64; 2] {
+        match stream {
+            Stream::Population => [3_705_813_079_245_891_610, 5_267_931_695_033_974_205],
+            Stream::Sessions => [106_074_830_709_909_025, 14_630_778_451_142_808_036],
+            Stream::Sabotage => [11_924_325_941_112_204_424, 3_719_178_722_077_571_603],
+            Stream::Faults => [16_506_595_088_306_458_849, 5_405_432_376_005_227_501],
+            Stream::Operations => [5_636_015_142_069_657_759, 15_949_360_461_304_303_340],
+            Stream::Arrivals => [10_258_123_449_909_986_148, 18_209_749_531_727_398_329],
+            Stream::Observation => [2_810_891_104_575_070_196, 16_383_277_371_212_107_206],
+            Stream::Delivery => [17_017_471_174_019_448_113, 18_002_334_325_753_384_538],
+            Stream::Truth => [13_085_355_483_805_369_152, 3_453_847_163_770_648_541],
+        }
+    };
+    assert_eq!(Stream::ALL.map(|s| s as u64), [1, 2, 3, 4, 5, 6, 7, 8, 9], "every stream, once");
+    for stream in Stream::ALL {
+        let mut rng = seed.stream(stream);
+        assert_eq!([rng.next_u64(), rng.next_u64()], pinned(stream), "{stream:?}");
+    }
 }
 
 #[test]

@@ -18,7 +18,7 @@ pub struct Args {
     #[arg(long, value_parser = clap::value_parser!(u32).range(i64::from(MIN_RUNS)..=100_000))]
     runs: Option<u32>,
     /// Worker threads (default: one per core). The output is identical at any thread count.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::simulate::parse_threads)]
     threads: Option<usize>,
 }
 

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use anyhow::bail;
+
 use rollcage_harness::explain::timeline;
 use rollcage_harness::{RunOptions, run_with_seed};
 use rollcage_sim::RunSeed;
@@ -20,6 +22,9 @@ pub struct Args {
     /// Replay a run from its seed instead (the `seed` column of runs.csv).
     #[arg(long)]
     seed: Option<u64>,
+    /// The `--runs` the batch was simulated with, if not the scenario's own `runs`.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    runs: Option<u32>,
     /// Print only decisions, not every guardrail evaluation.
     #[arg(long)]
     decisions_only: bool,
@@ -28,6 +33,19 @@ pub struct Args {
 pub fn run(args: &Args) -> anyhow::Result<u8> {
     let Some(loaded) = load_one(&args.scenario)? else { return Ok(exit::BAD_INPUT) };
     let s = &loaded.scenario;
+    let runs = args.runs.unwrap_or(s.runs);
+    if let Some(run) = args.run.filter(|&run| run >= runs) {
+        bail!(
+            "--run {run} is beyond the batch of {}: its runs are 0 to {}{}",
+            loaded.display_path(),
+            runs - 1,
+            if args.runs.is_some() {
+                String::new()
+            } else {
+                " (if you simulated it with --runs N, give explain the same --runs)".to_string()
+            }
+        );
+    }
     let (run, seed) = match (args.run, args.seed) {
         (Some(run), _) => (run, RunSeed::derive(s.seed, run)),
         (None, Some(seed)) => (0, RunSeed(seed)),

@@ -118,7 +118,53 @@ pub fn check(paths: &[PathBuf]) -> anyhow::Result<u8> {
     Ok(exit::HELD)
 }
 
-/// Loads the one scenario file `explain` is about.
+/// Loads the one scenario file a command is about (`explain`, `plan`, `calibrate-se`, a sweep's
+/// scenario). A directory is refused, not searched: which of its files was meant is the user's
+/// to say.
 pub fn load_one(path: &Path) -> anyhow::Result<Option<Loaded>> {
+    if path.is_dir() {
+        let files = discover(&[path.to_path_buf()]).unwrap_or_default();
+        let example = files.first().map_or(String::new(), |f| format!(", such as {}", f.display()));
+        bail!(
+            "{} is a directory, and this command takes one scenario file: name one of its {} \
+             scenario files{example}",
+            path.display(),
+            files.len()
+        );
+    }
     Ok(load_all(&[path.to_path_buf()])?.and_then(|mut v| v.pop()))
+}
+
+/// Whether reports can be written under `out`, checked before any work: it is a directory, or
+/// can be created as one (its nearest existing ancestor is a directory this process can write
+/// in). Nothing is left behind. The problem, if any, as a message naming `--out`.
+pub fn out_problem(out: &Path) -> Option<String> {
+    let shown = out.display();
+    if out.exists() && !out.is_dir() {
+        return Some(format!("--out {shown} is a file; reports go in a directory"));
+    }
+    let mut existing = out;
+    while !existing.exists() {
+        match existing.parent() {
+            Some(p) if !p.as_os_str().is_empty() => existing = p,
+            _ => {
+                existing = Path::new(".");
+                break;
+            }
+        }
+    }
+    if !existing.is_dir() {
+        return Some(format!(
+            "--out {shown} cannot be created: {} is a file, not a directory",
+            existing.display()
+        ));
+    }
+    let probe = existing.join(format!(".rollcage-write-check-{}", std::process::id()));
+    match std::fs::File::create(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            None
+        }
+        Err(e) => Some(format!("--out {shown} cannot be written: {}: {e}", existing.display())),
+    }
 }

@@ -122,6 +122,13 @@ pub fn refresh(out: &Path) {
 
 /// `rollcage report`: rebuild the page and say where it is.
 pub fn run(out: &Path) -> anyhow::Result<u8> {
+    if !out.is_dir() {
+        anyhow::bail!(
+            "--out {} is not a reports directory: `report` rebuilds <out>/index.html from the CSV \
+             reports that simulate, sweep or merge wrote there",
+            out.display()
+        );
+    }
     let path = write_index(out)?;
     println!("{}", path.display());
     Ok(crate::exit::HELD)

@@ -24,7 +24,7 @@ use rollcage_harness::rows::{
 use rollcage_harness::{BatchOptions, RunResult, Summary, simulate};
 
 use crate::exit;
-use crate::files::{Loaded, load_all};
+use crate::files::{Loaded, load_all, out_problem};
 use crate::interrupt;
 use crate::report::{write_csv, write_text};
 use crate::shard::{MergeArgs, fingerprint, parse_shard, read_stamped, stamp_of, write_stamped};
@@ -38,7 +38,7 @@ pub struct Args {
     #[arg(long, default_value = "reports")]
     out: PathBuf,
     /// Worker threads (default: one per core). Reports are identical at any thread count.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_threads)]
     threads: Option<usize>,
     /// Run this many runs of each scenario instead of the scenario's own `runs` (for quick looks).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
@@ -71,11 +71,27 @@ pub fn progress_bar(name: &str, runs: u64) -> ProgressBar {
     bar
 }
 
+/// The most worker threads a command starts: far more than any machine's cores, and few enough
+/// for any system to start.
+pub const MAX_THREADS: usize = 1024;
+
+/// Parses `--threads`: 1 to [`MAX_THREADS`].
+pub fn parse_threads(text: &str) -> Result<usize, String> {
+    let threads: usize = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("a whole number of threads, such as 4 (got `{text}`)"))?;
+    if threads == 0 || threads > MAX_THREADS {
+        return Err(format!("between 1 and {MAX_THREADS} threads (got {threads})"));
+    }
+    Ok(threads)
+}
+
 /// The rayon pool: `threads` workers, or one per core.
 pub fn worker_pool(threads: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
     let mut pool = rayon::ThreadPoolBuilder::new();
     if let Some(threads) = threads {
-        pool = pool.num_threads(threads.max(1));
+        pool = pool.num_threads(threads);
     }
     pool.build().context("cannot start worker threads")
 }
@@ -212,8 +228,29 @@ fn load(paths: &[PathBuf], runs: Option<u32>) -> anyhow::Result<Option<Vec<Loade
     Ok(Some(loaded))
 }
 
+/// The scenarios, and that `out` can take their reports: every problem of both is printed, and
+/// `None` returned if there is any.
+fn load_with_out(
+    paths: &[PathBuf],
+    runs: Option<u32>,
+    out: &Path,
+) -> anyhow::Result<Option<Vec<Loaded>>> {
+    let out_problem = out_problem(out);
+    if let Some(problem) = &out_problem {
+        eprintln!("error: {problem}");
+    }
+    let Some(loaded) = load(paths, runs)? else { return Ok(None) };
+    if out_problem.is_some() {
+        eprintln!("nothing was simulated and no report was written");
+        return Ok(None);
+    }
+    Ok(Some(loaded))
+}
+
 pub fn run(args: &Args) -> anyhow::Result<u8> {
-    let Some(loaded) = load(&args.paths, args.runs)? else { return Ok(exit::BAD_INPUT) };
+    let Some(loaded) = load_with_out(&args.paths, args.runs, &args.out)? else {
+        return Ok(exit::BAD_INPUT);
+    };
     let pool = worker_pool(args.threads)?;
     let options = BatchOptions { panic_on_run: args.debug_panic_run };
     let shard = args.shard.unwrap_or((1, 1));
@@ -314,7 +351,9 @@ fn parts_found(dirs: &[PathBuf], scenario: &str) -> Vec<(u32, u32, PathBuf)> {
 
 /// `rollcage merge [PATHS] --from DIR...`: the reports of a sharded `simulate`.
 pub fn merge(paths: &[PathBuf], args: &MergeArgs) -> anyhow::Result<u8> {
-    let Some(loaded) = load(paths, args.runs)? else { return Ok(exit::BAD_INPUT) };
+    let Some(loaded) = load_with_out(paths, args.runs, &args.out)? else {
+        return Ok(exit::BAD_INPUT);
+    };
     let mut batches = Vec::new();
     let mut problems = Vec::new();
     for l in &loaded {

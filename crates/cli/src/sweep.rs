@@ -33,7 +33,7 @@ pub struct Args {
     #[arg(long, default_value = "reports")]
     out: PathBuf,
     /// Worker threads (default: one per core). Results are identical at any thread count.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::simulate::parse_threads)]
     threads: Option<usize>,
     /// Runs per variant, instead of the sweep's `runs` (or the scenario's).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
@@ -181,9 +181,17 @@ fn assemble(
 }
 
 pub fn run(args: &Args) -> anyhow::Result<u8> {
+    let out_problem = crate::files::out_problem(&args.out);
+    if let Some(problem) = &out_problem {
+        eprintln!("error: {problem}");
+    }
     let Some((sweep, prepared)) = prepare(&args.sweep, args.runs)? else {
         return Ok(exit::BAD_INPUT);
     };
+    if out_problem.is_some() {
+        eprintln!("nothing was run");
+        return Ok(exit::BAD_INPUT);
+    }
     let pool = worker_pool(args.threads)?;
     let dir = row_dir(&args.out, &sweep);
     let (shard, shards) = args.shard.unwrap_or((1, 1));

@@ -1054,6 +1054,14 @@ pub(crate) fn scenario(r: &mut Reader<'_>, root: &Obj<'_, '_>) -> Option<Scenari
             format!("{builds} builds in one run is above rollcage's limit of {MAX_BUILDS}"),
         );
     }
+    if let Some(name) = root.text("name").filter(|n| spec::RESERVED_NAMES.contains(n)) {
+        r.error(
+            root.span_of("name"),
+            format!(
+                "a scenario cannot be named `{name}`: <out>/{name}/ holds the reports of `rollcage {name}`; choose another name"
+            ),
+        );
+    }
     let expect = expectations(&with_default(root.table("expect"), &spec::EXPECT, &empty));
 
     let (population, baseline, release, built) = (population?, baseline?, release?, built?);

@@ -97,6 +97,10 @@ pub const METRICS: &[&str] =
     &["crash_rate", "latency_ms", "coins_per_run", "return_rate", "save_error_rate"];
 pub const METHODS: &[&str] = &["threshold", "naive_z", "bonferroni", "spending", "msprt", "sprt"];
 pub const ACTIONS: &[&str] = &["kill", "pause", "resume", "approve", "new_build"];
+/// Names a scenario cannot take: the folders rollcage writes in a reports directory beside the
+/// scenarios' own (`sweep` writes `<out>/sweep/`).
+pub const RESERVED_NAMES: &[&str] = &["sweep"];
+
 pub const HASHES: &[&str] = &["unleash-murmur3", "launchdarkly-sha1"];
 pub const FAULT_KINDS: &[&str] =
     &["crash_rate", "latency", "exploit", "save_corruption", "retention"];
@@ -769,7 +773,11 @@ pub static SCENARIO: TableSpec = TableSpec {
     name: "the top level",
     doc: "A rollcage scenario: a world, a release, a rollout policy, an operators' script and expectations.",
     keys: &[
-        required("name", Kind::Name, "The scenario's name; reports go to reports/<name>/."),
+        required(
+            "name",
+            Kind::Name,
+            "The scenario's name; reports go to reports/<name>/, so it cannot be `sweep` (where sweeps report).",
+        ),
         optional("description", Kind::Text { default: None }, "What the scenario shows."),
         optional(
             "compare",

@@ -138,3 +138,38 @@ fn a_scenario_cannot_take_the_name_of_a_reports_folder() {
     let output = rollcage(&["check", path.to_str().unwrap()]);
     refused(&output, &[&format!("sweep.toml:{line}:8: a scenario cannot be named `sweep`")]);
 }
+
+/// A panic is a bug in rollcage: the user reads what it was doing and what reproduces it, never
+/// the runtime's panic line or a backtrace, even with RUST_BACKTRACE=1, and the exit code is 3.
+#[test]
+fn an_internal_panic_reaches_no_user_as_a_rust_panic() {
+    for args in [
+        vec!["explain", "tests/fixtures/small-null.toml", "--run", "3", "--debug-panic"],
+        vec![
+            "simulate",
+            "tests/fixtures/small-null.toml",
+            "--runs",
+            "20",
+            "--debug-panic-run",
+            "3",
+        ],
+    ] {
+        let mut args = args.clone();
+        let out = scratch("panic");
+        let out_arg = out.to_str().unwrap().to_string();
+        if args[0] == "simulate" {
+            args.extend(["--out", &out_arg]);
+        }
+        let output = Command::new(env!("CARGO_BIN_EXE_rollcage"))
+            .args(&args)
+            .env("RUST_BACKTRACE", "1")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let all = format!("{stderr}{}", String::from_utf8_lossy(&output.stdout));
+        assert_eq!(output.status.code(), Some(3), "{all}");
+        assert!(!all.contains("panicked at") && !all.contains("stack backtrace"), "{all}");
+        assert!(all.contains("seed 8028897477156983986"), "{all}");
+    }
+}

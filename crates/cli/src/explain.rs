@@ -25,6 +25,9 @@ pub struct Args {
     /// The `--runs` the batch was simulated with, if not the scenario's own `runs`.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     runs: Option<u32>,
+    /// Make the replay panic, to exercise the internal-error path.
+    #[arg(long, hide = true)]
+    debug_panic: bool,
     /// Print only decisions, not every guardrail evaluation.
     #[arg(long)]
     decisions_only: bool,
@@ -51,6 +54,12 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
         (None, Some(seed)) => (0, RunSeed(seed)),
         (None, None) => unreachable!("clap requires --run or --seed"),
     };
+    crate::panics::doing(format!(
+        "replaying run {run} (seed {}) of {}",
+        seed.0,
+        loaded.display_path()
+    ));
+    assert!(!args.debug_panic, "planted panic in the replay (--debug-panic)");
     let record = run_with_seed(
         s,
         &s.buckets(),

@@ -6,6 +6,7 @@ mod explain;
 mod files;
 mod interrupt;
 mod page;
+mod panics;
 mod plan;
 mod report;
 mod shard;
@@ -25,7 +26,8 @@ pub mod exit {
     pub const FAILED: u8 = 1;
     /// Bad input or usage; nothing was simulated.
     pub const BAD_INPUT: u8 = 2;
-    /// An internal error: a run panicked (reported with its seed; the other runs still reported).
+    /// An internal error, a bug in rollcage: a run panicked (reported with its seed; the other runs
+    /// still reported), or the command itself did (reported with what it was doing).
     pub const INTERNAL: u8 = 3;
     /// Stopped by Ctrl-C (or SIGTERM); what finished is saved, and the same command resumes.
     pub const INTERRUPTED: u8 = 130;
@@ -80,8 +82,41 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    panics::quiet_broken_pipe();
+    panics::install();
     let cli = Cli::parse();
-    let code = match cli.command {
+    panics::doing(format!("running `rollcage {}`", cli.command.name()));
+    match std::panic::catch_unwind(|| dispatch(cli.command)) {
+        Ok(Ok(code)) => ExitCode::from(code),
+        Ok(Err(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit::BAD_INPUT)
+        }
+        Err(payload) => {
+            panics::report(payload.as_ref());
+            ExitCode::from(exit::INTERNAL)
+        }
+    }
+}
+
+impl Command {
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Simulate(_) => "simulate",
+            Command::Check { .. } => "check",
+            Command::CalibrateSe(_) => "calibrate-se",
+            Command::Explain(_) => "explain",
+            Command::Plan(_) => "plan",
+            Command::Sweep(_) => "sweep",
+            Command::Merge(_) => "merge",
+            Command::Report { .. } => "report",
+            Command::Schema => "schema",
+        }
+    }
+}
+
+fn dispatch(command: Command) -> anyhow::Result<u8> {
+    match command {
         Command::Simulate(args) => simulate::run(&args),
         Command::Check { paths } => files::check(&paths),
         Command::CalibrateSe(args) => calibrate::run(&args),
@@ -93,13 +128,6 @@ fn main() -> ExitCode {
         Command::Schema => {
             print!("{}", rollcage_scenario::schema::schema());
             Ok(exit::HELD)
-        }
-    };
-    match code {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(exit::BAD_INPUT)
         }
     }
 }

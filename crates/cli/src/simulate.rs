@@ -259,6 +259,7 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
     let mut summaries = Vec::new();
     for (done, l) in loaded.iter().enumerate() {
         let s = &l.scenario;
+        crate::panics::doing(format!("simulating {}", l.display_path()));
         let runs = shard_range(s.runs, shard.0, shard.1);
         let dir = part_dir(&args.out, &s.name, shard);
         let fingerprint = part_fingerprint(l, shard, args.debug_panic_run);

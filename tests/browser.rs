@@ -7,12 +7,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
+/// `rollcage ARGS`, which must succeed.
 fn rollcage(args: &[&str]) -> Output {
-    let o = Command::new(env!("CARGO_BIN_EXE_rollcage"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("rollcage runs");
+    let o = common::rollcage(args);
     assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
     o
 }

@@ -1,15 +1,8 @@
 //! End-to-end tests of `rollcage calibrate-se`: it measures what it says, the same at any thread
 //! count, and refuses a world that is not null before running anything.
 
-use std::process::{Command, Output};
-
-fn rollcage(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rollcage"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("rollcage runs")
-}
+mod common;
+use common::rollcage;
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

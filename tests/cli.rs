@@ -4,13 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn rollcage(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rollcage"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("rollcage runs")
-}
+mod common;
+use common::{command, rollcage};
 
 fn out_dir(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
@@ -429,9 +424,8 @@ fn an_interrupted_simulate_resumes_where_it_stopped() {
             .chain([out.display().to_string()])
             .collect::<Vec<_>>()
     };
-    let child = Command::new(env!("CARGO_BIN_EXE_rollcage"))
+    let child = command()
         .args(args(&out))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -474,10 +468,9 @@ fn an_interrupted_simulate_resumes_where_it_stopped() {
 #[test]
 fn a_second_interrupt_stops_at_once_and_leaves_nothing_partial() {
     let out = out_dir("interrupted-twice");
-    let child = Command::new(env!("CARGO_BIN_EXE_rollcage"))
+    let child = command()
         .args(["simulate", "tests/fixtures", "--runs", "20000", "--threads", "1", "--out"])
         .arg(&out)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stderr(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .spawn()

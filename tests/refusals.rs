@@ -2,15 +2,10 @@
 //! file and what is wrong with it, nothing simulated and nothing written. One test per class.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn rollcage(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rollcage"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("rollcage runs")
-}
+mod common;
+use common::{command, rollcage};
 
 /// A fresh, empty scratch directory for one test.
 fn scratch(name: &str) -> PathBuf {
@@ -160,12 +155,7 @@ fn an_internal_panic_reaches_no_user_as_a_rust_panic() {
         if args[0] == "simulate" {
             args.extend(["--out", &out_arg]);
         }
-        let output = Command::new(env!("CARGO_BIN_EXE_rollcage"))
-            .args(&args)
-            .env("RUST_BACKTRACE", "1")
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .unwrap();
+        let output = command().args(&args).env("RUST_BACKTRACE", "1").output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         let all = format!("{stderr}{}", String::from_utf8_lossy(&output.stdout));
         assert_eq!(output.status.code(), Some(3), "{all}");

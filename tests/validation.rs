@@ -1,12 +1,14 @@
 //! The hardest cells of the validation matrix (validation/README.md), run on every CI: in each a
 //! corrected guardrail must keep its false-kill rate (false stops, across a partial kill) within
-//! alpha plus four Monte Carlo standard errors. At 2000 null runs that bound is 0.0695 for alpha 0.05, and a method whose real rate
-//! were 0.08 would exceed it with a probability of 0.96, so an overshoot like the one these
-//! cells were built to catch (0.086 among heavy players, 0.087 with per-segment partial kills)
-//! fails the build. `just validate` runs the whole matrix at its full size.
+//! alpha plus four Monte Carlo standard errors. At 2000 null runs that bound is 0.0695 for alpha
+//! 0.05, and a method whose real rate were 0.08 would exceed it with a probability of 0.96, so an
+//! overshoot like the one these cells were built to catch (0.086 among heavy players, 0.087 with
+//! per-segment partial kills) fails the build. `just validate` runs the whole matrix at its full size.
 
 use std::path::PathBuf;
-use std::process::Command;
+
+mod common;
+use common::rollcage;
 
 const RUNS: u32 = 2000;
 const ALPHA: f64 = 0.05;
@@ -15,13 +17,14 @@ const ALPHA: f64 = 0.05;
 fn rate(cell: &str, column_name: &str) -> (f64, String) {
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("validation").join(cell);
     let _ = std::fs::remove_dir_all(&out);
-    let result = Command::new(env!("CARGO_BIN_EXE_rollcage"))
-        .args(["simulate", &format!("validation/{cell}.toml"), "--runs", &RUNS.to_string()])
-        .arg("--out")
-        .arg(&out)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("rollcage runs");
+    let result = rollcage(&[
+        "simulate",
+        &format!("validation/{cell}.toml"),
+        "--runs",
+        &RUNS.to_string(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     let stdout = String::from_utf8_lossy(&result.stdout).into_owned();
     let summary = std::fs::read_to_string(out.join("summary.csv")).expect("summary.csv");
     let mut lines = summary.lines();

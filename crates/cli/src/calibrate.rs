@@ -15,7 +15,7 @@ pub struct Args {
     /// The scenario file: a null world (a release without faults, or with `faulty_share` below 1).
     scenario: PathBuf,
     /// Dry runs of the null world (default: the scenario's own `runs`).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(i64::from(MIN_RUNS)..=100_000))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(i64::from(MIN_RUNS)..=rollcage_scenario::spec::MAX_RUNS))]
     runs: Option<u32>,
     /// Worker threads (default: one per core). The output is identical at any thread count.
     #[arg(long, value_parser = crate::simulate::parse_threads)]

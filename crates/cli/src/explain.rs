@@ -23,7 +23,7 @@ pub struct Args {
     #[arg(long)]
     seed: Option<u64>,
     /// The `--runs` the batch was simulated with, if not the scenario's own `runs`.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=rollcage_scenario::spec::MAX_RUNS))]
     runs: Option<u32>,
     /// Make the replay panic, to exercise the internal-error path.
     #[arg(long, hide = true)]

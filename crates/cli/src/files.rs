@@ -135,10 +135,19 @@ pub fn load_one(path: &Path) -> anyhow::Result<Option<Loaded>> {
     Ok(load_all(&[path.to_path_buf()])?.and_then(|mut v| v.pop()))
 }
 
-/// Whether reports can be written under `out`, checked before any work: it is a directory, or
-/// can be created as one (its nearest existing ancestor is a directory this process can write
-/// in). Nothing is left behind. The problem, if any, as a message naming `--out`.
-pub fn out_problem(out: &Path) -> Option<String> {
+/// Whether reports can be written under `out`, checked before any work; a problem is printed.
+pub fn out_writable(out: &Path) -> bool {
+    let problem = out_problem(out);
+    if let Some(problem) = &problem {
+        eprintln!("error: {problem}");
+    }
+    problem.is_none()
+}
+
+/// What keeps reports from being written under `out`, as a message naming `--out`: it must be a
+/// directory, or creatable as one (its nearest existing ancestor is a directory this process can
+/// write in). Nothing is left behind.
+fn out_problem(out: &Path) -> Option<String> {
     let shown = out.display();
     if out.exists() && !out.is_dir() {
         return Some(format!("--out {shown} is a file; reports go in a directory"));

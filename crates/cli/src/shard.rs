@@ -27,7 +27,7 @@ pub struct MergeArgs {
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
     /// The --runs the shards were given, if any.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=rollcage_scenario::spec::MAX_RUNS))]
     pub runs: Option<u32>,
 }
 

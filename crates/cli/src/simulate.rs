@@ -24,7 +24,7 @@ use rollcage_harness::rows::{
 use rollcage_harness::{BatchOptions, RunResult, Summary, simulate};
 
 use crate::exit;
-use crate::files::{Loaded, load_all, out_problem};
+use crate::files::{Loaded, load_all, out_writable};
 use crate::interrupt;
 use crate::report::{write_csv, write_text};
 use crate::shard::{MergeArgs, fingerprint, parse_shard, read_stamped, stamp_of, write_stamped};
@@ -41,7 +41,7 @@ pub struct Args {
     #[arg(long, value_parser = parse_threads)]
     threads: Option<usize>,
     /// Run this many runs of each scenario instead of the scenario's own `runs` (for quick looks).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=rollcage_scenario::spec::MAX_RUNS))]
     runs: Option<u32>,
     /// Run only shard I of N (1-based): a contiguous 1/N of every scenario's runs, saved in
     /// <out>/<scenario>/part-I-of-N/. `rollcage merge` turns the shards into the reports (and the
@@ -235,12 +235,9 @@ fn load_with_out(
     runs: Option<u32>,
     out: &Path,
 ) -> anyhow::Result<Option<Vec<Loaded>>> {
-    let out_problem = out_problem(out);
-    if let Some(problem) = &out_problem {
-        eprintln!("error: {problem}");
-    }
+    let writable = out_writable(out);
     let Some(loaded) = load(paths, runs)? else { return Ok(None) };
-    if out_problem.is_some() {
+    if !writable {
         eprintln!("nothing was simulated and no report was written");
         return Ok(None);
     }

@@ -36,7 +36,7 @@ pub struct Args {
     #[arg(long, value_parser = crate::simulate::parse_threads)]
     threads: Option<usize>,
     /// Runs per variant, instead of the sweep's `runs` (or the scenario's).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=rollcage_scenario::spec::MAX_RUNS))]
     runs: Option<u32>,
     /// Run only shard I of N (1-based): the variants whose number modulo N is I - 1. Combine the
     /// shards' outputs with `rollcage merge --sweep FILE --from DIR...`.
@@ -181,14 +181,11 @@ fn assemble(
 }
 
 pub fn run(args: &Args) -> anyhow::Result<u8> {
-    let out_problem = crate::files::out_problem(&args.out);
-    if let Some(problem) = &out_problem {
-        eprintln!("error: {problem}");
-    }
+    let writable = crate::files::out_writable(&args.out);
     let Some((sweep, prepared)) = prepare(&args.sweep, args.runs)? else {
         return Ok(exit::BAD_INPUT);
     };
-    if out_problem.is_some() {
+    if !writable {
         eprintln!("nothing was run");
         return Ok(exit::BAD_INPUT);
     }

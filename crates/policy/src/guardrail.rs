@@ -691,16 +691,15 @@ mod tests {
         Evidence { strata, history: &[] }
     }
 
+    /// A look over everyone at `alpha`, not the schedule's last.
+    fn everyone(alpha: f64) -> Look {
+        Look { cell: None, live_cells: ALL_CELLS, alpha, plan_share: 1.0, last: false }
+    }
+
     /// One look with a fresh memory, at the guardrail's own alpha.
     fn check(g: &Guardrail, strata: &[Telemetry]) -> Evaluation {
         let alpha = g.method.comparison().map_or(0.0, |c| c.alpha);
-        evaluate(
-            0,
-            g,
-            only(strata),
-            Look { cell: None, live_cells: ALL_CELLS, alpha, plan_share: 1.0, last: false },
-            &mut Memory::new(),
-        )
+        evaluate(0, g, only(strata), everyone(alpha), &mut Memory::new())
     }
 
     #[test]
@@ -753,8 +752,7 @@ mod tests {
     /// Looks with one memory, at growing data: `(sessions per cohort, treatment crashes)`.
     fn looks(g: &Guardrail, data: &[(usize, usize)]) -> Vec<Evaluation> {
         let mut memory = Memory::new();
-        let look =
-            Look { cell: None, live_cells: ALL_CELLS, alpha: 0.05, plan_share: 1.0, last: false };
+        let look = everyone(0.05);
         data.iter()
             .map(|&(n, k)| evaluate(0, g, only(&[snapshot(n, k, n, n / 50)]), look, &mut memory))
             .collect()
@@ -809,8 +807,7 @@ mod tests {
     /// One look of `g` with `memory`, on one stratum of 2000 sessions per cohort with `k`
     /// treatment crashes against 37 in the holdback.
     fn msprt_look(g: &Guardrail, memory: &mut Memory, k: usize) -> Evaluation {
-        let look =
-            Look { cell: None, live_cells: ALL_CELLS, alpha: 0.05, plan_share: 1.0, last: false };
+        let look = everyone(0.05);
         evaluate(0, g, only(&[snapshot(2000, k, 2000, 37)]), look, memory)
     }
 
@@ -860,27 +857,34 @@ mod tests {
         assert_eq!(e[1].verdict, Verdict::Breach, "{:?}", e[1]);
     }
 
-    /// A partial kill restarts a spending test's evidence, not its budget or its calendar.
+    /// A partial kill restarts a spending test's evidence, not its budget or its calendar: the new
+    /// evidence's first analysis spends only what the schedule added since the earlier evidence's
+    /// spending, so its boundary is that increment's fixed-sample bound; after two kills the
+    /// calendar holds both earlier evidences.
     #[test]
     fn spending_carries_its_spent_alpha_and_calendar_over_a_partial_kill() {
-        let g = guardrail(Method::Spending {
-            test: TEST,
-            spending: rollcage_stats::spending::Spending::Pocock,
-            planned_information: 2000.0,
-        });
-        let look =
-            Look { cell: None, live_cells: ALL_CELLS, alpha: 0.05, plan_share: 1.0, last: false };
+        let spending = rollcage_stats::spending::Spending::Pocock;
+        let g = pocock(2000.0);
+        let look = everyone(0.05);
         let mut memory = Memory::new();
         let before = evaluate(0, &g, only(&[snapshot(2000, 40, 2000, 40)]), look, &mut memory);
         memory.carry_over();
         let after = evaluate(0, &g, only(&[snapshot(200, 4, 200, 4)]), look, &mut memory);
         assert!((after.information_fraction.unwrap() - 0.55).abs() < 1e-12, "{after:?}");
         assert!(after.alpha_spent.unwrap() > before.alpha_spent.unwrap(), "{after:?}");
-        // Past the plan, what is left is spent and the test stops.
+        let increment = spending.cumulative(0.05, 0.55) - before.alpha_spent.unwrap();
+        let bound = rollcage_stats::normal::quantile(1.0 - increment);
+        assert!((after.threshold - bound).abs() < 1e-9, "{after:?} vs {bound}");
+        assert!((after.alpha_spent.unwrap() - spending.cumulative(0.05, 0.55)).abs() < 1e-9);
         memory.carry_over();
-        let mut last = Memory::new();
-        last.calendar_before = 2500.0;
-        let spent = evaluate(0, &g, only(&[snapshot(200, 4, 200, 4)]), look, &mut last);
+        let last = Look { last: true, ..look };
+        let end = evaluate(0, &g, only(&[snapshot(200, 4, 200, 4)]), last, &mut memory);
+        assert!((end.information_fraction.unwrap() - 0.6).abs() < 1e-12, "{end:?}");
+        assert!((end.alpha_spent.unwrap() - 0.05).abs() < 1e-9, "{end:?}");
+        // Past the plan, what is left is spent and the test stops.
+        let mut past = Memory::new();
+        past.calendar_before = 2500.0;
+        let spent = evaluate(0, &g, only(&[snapshot(200, 4, 200, 4)]), look, &mut past);
         assert_eq!(spent.verdict, Verdict::Spent);
     }
 
@@ -895,8 +899,7 @@ mod tests {
             ..TEST
         }));
         let g = Guardrail { min_sample: 50, ..g };
-        let look =
-            Look { cell: None, live_cells: ALL_CELLS, alpha: 0.025, plan_share: 1.0, last: false };
+        let look = everyone(0.025);
         let restarted = [snapshot(60, 4, 60, 0)];
         let alone = evaluate(0, &g, only(&restarted), look, &mut Memory::new());
         assert_eq!(alone.verdict, Verdict::Breach, "{alone:?}");
@@ -1156,13 +1159,7 @@ mod tests {
             data.iter()
                 .zip(alphas)
                 .map(|(&(n, k), alpha)| {
-                    let look = Look {
-                        cell: None,
-                        live_cells: ALL_CELLS,
-                        alpha,
-                        plan_share: 1.0,
-                        last: false,
-                    };
+                    let look = everyone(alpha);
                     evaluate(0, &g, only(&[snapshot(n, k, n, n / 50)]), look, &mut memory)
                 })
                 .collect::<Vec<_>>()
@@ -1172,31 +1169,6 @@ mod tests {
         assert!((raised[2].threshold - always[2].threshold).abs() < 1e-12, "{raised:?}");
         assert!((raised[2].alpha_spent.unwrap() - always[2].alpha_spent.unwrap()).abs() < 1e-12);
         assert!(raised[1].threshold > always[1].threshold);
-    }
-
-    /// After a partial kill the new evidence's first analysis spends only what the schedule
-    /// added since the earlier evidence's spending, so its boundary is that increment's
-    /// fixed-sample bound; after two kills the calendar has gathered both earlier evidences.
-    #[test]
-    fn after_a_partial_kill_only_the_rest_of_the_budget_is_spent() {
-        let spending = rollcage_stats::spending::Spending::Pocock;
-        let g = pocock(2000.0);
-        let look =
-            Look { cell: None, live_cells: ALL_CELLS, alpha: 0.05, plan_share: 1.0, last: false };
-        let mut memory = Memory::new();
-        let before = evaluate(0, &g, only(&[snapshot(2000, 40, 2000, 40)]), look, &mut memory);
-        memory.carry_over();
-        let after = evaluate(0, &g, only(&[snapshot(200, 4, 200, 4)]), look, &mut memory);
-        let spent = before.alpha_spent.unwrap();
-        let increment = spending.cumulative(0.05, 0.55) - spent;
-        let bound = rollcage_stats::normal::quantile(1.0 - increment);
-        assert!((after.threshold - bound).abs() < 1e-9, "{after:?} vs {bound}");
-        assert!((after.alpha_spent.unwrap() - spending.cumulative(0.05, 0.55)).abs() < 1e-9);
-        memory.carry_over();
-        let last = Look { last: true, ..look };
-        let end = evaluate(0, &g, only(&[snapshot(200, 4, 200, 4)]), last, &mut memory);
-        assert!((end.information_fraction.unwrap() - 0.6).abs() < 1e-12, "{end:?}");
-        assert!((end.alpha_spent.unwrap() - 0.05).abs() < 1e-9, "{end:?}");
     }
 
     /// The rank test's information is Σ nₜnₕ/(nₜ + nₕ) over its strata, empty ones adding none.

@@ -332,7 +332,7 @@ pub fn parse(source: &str) -> Result<Sweep, Vec<Diagnostic>> {
                 ),
             },
             "runs" => match integer(v.get_ref()) {
-                Some(r) if (1..=100_000).contains(&r) => sweep.runs = Some(r as u32),
+                Some(r) if (1..=crate::spec::MAX_RUNS).contains(&r) => sweep.runs = Some(r as u32),
                 _ => p.at(v.span(), "`runs` is an integer from 1 to 100000: runs per variant"),
             },
             "schedule" => match v.get_ref() {

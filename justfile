@@ -14,10 +14,12 @@ check:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
 
-# Run the criterion benchmarks: the simulator's sessions per second, and one whole run.
+# Run the criterion benchmarks: the simulator's sessions per second, one whole run, and how fast bad
+# input is refused.
 bench:
     cargo bench -p rollcage-sim --bench world
     cargo bench --bench run
+    cargo bench -p rollcage-scenario --bench refusal
 
 # Replay one run of a scenario and print its timeline.
 explain SCENARIO RUN:

@@ -106,12 +106,8 @@ fn bad_input_exits_2_and_touches_no_report() {
     ]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains(
-            "tests/inputs/bad/small-bad.toml:26:14: `crash_rate` must be between 0 and 1"
-        ),
-        "{stderr}"
-    );
+    assert!(stderr.contains("error: `crash_rate` must be between 0 and 1"), "{stderr}");
+    assert!(stderr.contains("--> tests/inputs/bad/small-bad.toml:26:14"), "{stderr}");
     assert!(stderr.contains("nothing was simulated and no report was written"), "{stderr}");
     assert_eq!(read(&earlier), "an earlier report\n", "an earlier report was touched");
     assert!(!out.join("summary.csv").exists());
@@ -346,13 +342,18 @@ fn merged_shards_equal_the_unsharded_sweep() {
 fn a_bad_sweep_runs_nothing() {
     let out = out_dir("sweep-bad");
     for (file, expected) in [
-        ("tests/inputs/sweep/bad.toml", "bad.toml:6:1: unknown key `alpah` in [vary]"),
-        ("tests/inputs/sweep/refused.toml", "variant 1 (holdback_percent=50): the last stage"),
+        ("tests/inputs/sweep/bad.toml", ["bad.toml:6:1", "unknown key `alpah` in [vary]"]),
+        (
+            "tests/inputs/sweep/refused.toml",
+            ["refused.toml:5:24", "variant 1 (holdback_percent=50)"],
+        ),
     ] {
         let o = rollcage(&["sweep", file, "--out", out.to_str().unwrap()]);
         assert_eq!(o.status.code(), Some(2), "{file}");
         let stderr = String::from_utf8_lossy(&o.stderr);
-        assert!(stderr.contains(expected), "{file}: {stderr}");
+        for expected in expected {
+            assert!(stderr.contains(expected), "{file}: {stderr}");
+        }
         assert!(stderr.contains("nothing was run"), "{file}: {stderr}");
         assert!(!out.exists(), "{file} wrote something");
     }

@@ -131,7 +131,7 @@ fn a_scenario_cannot_take_the_name_of_a_reports_folder() {
     let path = dir.join("sweep.toml");
     std::fs::write(&path, renamed).unwrap();
     let output = rollcage(&["check", path.to_str().unwrap()]);
-    refused(&output, &[&format!("sweep.toml:{line}:8: a scenario cannot be named `sweep`")]);
+    refused(&output, &[&format!("sweep.toml:{line}:8"), "a scenario cannot be named `sweep`"]);
 }
 
 /// A panic is a bug in rollcage: the user reads what it was doing and what reproduces it, never

@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use rollcage_scenario::Scenario;
+use rollcage_scenario::spec::MAX_PRINTED_PROBLEMS;
+use rollcage_scenario::{Diagnostic, Scenario};
 
 use crate::exit;
 
@@ -57,44 +58,101 @@ fn collect(dir: &Path, found: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints the problems a command finds in its inputs, to stderr: the first
+/// [`MAX_PRINTED_PROBLEMS`] in full (in colour on a terminal), then only counted, so a file with
+/// thousands of mistakes costs a screenful, not megabytes.
+pub struct Problems {
+    count: usize,
+    files: usize,
+    color: bool,
+}
+
+impl Problems {
+    pub fn new() -> Problems {
+        use std::io::IsTerminal;
+        let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        Problems { count: 0, files: 0, color }
+    }
+
+    /// Whether any problem was reported.
+    pub fn any(&self) -> bool {
+        self.count > 0
+    }
+
+    /// A file's problems, located in its text.
+    pub fn diagnostics(&mut self, path: &Path, source: &str, found: &[Diagnostic]) {
+        let shown = path.display().to_string();
+        self.files += 1;
+        for d in found {
+            if self.count < MAX_PRINTED_PROBLEMS {
+                let text = if self.color {
+                    d.render_styled(&shown, source)
+                } else {
+                    d.render(&shown, source)
+                };
+                eprintln!("{text}\n");
+            }
+            self.count += 1;
+        }
+    }
+
+    /// A problem that is a sentence of its own (it names its file).
+    pub fn sentence(&mut self, message: &str) {
+        self.files += 1;
+        if self.count < MAX_PRINTED_PROBLEMS {
+            eprintln!("error: {message}\n");
+        }
+        self.count += 1;
+    }
+
+    /// The closing line: how many problems in how many files, how many were not shown, and what
+    /// was not done because of them.
+    pub fn summary(&self, consequence: &str) {
+        let (count, files) = (self.count, self.files);
+        let hidden = count.saturating_sub(MAX_PRINTED_PROBLEMS);
+        eprintln!(
+            "{count} problem{} in {files} file{}{}; {consequence}",
+            if count == 1 { "" } else { "s" },
+            if files == 1 { "" } else { "s" },
+            if hidden > 0 {
+                format!(" (the first {MAX_PRINTED_PROBLEMS} are shown)")
+            } else {
+                String::new()
+            },
+        );
+    }
+}
+
 /// Loads every file. On any problem, prints them all (to stderr) and returns `None`.
 pub fn load_all(paths: &[PathBuf]) -> anyhow::Result<Option<Vec<Loaded>>> {
     let files = discover(paths)?;
     let mut loaded: Vec<Loaded> = Vec::new();
-    let mut problems = 0;
-    let mut bad_files = 0;
+    let mut problems = Problems::new();
     for path in files {
-        let source = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+        let source = match rollcage_scenario::source::read(&path) {
+            Ok(source) => source,
+            Err(problem) => {
+                problems.sentence(&problem);
+                continue;
+            }
+        };
         match rollcage_scenario::load(&source) {
             Ok(scenario) => {
                 if let Some(other) = loaded.iter().find(|l| l.scenario.name == scenario.name) {
-                    eprintln!(
+                    problems.sentence(&format!(
                         "{}: scenario name `{}` is already used by {}; reports would overwrite each other",
                         path.display(),
                         scenario.name,
                         other.path.display()
-                    );
-                    problems += 1;
-                    bad_files += 1;
+                    ));
                 }
                 loaded.push(Loaded { path, source, scenario });
             }
-            Err(diagnostics) => {
-                for d in &diagnostics {
-                    eprintln!("{}\n", d.render(&path.display().to_string(), &source));
-                }
-                problems += diagnostics.len();
-                bad_files += 1;
-            }
+            Err(diagnostics) => problems.diagnostics(&path, &source, &diagnostics),
         }
     }
-    if problems > 0 {
-        eprintln!(
-            "{problems} problem{} in {bad_files} file{}; nothing was simulated and no report was written",
-            if problems == 1 { "" } else { "s" },
-            if bad_files == 1 { "" } else { "s" }
-        );
+    if problems.any() {
+        problems.summary("nothing was simulated and no report was written");
         return Ok(None);
     }
     Ok(Some(loaded))

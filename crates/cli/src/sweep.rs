@@ -11,14 +11,15 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use indicatif::ProgressBar;
 use rollcage_harness::sweep::{SWEEP_HEADER, sweep_row, sweep_table};
 use rollcage_harness::{BatchOptions, Summary, simulate};
 use rollcage_scenario::Scenario;
-use rollcage_scenario::sweep::{Sweep, Variant, apply, parse};
+use rollcage_scenario::sweep::{Sweep, Variant, parse, prepare as prepare_variants};
 
 use crate::exit;
+use crate::files::Problems;
 use crate::interrupt;
 use crate::report::write_csv;
 use crate::shard::{MergeArgs, fingerprint, parse_shard, read_stamped, write_stamped};
@@ -54,46 +55,45 @@ struct Prepared {
 /// Reads and checks the sweep, its scenario and every variant. Prints every problem and returns
 /// `None` if there is any: nothing runs unless every variant can.
 fn prepare(path: &Path, runs: Option<u32>) -> anyhow::Result<Option<(Sweep, Vec<Prepared>)>> {
-    let source =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut problems = Problems::new();
+    let source = match rollcage_scenario::source::read(path) {
+        Ok(source) => source,
+        Err(problem) => {
+            problems.sentence(&problem);
+            problems.summary("nothing was run");
+            return Ok(None);
+        }
+    };
     let sweep = match parse(&source) {
         Ok(sweep) => sweep,
-        Err(problems) => {
-            for d in &problems {
-                eprintln!("{}\n", d.render(&path.display().to_string(), &source));
-            }
-            eprintln!("{} problem(s) in {}; nothing was run", problems.len(), path.display());
+        Err(found) => {
+            problems.diagnostics(path, &source, &found);
+            problems.summary("nothing was run");
             return Ok(None);
         }
     };
     let base_path = path.parent().unwrap_or(Path::new(".")).join(&sweep.scenario);
     let Some(base) = crate::files::load_one(&base_path)? else { return Ok(None) };
     let runs = runs.or(sweep.runs).unwrap_or(base.scenario.runs);
-    let mut prepared = Vec::new();
-    let mut refused = 0;
-    for variant in sweep.variants() {
-        match apply(&base.source, &variant) {
-            Ok((mut scenario, text)) => {
-                scenario.runs = runs;
-                let fingerprint = fingerprint(&["sweep variant", &text, &runs.to_string()]);
-                prepared.push(Prepared { variant, scenario, fingerprint });
-            }
-            Err(e) => {
-                refused += 1;
-                for message in e.0 {
-                    eprintln!("variant {} ({}): {message}", variant.index, variant.describe());
-                }
-            }
+    let ready = match prepare_variants(&base.source, &sweep, &source) {
+        Ok(ready) => ready,
+        Err(found) => {
+            problems.diagnostics(path, &source, &found);
+            problems.summary(&format!(
+                "some variants cannot run on {}; nothing was run",
+                base.path.display()
+            ));
+            return Ok(None);
         }
-    }
-    if refused > 0 {
-        eprintln!(
-            "{refused} of {} variants cannot run on {}; nothing was run",
-            prepared.len() + refused,
-            base.path.display()
-        );
-        return Ok(None);
-    }
+    };
+    let prepared = ready
+        .into_iter()
+        .map(|(variant, mut scenario, text)| {
+            scenario.runs = runs;
+            let fingerprint = fingerprint(&["sweep variant", &text, &runs.to_string()]);
+            Prepared { variant, scenario, fingerprint }
+        })
+        .collect();
     Ok(Some((sweep, prepared)))
 }
 

@@ -7,82 +7,59 @@
 //! problem is a [`Diagnostic`] with its line and column and a sentence saying what to fix.
 //! [`schema`] prints the same declarations as a JSON Schema.
 
+mod diagnostic;
 mod load;
 mod reader;
 pub mod schema;
+pub mod source;
 pub mod spec;
 pub mod sweep;
 
-use std::ops::Range;
-
+pub use diagnostic::{Diagnostic, Label};
 pub use rollcage_harness::Scenario;
 use toml::de::DeTable;
 
 use crate::reader::{Obj, Reader};
 
-/// One problem in a scenario file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Diagnostic {
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column, in characters.
-    pub column: usize,
-    /// Byte range in the source.
-    pub span: Range<usize>,
-    pub message: String,
-}
-
-impl Diagnostic {
-    pub(crate) fn at(source: &str, span: Range<usize>, message: String) -> Diagnostic {
-        let start = span.start.min(source.len());
-        let before = &source[..start];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = source[line_start..start].chars().count() + 1;
-        Diagnostic { line, column, span, message }
-    }
-
-    /// `path:line:column: message`, the source line, and a caret under the problem.
-    pub fn render(&self, path: &str, source: &str) -> String {
-        let text = source.lines().nth(self.line - 1).unwrap_or("");
-        let width = source
-            .get(self.span.clone())
-            .map_or(1, |s| s.lines().next().unwrap_or("").chars().count().max(1));
-        let width = width.min(text.chars().count().saturating_sub(self.column - 1).max(1));
-        format!(
-            "{path}:{}:{}: {}\n{:>5} | {text}\n      | {}{}",
-            self.line,
-            self.column,
-            self.message,
-            self.line,
-            " ".repeat(self.column - 1),
-            "^".repeat(width)
-        )
-    }
-}
-
 /// Loads a scenario from its TOML text, or returns every problem found, in file order.
 pub fn load(source: &str) -> Result<Scenario, Vec<Diagnostic>> {
-    let mut reader = Reader::new(source);
+    let mut reader = Reader::new();
     let (doc, errors) = DeTable::parse_recoverable(source);
     if !errors.is_empty() {
         for e in errors {
-            let span = e.span().unwrap_or(0..0);
-            let message = format!("this is not valid TOML: {}", e.message());
-            if !reader.diagnostics.iter().any(|d| d.span == span && d.message == message) {
-                reader.error(span, message);
-            }
+            let span = e.span().unwrap_or_else(|| unlocated(source));
+            let problem = Diagnostic::new(span, format!("this is not valid TOML: {}", e.message()));
+            reader.report(if e.message().contains("recurs") {
+                problem.help(format!(
+                    "tables, arrays and dotted keys nest at most {} deep",
+                    spec::MAX_NESTING
+                ))
+            } else {
+                problem
+            });
         }
-        return Err(reader.diagnostics);
+        return Err(diagnostic::locate(source, reader.diagnostics));
     }
     let span = doc.span();
     reader.check(&spec::SCENARIO, doc.get_ref(), span.clone());
     let scenario = load::scenario(&mut reader, &Obj::new(&spec::SCENARIO, doc.get_ref(), span));
-    let mut diagnostics = reader.diagnostics;
-    if diagnostics.is_empty() {
+    if reader.diagnostics.is_empty() {
         return Ok(scenario.expect("a scenario without problems builds"));
     }
-    diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
-    diagnostics.dedup();
-    Err(diagnostics)
+    Err(diagnostic::locate(source, reader.diagnostics))
+}
+
+/// Where a TOML error the parser gives no place for is: its only such error is a key nested
+/// deeper than it follows (`a.b.c...` with [`spec::MAX_NESTING`] parts or more), so this is the
+/// first line holding such a key, or the start of the file.
+pub(crate) fn unlocated(source: &str) -> std::ops::Range<usize> {
+    let mut start = 0;
+    for line in source.split_inclusive('\n') {
+        let key = line.split('=').next().unwrap_or(line);
+        if key.matches('.').count() + 1 >= spec::MAX_NESTING {
+            return start..start + line.trim_end().len();
+        }
+        start += line.len();
+    }
+    0..0
 }

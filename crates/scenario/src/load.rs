@@ -13,13 +13,14 @@ use rollcage_sim::{
 };
 use toml::de::DeTable;
 
+use crate::Diagnostic;
 use crate::reader::{Obj, Reader};
 use crate::spec::{self, MAX_BUILDS};
 
 /// One run of the game, in minutes.
 const SESSION_LENGTH: Minutes = Minutes(12);
 
-fn minutes(r: &mut Reader<'_>, t: &Obj<'_, '_>, key: &str) -> Option<Minutes> {
+fn minutes(r: &mut Reader, t: &Obj<'_, '_>, key: &str) -> Option<Minutes> {
     let hours = t.number(key)?;
     let m = hours * 60.0;
     if (m - m.round()).abs() > 1e-6 {
@@ -32,7 +33,7 @@ fn minutes(r: &mut Reader<'_>, t: &Obj<'_, '_>, key: &str) -> Option<Minutes> {
     Some(Minutes(m.round() as u32))
 }
 
-fn share(r: &mut Reader<'_>, t: &Obj<'_, '_>, key: &str) -> Option<Share> {
+fn share(r: &mut Reader, t: &Obj<'_, '_>, key: &str) -> Option<Share> {
     let percent = t.number(key)?;
     let bp = percent * 100.0;
     if (bp - bp.round()).abs() > 1e-6 {
@@ -121,7 +122,7 @@ fn assignment(t: &Obj<'_, '_>) -> Option<HashScheme> {
 }
 
 fn segment(
-    r: &mut Reader<'_>,
+    r: &mut Reader,
     t: &Obj<'_, '_>,
     population: Option<&PopulationConfig>,
 ) -> Option<SegmentFilter> {
@@ -150,12 +151,13 @@ fn segment(
 }
 
 fn release(
-    r: &mut Reader<'_>,
+    r: &mut Reader,
     t: &Obj<'_, '_>,
     population: Option<&PopulationConfig>,
 ) -> Option<Release> {
     let build = t.text("build");
     let mut features = Vec::new();
+    let mut named: Vec<std::ops::Range<usize>> = Vec::new();
     let mut faults = Vec::new();
     let mut complete = true;
     for f in t.tables("features") {
@@ -163,10 +165,14 @@ fn release(
             complete = false;
             continue;
         };
-        if features.iter().any(|n| n == name) {
-            r.error(f.span_of("name"), format!("feature `{name}` is named twice"));
+        if let Some(i) = features.iter().position(|n| n == name) {
+            r.report(
+                Diagnostic::new(f.span_of("name"), format!("feature `{name}` is named twice"))
+                    .label(named[i].clone(), "first named here"),
+            );
         }
         features.push(name.to_string());
+        named.push(f.span_of("name"));
         for fault in f.tables("faults") {
             let kind = fault_kind(r, &fault);
             let onset = minutes(r, &fault, "onset_h");
@@ -210,7 +216,7 @@ fn release(
 }
 
 /// A fault's kind from its keys, each of which means something for some kinds only.
-fn fault_kind(r: &mut Reader<'_>, t: &Obj<'_, '_>) -> Option<FaultKind> {
+fn fault_kind(r: &mut Reader, t: &Obj<'_, '_>) -> Option<FaultKind> {
     let kind = t.text("kind")?;
     let (needs, refuses): (&[&str], &[&str]) = match kind {
         "save_corruption" => (&["probability"], &["multiplier", "spread_h", "audited"]),
@@ -244,14 +250,14 @@ fn fault_kind(r: &mut Reader<'_>, t: &Obj<'_, '_>) -> Option<FaultKind> {
 }
 
 /// A period's start and end, from its `start_h` and `duration_h`.
-fn period(r: &mut Reader<'_>, t: &Obj<'_, '_>) -> Option<(Minutes, Minutes)> {
+fn period(r: &mut Reader, t: &Obj<'_, '_>) -> Option<(Minutes, Minutes)> {
     let start = minutes(r, t, "start_h");
     let duration = minutes(r, t, "duration_h");
     let (start, duration) = (start?, duration?);
     Some((start, start + duration))
 }
 
-fn live_event(r: &mut Reader<'_>, t: &Obj<'_, '_>) -> Option<LiveEvent> {
+fn live_event(r: &mut Reader, t: &Obj<'_, '_>) -> Option<LiveEvent> {
     let (start, end) = period(r, t)?;
     Some(LiveEvent {
         name: t.text("name")?.to_string(),
@@ -263,7 +269,7 @@ fn live_event(r: &mut Reader<'_>, t: &Obj<'_, '_>) -> Option<LiveEvent> {
     })
 }
 
-fn observation(r: &mut Reader<'_>, t: &Obj<'_, '_>) -> Option<Observation> {
+fn observation(r: &mut Reader, t: &Obj<'_, '_>) -> Option<Observation> {
     let mut outages = Vec::new();
     let mut complete = true;
     for o in t.tables("outages") {
@@ -282,7 +288,7 @@ fn observation(r: &mut Reader<'_>, t: &Obj<'_, '_>) -> Option<Observation> {
 }
 
 fn assignment_bug(
-    r: &mut Reader<'_>,
+    r: &mut Reader,
     t: &Obj<'_, '_>,
     population: Option<&PopulationConfig>,
 ) -> Option<AssignmentBug> {
@@ -293,7 +299,7 @@ fn assignment_bug(
     Some(AssignmentBug { share: t.number("share")?, segment })
 }
 
-fn stages(r: &mut Reader<'_>, policy: &Obj<'_, '_>, holdback: Option<Share>) -> Option<Vec<Stage>> {
+fn stages(r: &mut Reader, policy: &Obj<'_, '_>, holdback: Option<Share>) -> Option<Vec<Stage>> {
     let mut stages = Vec::new();
     let mut complete = true;
     let tables = policy.tables("stages");
@@ -322,15 +328,36 @@ fn stages(r: &mut Reader<'_>, policy: &Obj<'_, '_>, holdback: Option<Share>) -> 
             && let (Some(last), Some(h)) = (stages.last(), holdback)
             && u32::from(last.share.basis_points()) + u32::from(h.basis_points()) > 10_000
         {
-            r.error(
-                t.span_of("percent"),
-                format!(
-                    "the last stage ({}%) plus the holdback ({}%) is {}%, above 100%; lower the last stage to at most {}% or shrink the holdback",
-                    last.share.percent(),
-                    h.percent(),
-                    last.share.percent() + h.percent(),
+            r.report(
+                Diagnostic::new(
+                    t.span_of("percent"),
+                    format!(
+                        "the last stage ({}%) plus the holdback ({}%) is {}%, above 100%",
+                        last.share.percent(),
+                        h.percent(),
+                        last.share.percent() + h.percent(),
+                    ),
+                )
+                .label_if(policy, "holdback_percent", "the holdback is set here")
+                .help(format!(
+                    "lower the last stage to at most {}% or shrink the holdback",
                     100.0 - h.percent()
-                ),
+                )),
+            );
+        }
+        if holdback == Some(Share::ZERO)
+            && let Some(min_sample) = t.integer("min_sample").filter(|&m| m > 0)
+        {
+            r.report(
+                Diagnostic::new(
+                    t.span_of("min_sample"),
+                    format!(
+                        "stage {} waits for {min_sample} holdback sessions, and holdback_percent is 0: it could never end",
+                        i + 1
+                    ),
+                )
+                .label_if(policy, "holdback_percent", "the holdback is set to 0 here")
+                .help("give the policy a holdback, or set this stage's min_sample to 0"),
             );
         }
     }
@@ -365,12 +392,7 @@ fn breakdown(t: &Obj<'_, '_>) -> Option<Breakdown> {
 }
 
 /// The index of a named feature of the release, or an error at `key`.
-fn feature_index(
-    r: &mut Reader<'_>,
-    t: &Obj<'_, '_>,
-    key: &str,
-    features: &[String],
-) -> Option<usize> {
+fn feature_index(r: &mut Reader, t: &Obj<'_, '_>, key: &str, features: &[String]) -> Option<usize> {
     let name = t.text(key)?;
     let found = features.iter().position(|f| f == name);
     if found.is_none() {
@@ -385,7 +407,7 @@ fn feature_index(
 /// The statistic a comparison tests, with the rank test's own rules checked: latency only, a
 /// z-based method, a relative margin, and no variance model.
 fn rank_statistic(
-    r: &mut Reader<'_>,
+    r: &mut Reader,
     t: &Obj<'_, '_>,
     method: &str,
     metric: Option<Metric>,
@@ -433,10 +455,10 @@ fn rank_statistic(
 const METHOD_KEYS: [&str; 6] =
     ["looks", "spending", "planned_information", "mixture_sd", "effect", "beta"];
 
-fn guardrail(r: &mut Reader<'_>, t: &Obj<'_, '_>, cx: &Context<'_>) -> Option<Guardrail> {
+fn guardrail(r: &mut Reader, t: &Obj<'_, '_>, cx: &Context<'_>) -> Option<Guardrail> {
     let metric = t.text("metric").and_then(Metric::from_name);
     let method = t.text("method");
-    let not_for = |r: &mut Reader<'_>, keys: &[&str], method: &str| {
+    let not_for = |r: &mut Reader, keys: &[&str], method: &str| {
         for key in keys.iter().filter(|k| t.has(k)) {
             r.error(
                 t.span_of(key),
@@ -591,7 +613,7 @@ fn guardrail(r: &mut Reader<'_>, t: &Obj<'_, '_>, cx: &Context<'_>) -> Option<Gu
 
 /// The rollback plan: the policy's part (kinds, retries, backoff) and the world's (durations,
 /// failure chances), from one table per step.
-fn rollback(r: &mut Reader<'_>, t: &Obj<'_, '_>) -> Option<(Vec<PlannedStep>, Vec<StepTruth>)> {
+fn rollback(r: &mut Reader, t: &Obj<'_, '_>) -> Option<(Vec<PlannedStep>, Vec<StepTruth>)> {
     let mut plan: Vec<PlannedStep> = Vec::new();
     let mut truth: Vec<StepTruth> = Vec::new();
     let mut complete = true;
@@ -740,7 +762,7 @@ struct Built {
     rollback: Vec<StepTruth>,
 }
 
-fn policy(r: &mut Reader<'_>, t: &Obj<'_, '_>, cx: &Context<'_>) -> Option<Built> {
+fn policy(r: &mut Reader, t: &Obj<'_, '_>, cx: &Context<'_>) -> Option<Built> {
     let stages = stages(r, t, cx.holdback);
     let mut guardrails = Vec::new();
     let mut complete = true;
@@ -769,6 +791,24 @@ fn policy(r: &mut Reader<'_>, t: &Obj<'_, '_>, cx: &Context<'_>) -> Option<Built
     }
     let (holdback_period, interval) = (holdback_period?, interval?);
     let schedule = stages.iter().map(|s| s.min_duration).fold(holdback_period, |a, b| a + b);
+    let longest = Minutes((spec::MAX_HOURS * 60.0) as u32);
+    if schedule > longest {
+        let last = t.tables("stages").pop().map_or(t.span.clone(), |s| s.span_of("min_duration_h"));
+        r.report(
+            Diagnostic::new(
+                last,
+                format!(
+                    "the stages' minimum durations and the holdback period add up to {} h ({:.1} days), past rollcage's bound of {} h (90 days)",
+                    schedule.hours(),
+                    schedule.hours() / 24.0,
+                    spec::MAX_HOURS
+                ),
+            )
+            .label_if(t, "holdback_period_h", "the holdback period adds this")
+            .help("shorten the stages or the holdback period"),
+        );
+        return None;
+    }
     let max_duration = if t.has("max_duration_h") {
         let m = minutes(r, t, "max_duration_h")?;
         if m < schedule {
@@ -783,8 +823,10 @@ fn policy(r: &mut Reader<'_>, t: &Obj<'_, '_>, cx: &Context<'_>) -> Option<Built
         }
         m
     } else {
+        // Half as long again as the schedule, in whole evaluations, within the 90-day bound.
         let bound = (schedule.0 as f64 * 1.5).ceil() as u32;
-        Minutes(bound.div_ceil(interval.0).max(1) * interval.0)
+        let bound = bound.div_ceil(interval.0).max(1) * interval.0;
+        Minutes(bound.min(longest.0 / interval.0 * interval.0).max(schedule.0))
     };
     complete.then_some(())?;
     let (breakdown, cells) = cx.cells.clone()?;
@@ -842,12 +884,12 @@ struct Names<'a> {
     cells: Option<&'a (Breakdown, Vec<String>)>,
 }
 
-fn operator(r: &mut Reader<'_>, t: &Obj<'_, '_>, names: &Names<'_>) -> Option<ScheduledCommand> {
+fn operator(r: &mut Reader, t: &Obj<'_, '_>, names: &Names<'_>) -> Option<ScheduledCommand> {
     let (stages, release) = (names.stages, names.release);
     let at = minutes(r, t, "at_h");
     let action = t.text("action")?;
     let note = t.text("note").unwrap_or("scripted").to_string();
-    let misplaced = |r: &mut Reader<'_>, key: &str| {
+    let misplaced = |r: &mut Reader, key: &str| {
         if t.has(key) {
             r.error(
                 t.span_of(key),
@@ -913,7 +955,7 @@ fn operator(r: &mut Reader<'_>, t: &Obj<'_, '_>, names: &Names<'_>) -> Option<Sc
 }
 
 /// What an operator's kill switches off: the release, a feature, or a segment.
-fn kill_scope(r: &mut Reader<'_>, t: &Obj<'_, '_>, names: &Names<'_>) -> Option<KillScope> {
+fn kill_scope(r: &mut Reader, t: &Obj<'_, '_>, names: &Names<'_>) -> Option<KillScope> {
     match (t.has("feature"), t.has("segment")) {
         (true, true) => {
             r.error(
@@ -967,7 +1009,7 @@ fn expectations(t: &Obj<'_, '_>) -> Option<Expectations> {
 }
 
 /// Builds the scenario from its checked root table, reporting what involves several values.
-pub(crate) fn scenario(r: &mut Reader<'_>, root: &Obj<'_, '_>) -> Option<Scenario> {
+pub(crate) fn scenario(r: &mut Reader, root: &Obj<'_, '_>) -> Option<Scenario> {
     let empty = DeTable::new();
     let population = root.table("population").as_ref().and_then(population);
     let baseline = root.table("baseline").as_ref().and_then(baseline);
@@ -1038,11 +1080,14 @@ pub(crate) fn scenario(r: &mut Reader<'_>, root: &Obj<'_, '_>) -> Option<Scenari
     for (i, stage) in stage_tables.iter().enumerate() {
         let number = i as i64 + 1;
         if stage.boolean("approval") == Some(true) && !approvals.contains(&number) {
-            r.error(
-                stage.span_of("approval"),
-                format!(
-                    "stage {number} needs an approval, but no [[operator]] approves it: add one with action = \"approve\" and stage = {number}"
-                ),
+            r.report(
+                Diagnostic::new(
+                    stage.span_of("approval"),
+                    format!("stage {number} needs an approval, but no [[operator]] approves it"),
+                )
+                .help(format!(
+                    "add an [[operator]] event with action = \"approve\" and stage = {number}"
+                )),
             );
         }
     }

@@ -23,9 +23,8 @@ pub(crate) enum Typed<'a> {
     Boolean(bool),
 }
 
-/// Collects diagnostics against one source text.
-pub(crate) struct Reader<'s> {
-    source: &'s str,
+/// Collects the problems of one source text.
+pub(crate) struct Reader {
     pub(crate) diagnostics: Vec<Diagnostic>,
 }
 
@@ -132,29 +131,58 @@ fn quoted(values: &[&str]) -> String {
     values.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ")
 }
 
-/// The edit distance between two short strings, for "did you mean".
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let next = (row[j + 1] + 1).min(row[j] + 1).min(prev + usize::from(ca != cb));
-            prev = row[j + 1];
-            row[j + 1] = next;
-        }
+/// Whether two names are within two edits of each other, for "did you mean": the edit distance,
+/// computed only along the diagonal band that can stay within two, so a long unknown key costs
+/// its length, not its length times the candidate's.
+fn close(a: &str, b: &str) -> Option<usize> {
+    const MOST: usize = 2;
+    if a.chars().count().abs_diff(b.chars().count()) > MOST {
+        return None;
     }
-    row[b.len()]
+    if a.is_ascii() && b.is_ascii() {
+        return banded(a.as_bytes(), b.as_bytes());
+    }
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    banded(&a, &b)
 }
 
-impl<'s> Reader<'s> {
-    pub(crate) fn new(source: &'s str) -> Reader<'s> {
-        Reader { source, diagnostics: Vec::new() }
+fn banded<T: PartialEq>(a: &[T], b: &[T]) -> Option<usize> {
+    const MOST: usize = 2;
+    let far = MOST + 1;
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        let mut best = row[0];
+        for (j, cb) in b.iter().enumerate() {
+            let next = if j + MOST < i || j > i + MOST {
+                far
+            } else {
+                (row[j + 1] + 1).min(row[j] + 1).min(prev + usize::from(ca != cb))
+            };
+            prev = row[j + 1];
+            row[j + 1] = next.min(far);
+            best = best.min(row[j + 1]);
+        }
+        if best > MOST {
+            return None;
+        }
+    }
+    Some(row[b.len()]).filter(|&d| d <= MOST)
+}
+
+impl Reader {
+    pub(crate) fn new() -> Reader {
+        Reader { diagnostics: Vec::new() }
+    }
+
+    /// A problem that involves more than one place, or needs a help line.
+    pub(crate) fn report(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
     }
 
     pub(crate) fn error(&mut self, span: Range<usize>, message: String) {
-        self.diagnostics.push(Diagnostic::at(self.source, span, message));
+        self.diagnostics.push(Diagnostic::new(span, message));
     }
 
     /// Checks one table and, recursively, every table below it.
@@ -164,20 +192,28 @@ impl<'s> Reader<'s> {
         table: &DeTable<'_>,
         span: Range<usize>,
     ) {
+        let mut known = false;
         for (k, v) in table.iter() {
             let name: &str = k.get_ref();
             let Some(key) = spec.key(name) else {
+                let chars = name.chars().count();
                 let best = spec
                     .keys
                     .iter()
-                    .min_by_key(|c| distance(name, c.name))
-                    .filter(|c| distance(name, c.name) <= 2);
+                    .filter(|c| c.name.chars().count().abs_diff(chars) <= 2)
+                    .filter_map(|c| close(name, c.name).map(|d| (d, c)))
+                    .min_by_key(|&(d, _)| d)
+                    .map(|(_, c)| c);
                 let hint = match best {
                     Some(c) => format!("did you mean `{}`?", c.name),
-                    None => format!(
-                        "expected one of: {}",
-                        spec.keys.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
-                    ),
+                    // The table's keys are listed once, at its first unknown key: a file with
+                    // thousands of stray keys gets one list, not thousands.
+                    None if known => "expected one of its keys (listed above)".to_string(),
+                    None => {
+                        known = true;
+                        let keys: Vec<&str> = spec.keys.iter().map(|k| k.name).collect();
+                        format!("expected one of: {}", keys.join(", "))
+                    }
                 };
                 self.error(k.span(), format!("unknown key `{name}` in {}; {hint}", spec.name));
                 continue;
@@ -327,6 +363,11 @@ impl<'a, 'i> Obj<'a, 'i> {
         self.raw(name).is_some()
     }
 
+    /// The key's value, if it is written in the file.
+    pub(crate) fn written(&self, name: &str) -> Option<Range<usize>> {
+        self.raw(name).map(Spanned::span)
+    }
+
     /// Where the key's value is, or the table itself when the key is absent.
     pub(crate) fn span_of(&self, name: &str) -> Range<usize> {
         self.raw(name).map_or_else(|| self.span.clone(), |v| v.span())
@@ -382,14 +423,17 @@ impl<'a, 'i> Obj<'a, 'i> {
         }
     }
 
-    /// The entries of an array of tables; entries that are not tables are left out.
+    /// The entries of an array of tables, up to the declared most (more are already reported, and
+    /// reading them all would make the checks that compare entries quadratic in the file);
+    /// entries that are not tables are left out.
     pub(crate) fn tables(&self, name: &str) -> Vec<Obj<'a, 'i>> {
-        let Kind::Tables { spec, .. } = self.declared(name).kind else {
+        let Kind::Tables { spec, max, .. } = self.declared(name).kind else {
             panic!("`{name}` is not an array of tables")
         };
         match self.raw(name).map(Spanned::get_ref) {
             Some(DeValue::Array(items)) => items
                 .iter()
+                .take(max)
                 .filter_map(|item| match item.get_ref() {
                     DeValue::Table(t) => Some(Obj::new(spec, t, item.span())),
                     _ => None,
@@ -409,5 +453,25 @@ impl<'a, 'i> Obj<'a, 'i> {
             })
             .collect();
         (entries.len() == t.len()).then_some(entries)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::close;
+
+    #[test]
+    fn near_names_are_found_and_far_ones_are_not() {
+        assert_eq!(close("players", "players"), Some(0));
+        assert_eq!(close("playrs", "players"), Some(1));
+        assert_eq!(close("flag_refresh_mins", "flag_refresh_min"), Some(1));
+        assert_eq!(close("palyers", "players"), Some(2));
+        assert_eq!(close("plyrs", "players"), Some(2));
+        assert_eq!(close("plrs", "players"), None);
+        assert_eq!(close("abcdefg", "players"), None);
+        assert_eq!(close("", "ab"), Some(2));
+        assert_eq!(close("", "abc"), None);
+        assert_eq!(close("xplayersx", "players"), Some(2));
+        assert_eq!(close("players_count_00000001", "players"), None);
     }
 }

@@ -88,8 +88,16 @@ pub const MAX_LIVE_EVENTS: usize = 64;
 pub const MAX_OPERATOR_EVENTS: usize = 256;
 pub const MAX_PLATFORMS: usize = 8;
 pub const MAX_REGIONS: usize = 16;
-/// 90 days.
+/// 90 days: the longest rollout, counting every stage's minimum duration and the holdback period.
 pub const MAX_HOURS: f64 = 2_160.0;
+/// The largest scenario or sweep file, in bytes. The biggest shipped scenario is a few kilobytes;
+/// the bound keeps a mistaken path (a log, a binary) from being read whole.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+/// The deepest nesting of tables, arrays and dotted keys: the TOML parser's own bound, which
+/// refuses deeper input with this message.
+pub const MAX_NESTING: usize = 80;
+/// The most problems a command prints; the rest are counted.
+pub const MAX_PRINTED_PROBLEMS: usize = 50;
 /// How many builds a run may roll out: the release and the builds that replace it after kills.
 pub const MAX_BUILDS: usize = 8;
 

@@ -75,6 +75,22 @@ pub struct Sweep {
     pub alpha: Vec<f64>,
     pub evaluation_interval_min: Vec<i64>,
     pub fault_multiplier: Vec<f64>,
+    /// Where each axis's values are written in the sweep file, in the axes' order (see [`AXES`]).
+    places: [Vec<Range<usize>>; AXES],
+}
+
+/// The grid's axes, in grid order: the last varies fastest.
+const AXES: usize = 7;
+const SCHEDULE: usize = 0;
+const DURATION_SCALE: usize = 1;
+const HOLDBACK_PERCENT: usize = 2;
+const METHOD: usize = 3;
+const ALPHA: usize = 4;
+const EVALUATION_INTERVAL: usize = 5;
+const FAULT_MULTIPLIER: usize = 6;
+
+fn values(found: Vec<(f64, Range<usize>)>) -> Vec<f64> {
+    found.into_iter().map(|(v, _)| v).collect()
 }
 
 /// One point of the grid. `None` keeps what the scenario says.
@@ -90,6 +106,8 @@ pub struct Variant {
     pub evaluation_interval_min: Option<i64>,
     /// The multiplier of every fault the release carries (a crash-rate or latency multiplier, say).
     pub fault_multiplier: Option<f64>,
+    /// Which value of each axis it takes.
+    picks: [Option<usize>; AXES],
 }
 
 impl Variant {
@@ -125,49 +143,71 @@ impl Variant {
 }
 
 impl Sweep {
+    /// An axis's values, their places remembered.
+    fn axis(&mut self, axis: usize, found: Vec<(f64, Range<usize>)>) -> Vec<f64> {
+        self.places[axis] = found.iter().map(|(_, span)| span.clone()).collect();
+        values(found)
+    }
+
+    fn lengths(&self) -> [usize; AXES] {
+        [
+            self.schedules.len(),
+            self.duration_scale.len(),
+            self.holdback_percent.len(),
+            self.method.len(),
+            self.alpha.len(),
+            self.evaluation_interval_min.len(),
+            self.fault_multiplier.len(),
+        ]
+    }
+
+    /// How many variants the grid has (an empty axis counts once), or `None` past `usize`.
+    pub fn count(&self) -> Option<usize> {
+        self.lengths().iter().try_fold(1usize, |n, &len| n.checked_mul(len.max(1)))
+    }
+
     /// Every combination of the axes, in grid order. An empty axis keeps the scenario's value.
     pub fn variants(&self) -> Vec<Variant> {
-        fn axis<T: Clone>(values: &[T]) -> Vec<Option<T>> {
-            if values.is_empty() { vec![None] } else { values.iter().cloned().map(Some).collect() }
-        }
-        let mut out = Vec::new();
-        for schedule in axis(&self.schedules) {
-            for duration_scale in axis(&self.duration_scale) {
-                for holdback_percent in axis(&self.holdback_percent) {
-                    for method in axis(&self.method) {
-                        for alpha in axis(&self.alpha) {
-                            for evaluation_interval_min in axis(&self.evaluation_interval_min) {
-                                for fault_multiplier in axis(&self.fault_multiplier) {
-                                    out.push(Variant {
-                                        index: out.len(),
-                                        schedule: schedule.clone(),
-                                        duration_scale,
-                                        holdback_percent,
-                                        method: method.clone(),
-                                        alpha,
-                                        evaluation_interval_min,
-                                        fault_multiplier,
-                                    });
-                                }
-                            }
-                        }
-                    }
-                }
+        (0..self.count().unwrap_or(0)).map(|index| self.variant(index)).collect()
+    }
+
+    /// The variant at `index` in grid order.
+    fn variant(&self, index: usize) -> Variant {
+        let mut picks = [None; AXES];
+        let mut rest = index;
+        for (axis, len) in self.lengths().into_iter().enumerate().rev() {
+            if len > 0 {
+                picks[axis] = Some(rest % len);
+                rest /= len;
             }
         }
-        out
+        self.pick(index, picks)
+    }
+
+    fn pick(&self, index: usize, picks: [Option<usize>; AXES]) -> Variant {
+        Variant {
+            index,
+            schedule: picks[SCHEDULE].map(|i| self.schedules[i].clone()),
+            duration_scale: picks[DURATION_SCALE].map(|i| self.duration_scale[i]),
+            holdback_percent: picks[HOLDBACK_PERCENT].map(|i| self.holdback_percent[i]),
+            method: picks[METHOD].map(|i| self.method[i].clone()),
+            alpha: picks[ALPHA].map(|i| self.alpha[i]),
+            evaluation_interval_min: picks[EVALUATION_INTERVAL]
+                .map(|i| self.evaluation_interval_min[i]),
+            fault_multiplier: picks[FAULT_MULTIPLIER].map(|i| self.fault_multiplier[i]),
+            picks,
+        }
     }
 }
 
 /// Collects the problems of one sweep file.
-struct Problems<'s> {
-    source: &'s str,
+struct Problems {
     found: Vec<Diagnostic>,
 }
 
-impl Problems<'_> {
+impl Problems {
     fn at(&mut self, span: Range<usize>, message: impl Into<String>) {
-        self.found.push(Diagnostic::at(self.source, span, message.into()));
+        self.found.push(Diagnostic::new(span, message.into()));
     }
 }
 
@@ -180,17 +220,17 @@ fn integer(value: &DeValue<'_>) -> Option<i64> {
 
 /// A list of numbers within [min, max], or a problem per bad element.
 fn numbers(
-    p: &mut Problems<'_>,
+    p: &mut Problems,
     key: &str,
     value: &Spanned<DeValue<'_>>,
     min: f64,
     max: f64,
-) -> Vec<f64> {
+) -> Vec<(f64, Range<usize>)> {
     let Some(items) = list(p, key, value) else { return Vec::new() };
     let mut out = Vec::new();
     for item in items.iter() {
         match number(item.get_ref()) {
-            Some(v) if (min..=max).contains(&v) => out.push(v),
+            Some(v) if (min..=max).contains(&v) => out.push((v, item.span())),
             Some(v) => p.at(item.span(), format!("`{key}` values lie in [{min}, {max}], not {v}")),
             None => p.at(item.span(), format!("`{key}` holds numbers")),
         }
@@ -199,7 +239,7 @@ fn numbers(
 }
 
 fn list<'a, 'b>(
-    p: &mut Problems<'_>,
+    p: &mut Problems,
     key: &str,
     value: &'a Spanned<DeValue<'b>>,
 ) -> Option<&'a DeArray<'b>> {
@@ -220,7 +260,7 @@ fn list<'a, 'b>(
 }
 
 fn unknown(
-    p: &mut Problems<'_>,
+    p: &mut Problems,
     key: &Spanned<std::borrow::Cow<'_, str>>,
     known: &[&str],
     table: &str,
@@ -231,7 +271,7 @@ fn unknown(
     );
 }
 
-fn schedule(p: &mut Problems<'_>, value: &Spanned<DeValue<'_>>) -> Option<Schedule> {
+fn schedule(p: &mut Problems, value: &Spanned<DeValue<'_>>) -> Option<Schedule> {
     let DeValue::Table(t) = value.get_ref() else {
         p.at(
             value.span(),
@@ -249,8 +289,8 @@ fn schedule(p: &mut Problems<'_>, value: &Spanned<DeValue<'_>>) -> Option<Schedu
                     "a schedule's `name` is a non-empty string of at most 64 characters",
                 ),
             },
-            "percent" => percent = Some((numbers(p, "percent", v, 0.01, 100.0), v.span())),
-            "hours" => hours = Some((numbers(p, "hours", v, 0.0, 720.0), v.span())),
+            "percent" => percent = Some((values(numbers(p, "percent", v, 0.01, 100.0)), v.span())),
+            "hours" => hours = Some((values(numbers(p, "hours", v, 0.0, 720.0)), v.span())),
             _ => unknown(p, k, &["name", "percent", "hours"], "[[schedule]]"),
         }
     }
@@ -284,12 +324,12 @@ fn schedule(p: &mut Problems<'_>, value: &Spanned<DeValue<'_>>) -> Option<Schedu
 
 /// Reads a sweep file, or returns every problem in it.
 pub fn parse(source: &str) -> Result<Sweep, Vec<Diagnostic>> {
-    let mut p = Problems { source, found: Vec::new() };
+    let mut p = Problems { found: Vec::new() };
     let doc = match DeTable::parse(source) {
         Ok(doc) => doc,
         Err(e) => {
             p.at(e.span().unwrap_or(0..0), format!("this is not valid TOML: {}", e.message()));
-            return Err(p.found);
+            return Err(crate::diagnostic::locate(source, p.found));
         }
     };
     let mut sweep = Sweep {
@@ -303,6 +343,7 @@ pub fn parse(source: &str) -> Result<Sweep, Vec<Diagnostic>> {
         alpha: Vec::new(),
         evaluation_interval_min: Vec::new(),
         fault_multiplier: Vec::new(),
+        places: Default::default(),
     };
     let (mut name, mut scenario) = (false, false);
     for (k, v) in doc.get_ref().iter() {
@@ -337,7 +378,12 @@ pub fn parse(source: &str) -> Result<Sweep, Vec<Diagnostic>> {
             },
             "schedule" => match v.get_ref() {
                 DeValue::Array(items) => {
-                    sweep.schedules = items.iter().filter_map(|s| schedule(&mut p, s)).collect();
+                    for item in items.iter() {
+                        if let Some(s) = schedule(&mut p, item) {
+                            sweep.schedules.push(s);
+                            sweep.places[SCHEDULE].push(item.span());
+                        }
+                    }
                     let mut names: Vec<&str> =
                         sweep.schedules.iter().map(|s| s.name.as_str()).collect();
                     names.sort_unstable();
@@ -355,16 +401,20 @@ pub fn parse(source: &str) -> Result<Sweep, Vec<Diagnostic>> {
                 for (k, v) in t.iter() {
                     match k.get_ref().as_ref() {
                         "duration_scale" => {
-                            sweep.duration_scale = numbers(&mut p, "duration_scale", v, 0.01, 100.0)
+                            let found = numbers(&mut p, "duration_scale", v, 0.01, 100.0);
+                            sweep.duration_scale = sweep.axis(DURATION_SCALE, found);
                         }
                         "holdback_percent" => {
-                            sweep.holdback_percent =
-                                numbers(&mut p, "holdback_percent", v, 0.0, 50.0)
+                            let found = numbers(&mut p, "holdback_percent", v, 0.0, 50.0);
+                            sweep.holdback_percent = sweep.axis(HOLDBACK_PERCENT, found);
                         }
-                        "alpha" => sweep.alpha = numbers(&mut p, "alpha", v, 1e-6, 0.5),
+                        "alpha" => {
+                            let found = numbers(&mut p, "alpha", v, 1e-6, 0.5);
+                            sweep.alpha = sweep.axis(ALPHA, found);
+                        }
                         "fault_multiplier" => {
-                            sweep.fault_multiplier =
-                                numbers(&mut p, "fault_multiplier", v, 0.01, 100.0)
+                            let found = numbers(&mut p, "fault_multiplier", v, 0.01, 100.0);
+                            sweep.fault_multiplier = sweep.axis(FAULT_MULTIPLIER, found);
                         }
                         "evaluation_interval_min" => {
                             let Some(items) = list(&mut p, "evaluation_interval_min", v) else {
@@ -372,7 +422,10 @@ pub fn parse(source: &str) -> Result<Sweep, Vec<Diagnostic>> {
                             };
                             for item in items.iter() {
                                 match integer(item.get_ref()) {
-                                    Some(m) if (15..=1_440).contains(&m) => sweep.evaluation_interval_min.push(m),
+                                    Some(m) if (15..=1_440).contains(&m) => {
+                                        sweep.evaluation_interval_min.push(m);
+                                        sweep.places[EVALUATION_INTERVAL].push(item.span());
+                                    }
                                     _ => p.at(item.span(), "`evaluation_interval_min` values are whole minutes from 15 to 1440"),
                                 }
                             }
@@ -382,7 +435,8 @@ pub fn parse(source: &str) -> Result<Sweep, Vec<Diagnostic>> {
                             for item in items.iter() {
                                 match item.get_ref() {
                                     DeValue::String(s) if METHODS.contains(&s.as_ref()) => {
-                                        sweep.method.push(s.to_string())
+                                        sweep.method.push(s.to_string());
+                                        sweep.places[METHOD].push(item.span());
                                     }
                                     _ => p.at(
                                         item.span(),
@@ -412,13 +466,99 @@ pub fn parse(source: &str) -> Result<Sweep, Vec<Diagnostic>> {
     if !scenario {
         p.at(0..0, "a sweep needs `scenario`, the scenario file whose policy it varies");
     }
-    if p.found.is_empty() {
-        let count = sweep.variants().len();
-        if count > MAX_VARIANTS {
-            p.at(0..0, format!("this grid has {count} variants; at most {MAX_VARIANTS} are allowed: vary fewer values at once"));
+    let too_many = match sweep.count() {
+        Some(n) if n <= MAX_VARIANTS => None,
+        Some(n) => Some(n.to_string()),
+        None => Some(format!("more than {}", usize::MAX)),
+    };
+    if let Some(count) = too_many {
+        // Counted from the axes' lengths: the grid is never built to be measured.
+        // At the first value of the longest axis (the first written, among equals).
+        let most = sweep.lengths().into_iter().max().unwrap_or(0);
+        let span = (0..AXES)
+            .filter(|&a| sweep.places[a].len() == most)
+            .filter_map(|a| sweep.places[a].first().cloned())
+            .min_by_key(|span| span.start)
+            .unwrap_or(0..0);
+        p.at(
+            span,
+            format!("this grid has {count} variants; at most {MAX_VARIANTS} are allowed: vary fewer values at once"),
+        );
+    }
+    if p.found.is_empty() { Ok(sweep) } else { Err(crate::diagnostic::locate(source, p.found)) }
+}
+
+/// A variant that can run: its scenario and that scenario's TOML text.
+pub type Ready = (Variant, Scenario, String);
+
+/// Every variant of `sweep` applied to `base` (its scenario file's text), or, if any cannot run,
+/// the problems located in the sweep file's text `source`. A variant refused because of one of
+/// its values (a holdback of 0 where the scenario's stages need one, say) is blamed on where that
+/// value is written, once for all the variants that take it; a variant refused only for a
+/// combination of values points at each of them.
+pub fn prepare(base: &str, sweep: &Sweep, source: &str) -> Result<Vec<Ready>, Vec<Diagnostic>> {
+    let mut ready = Vec::new();
+    let mut found: Vec<Diagnostic> = Vec::new();
+    // Whether each axis value alone is refused, and why: tried once each, on demand.
+    let mut alone: [Vec<Option<Result<(), VariantError>>>; AXES] =
+        std::array::from_fn(|a| vec![None; sweep.lengths()[a]]);
+    for variant in sweep.variants() {
+        let error = match apply(base, &variant) {
+            Ok((scenario, text)) => {
+                ready.push((variant, scenario, text));
+                continue;
+            }
+            Err(e) => e,
+        };
+        let set: Vec<(usize, usize)> =
+            (0..AXES).filter_map(|axis| variant.picks[axis].map(|value| (axis, value))).collect();
+        let blamed = set.iter().copied().find(|&(axis, value)| {
+            let tried = alone[axis][value].get_or_insert_with(|| {
+                let mut picks = [None; AXES];
+                picks[axis] = Some(value);
+                apply(base, &sweep.pick(0, picks)).map(|_| ())
+            });
+            tried.is_err()
+        });
+        match blamed {
+            Some((axis, value)) => {
+                let Some(Err(why)) = &alone[axis][value] else {
+                    unreachable!("blamed values failed")
+                };
+                let span = sweep.places[axis][value].clone();
+                for message in &why.0 {
+                    let message = format!("with this value, the scenario is refused: {message}");
+                    if !found.iter().any(|d| d.span == span && d.message == message) {
+                        found.push(Diagnostic::new(span.clone(), message).help(format!(
+                            "the first variant it refuses is variant {} ({})",
+                            variant.index,
+                            variant.describe()
+                        )));
+                    }
+                }
+            }
+            None => {
+                let span = |&(axis, value): &(usize, usize)| sweep.places[axis][value].clone();
+                for message in &error.0 {
+                    let first = set.first().map_or(0..0, span);
+                    let d = Diagnostic::new(
+                        first,
+                        format!(
+                            "variant {} ({}) is refused: {message}",
+                            variant.index,
+                            variant.describe()
+                        ),
+                    );
+                    found.push(
+                        set.iter()
+                            .skip(1)
+                            .fold(d, |d, place| d.label(span(place), "combined with this")),
+                    );
+                }
+            }
         }
     }
-    if p.found.is_empty() { Ok(sweep) } else { Err(p.found) }
+    if found.is_empty() { Ok(ready) } else { Err(crate::diagnostic::locate(source, found)) }
 }
 
 /// Why a variant cannot be built: the scenario's loader's sentences.

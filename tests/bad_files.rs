@@ -205,3 +205,82 @@ fn a_grid_too_large_to_build_is_refused_by_its_size() {
         &["sweep.toml:5:10", "this grid has 1000000000000 variants; at most 5000 are allowed"],
     );
 }
+
+/// Changes one number in a saved file, keeping it valid CSV.
+fn edit_a_number(path: &Path) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let (stamp, body) = text.split_once('\n').unwrap();
+    let (header, rows) = body.split_once('\n').unwrap();
+    let at = rows.find(|c: char| c.is_ascii_digit()).expect("a number to change");
+    let digit = rows.as_bytes()[at];
+    let other = if digit == b'9' { '8' } else { (digit + 1) as char };
+    let rows = format!("{}{other}{}", &rows[..at], &rows[at + 1..]);
+    std::fs::write(path, format!("{stamp}\n{header}\n{rows}")).unwrap();
+}
+
+#[test]
+fn an_edited_part_is_refused_by_merge_and_by_resume() {
+    let dir = scratch("parts");
+    let shards: Vec<PathBuf> = (1..=2).map(|i| dir.join(format!("shard-{i}"))).collect();
+    for (i, out) in shards.iter().enumerate() {
+        let shard = format!("{}/2", i + 1);
+        let o = rollcage(&[
+            "simulate",
+            "tests/fixtures/small-null.toml",
+            "--runs",
+            "20",
+            "--shard",
+            &shard,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let edited = shards[0].join("small-null/part-1-of-2/runs.csv");
+    edit_a_number(&edited);
+    let merged = dir.join("merged");
+    let merge = rollcage(&[
+        "merge",
+        "tests/fixtures/small-null.toml",
+        "--runs",
+        "20",
+        "--out",
+        merged.to_str().unwrap(),
+        "--from",
+        shards[0].to_str().unwrap(),
+        shards[1].to_str().unwrap(),
+    ]);
+    let changed = format!("{} was changed after rollcage saved it", edited.display());
+    check(&merge, &[&changed, "nothing was written"]);
+    assert!(!merged.exists(), "a refused merge wrote something");
+    let before = std::fs::read(&edited).unwrap();
+    let resume = rollcage(&[
+        "simulate",
+        "tests/fixtures/small-null.toml",
+        "--runs",
+        "20",
+        "--shard",
+        "1/2",
+        "--out",
+        shards[0].to_str().unwrap(),
+    ]);
+    check(&resume, &[&changed, "nothing was simulated"]);
+    assert_eq!(std::fs::read(&edited).unwrap(), before, "the refused part was touched");
+}
+
+#[test]
+fn an_edited_sweep_row_is_refused_on_resume() {
+    let dir = scratch("rows");
+    let out = dir.join("reports");
+    let args =
+        ["sweep", "tests/inputs/sweep/small.toml", "--runs", "4", "--out", out.to_str().unwrap()];
+    let first = rollcage(&args);
+    assert_eq!(first.status.code(), Some(0), "{}", String::from_utf8_lossy(&first.stderr));
+    let row = out.join("sweep/small/variant-00002.csv");
+    edit_a_number(&row);
+    let again = rollcage(&args);
+    check(
+        &again,
+        &[&format!("{} was changed after rollcage saved it", row.display()), "nothing was run"],
+    );
+}

@@ -10,7 +10,11 @@ use std::sync::OnceLock;
 
 use sha1::{Digest, Sha1};
 
-use crate::report::{parse_csv, write_rows};
+use std::io::Write as _;
+
+use anyhow::Context as _;
+
+use crate::report::{parse_csv, write_atomically};
 
 #[derive(clap::Args, Debug)]
 pub struct MergeArgs {
@@ -76,31 +80,71 @@ pub fn fingerprint(parts: &[&str]) -> String {
     hex(&h.finalize())
 }
 
-/// Writes `header` and `rows` as CSV after a `# fingerprint` line, atomically.
+/// Writes `header` and `rows` as CSV after a stamp line, atomically. The stamp holds the
+/// fingerprint of the work and the SHA-1 of the CSV below it, so that an edited or damaged file
+/// is told from the one rollcage saved.
 pub fn write_stamped(
     path: &Path,
     fingerprint: &str,
     header: &[&str],
     rows: &[Vec<String>],
 ) -> anyhow::Result<()> {
-    write_rows(path, Some(&format!("# fingerprint {fingerprint}")), header, rows)
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header)?;
+    for row in rows {
+        w.write_record(row)?;
+    }
+    let body = w.into_inner().map_err(|e| e.into_error())?;
+    let sum = hex(&Sha1::digest(&body));
+    write_atomically(path, |out| {
+        writeln!(out, "# fingerprint {fingerprint} sha1 {sum}")?;
+        out.write_all(&body)?;
+        Ok(())
+    })
+    .with_context(|| format!("writing {}", path.display()))
 }
 
-/// The rows of a file [`write_stamped`] wrote, if it is there with this fingerprint and header.
-pub fn read_stamped(path: &Path, fingerprint: &str, header: &[&str]) -> Option<Vec<Vec<String>>> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let (stamp, body) = text.split_once('\n')?;
-    if stamp.strip_prefix("# fingerprint ")? != fingerprint {
-        return None;
+/// The rows of a file [`write_stamped`] wrote: `Ok(None)` if it is missing or was saved for
+/// other work (another fingerprint, or a format from before checksums); an error naming the file
+/// if it carries this work's fingerprint but its contents are not what was saved.
+pub fn read_stamped(
+    path: &Path,
+    fingerprint: &str,
+    header: &[&str],
+) -> Result<Option<Vec<Vec<String>>>, String> {
+    let Ok(bytes) = std::fs::read(path) else { return Ok(None) };
+    let Some(newline) = bytes.iter().position(|&b| b == b'\n') else { return Ok(None) };
+    let (stamp, body) = (&bytes[..newline], &bytes[newline + 1..]);
+    let Some((found, sum)) = std::str::from_utf8(stamp)
+        .ok()
+        .and_then(|s| s.strip_prefix("# fingerprint "))
+        .and_then(|s| s.split_once(" sha1 "))
+    else {
+        return Ok(None);
+    };
+    if found != fingerprint {
+        return Ok(None);
     }
-    let (found, rows) = parse_csv(body).ok()?;
-    found.iter().eq(header.iter()).then_some(rows)
+    let edited = || {
+        format!(
+            "{} was changed after rollcage saved it (its contents do not match the checksum in its \
+             first line); delete it to compute that work again",
+            path.display()
+        )
+    };
+    if hex(&Sha1::digest(body)) != sum {
+        return Err(edited());
+    }
+    let text = std::str::from_utf8(body).map_err(|_| edited())?;
+    let (found, rows) = parse_csv(text).map_err(|_| edited())?;
+    if found.iter().eq(header.iter()) { Ok(Some(rows)) } else { Err(edited()) }
 }
 
 /// The fingerprint a stamped file carries, if it has one.
 pub fn stamp_of(path: &Path) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
-    Some(text.lines().next()?.strip_prefix("# fingerprint ")?.to_string())
+    let stamp = text.lines().next()?.strip_prefix("# fingerprint ")?;
+    Some(stamp.split_once(" sha1 ").map_or(stamp, |(f, _)| f).to_string())
 }
 
 #[cfg(test)]

@@ -135,12 +135,47 @@ fn part_fingerprint(l: &Loaded, (shard, shards): (u32, u32), panic_run: Option<u
     ])
 }
 
-fn read_part(dir: &Path, fingerprint: &str) -> Option<Batch> {
+/// The part saved in `dir` for this work: `Ok(None)` if there is none, it is incomplete (its
+/// shard was interrupted) or it was saved for other work; an error naming the file if one of its
+/// files was changed after it was saved.
+fn read_part(dir: &Path, fingerprint: &str) -> Result<Option<Batch>, String> {
     let runs = read_stamped(&dir.join("runs.csv"), fingerprint, RUNS_HEADER)?;
     let stages = read_stamped(&dir.join("stages.csv"), fingerprint, STAGES_HEADER)?;
     let figures = read_stamped(&dir.join("figures.csv"), fingerprint, FIGURES_HEADER)?;
-    let figures = parse_figures(&figures).ok()?;
-    (figures.len() == runs.len()).then_some(Batch { runs, stages, figures })
+    let (Some(runs), Some(stages), Some(figures)) = (runs, stages, figures) else {
+        return Ok(None);
+    };
+    let inconsistent = || {
+        format!(
+            "{} does not hold one figure per run of its part; delete the part to compute it again",
+            dir.display()
+        )
+    };
+    let figures = parse_figures(&figures).map_err(|_| inconsistent())?;
+    if figures.len() != runs.len() {
+        return Err(inconsistent());
+    }
+    Ok(Some(Batch { runs, stages, figures }))
+}
+
+/// The parts saved earlier for each scenario's share of the work, all read before any runs: a
+/// changed part is refused (with its path), not silently recomputed or trusted.
+fn saved_parts(
+    loaded: &[Loaded],
+    out: &Path,
+    shard: (u32, u32),
+    panic_run: Option<u32>,
+) -> Result<Vec<Option<Batch>>, Vec<String>> {
+    let mut saved = Vec::new();
+    let mut changed = Vec::new();
+    for l in loaded {
+        let dir = part_dir(out, &l.scenario.name, shard);
+        match read_part(&dir, &part_fingerprint(l, shard, panic_run)) {
+            Ok(part) => saved.push(part),
+            Err(problem) => changed.push(problem),
+        }
+    }
+    if changed.is_empty() { Ok(saved) } else { Err(changed) }
 }
 
 fn write_part(dir: &Path, fingerprint: &str, batch: &Batch) -> anyhow::Result<()> {
@@ -253,6 +288,16 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
     let shard = args.shard.unwrap_or((1, 1));
     interrupt::install();
 
+    let mut saved = match saved_parts(&loaded, &args.out, shard, args.debug_panic_run) {
+        Ok(saved) => saved,
+        Err(changed) => {
+            for problem in &changed {
+                eprintln!("error: {problem}");
+            }
+            eprintln!("nothing was simulated and no report was written");
+            return Ok(exit::BAD_INPUT);
+        }
+    };
     let mut summaries = Vec::new();
     for (done, l) in loaded.iter().enumerate() {
         let s = &l.scenario;
@@ -262,7 +307,7 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
         let fingerprint = part_fingerprint(l, shard, args.debug_panic_run);
         #[allow(clippy::disallowed_methods)] // The command line may read the clock, for the user.
         let started = std::time::Instant::now();
-        let (batch, note) = match read_part(&dir, &fingerprint) {
+        let (batch, note) = match saved[done].take() {
             Some(batch) => (batch, format!("saved earlier in {}", dir.display())),
             None => {
                 let Some(results) = run_share(&pool, l, runs.clone(), options) else {
@@ -372,9 +417,11 @@ pub fn merge(paths: &[PathBuf], args: &MergeArgs) -> anyhow::Result<u8> {
         for shard in 1..=shards {
             let fingerprint = part_fingerprint(l, (shard, shards), None);
             let here = found.iter().filter(|(i, _, _)| *i == shard).map(|(_, _, p)| p);
-            match here.clone().find_map(|p| read_part(p, &fingerprint)) {
-                Some(part) => batch.append(part),
-                None => problems.push(match here.clone().next() {
+            let mut parts = here.clone().map(|p| read_part(p, &fingerprint));
+            match parts.find(|p| !matches!(p, Ok(None))).unwrap_or(Ok(None)) {
+                Ok(Some(part)) => batch.append(part),
+                Err(changed) => problems.push(format!("{name}: {changed}")),
+                Ok(None) => problems.push(match here.clone().next() {
                     None => format!("{name}: shard {shard}/{shards} is missing"),
                     Some(p) if stamp_of(&p.join("figures.csv")).is_some() => format!(
                         "{name}: {} was written by another rollcage build, scenario text or \

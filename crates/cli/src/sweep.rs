@@ -106,9 +106,10 @@ fn row_path(dir: &Path, index: usize) -> PathBuf {
 }
 
 /// The row a finished variant left in `dir`, if it is there with the expected fingerprint.
-fn finished_row(dir: &Path, p: &Prepared) -> Option<Vec<String>> {
+/// An error names the row file if it was changed after it was saved.
+fn finished_row(dir: &Path, p: &Prepared) -> Result<Option<Vec<String>>, String> {
     let path = row_path(dir, p.variant.index);
-    read_stamped(&path, &p.fingerprint, ROW_HEADER)?.pop()
+    Ok(read_stamped(&path, &p.fingerprint, ROW_HEADER)?.and_then(|mut rows| rows.pop()))
 }
 
 /// A variant's row file holds its row without the Pareto column, which needs the whole table.
@@ -151,11 +152,17 @@ fn assemble(
 ) -> anyhow::Result<Vec<usize>> {
     let mut rows = Vec::new();
     let mut missing = Vec::new();
+    let mut changed = Vec::new();
     for p in prepared {
-        match dirs.iter().find_map(|d| finished_row(d, p)) {
-            Some(row) => rows.push(row),
-            None => missing.push(p.variant.index),
+        let mut found = dirs.iter().map(|d| finished_row(d, p));
+        match found.find(|r| !matches!(r, Ok(None))).unwrap_or(Ok(None)) {
+            Ok(Some(row)) => rows.push(row),
+            Ok(None) => missing.push(p.variant.index),
+            Err(problem) => changed.push(problem),
         }
+    }
+    if !changed.is_empty() {
+        bail!("cannot assemble the table; nothing was written:\n  {}", changed.join("\n  "));
     }
     if missing.is_empty() {
         let table = sweep_table(rows);
@@ -196,8 +203,22 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
         .iter()
         .filter(|p| p.variant.index % shards as usize == shard as usize - 1)
         .collect();
-    let todo: Vec<&Prepared> =
-        mine.iter().copied().filter(|p| finished_row(&dir, p).is_none()).collect();
+    let mut todo: Vec<&Prepared> = Vec::new();
+    let mut changed = Vec::new();
+    for &p in &mine {
+        match finished_row(&dir, p) {
+            Ok(Some(_)) => {}
+            Ok(None) => todo.push(p),
+            Err(problem) => changed.push(problem),
+        }
+    }
+    if !changed.is_empty() {
+        for problem in &changed {
+            eprintln!("error: {problem}");
+        }
+        eprintln!("nothing was run");
+        return Ok(exit::BAD_INPUT);
+    }
     if todo.len() < mine.len() {
         eprintln!(
             "{} of {} variants already done in {}; running the other {}",

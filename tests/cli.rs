@@ -479,9 +479,14 @@ fn a_second_interrupt_stops_at_once_and_leaves_nothing_partial() {
     // The handler is in place before the first scenario starts, which a line on stderr says.
     let mut child = child;
     let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    // A batch this size is announced first, with its estimated time and memory.
     let mut first = String::new();
     std::io::BufRead::read_line(&mut stderr, &mut first).unwrap();
-    assert_eq!(first, "small-exploit: running 20000 runs\n");
+    assert!(first.starts_with("small-exploit: 20000 runs of 3000 players"), "{first}");
+    assert!(first.contains("estimated"), "{first}");
+    let mut running = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut running).unwrap();
+    assert_eq!(running, "small-exploit: running 20000 runs\n");
     let pid = child.id();
     let kill =
         Command::new("sh").args(["-c", &format!("kill -INT {pid}; kill -INT {pid}")]).status();
@@ -494,6 +499,61 @@ fn a_second_interrupt_stops_at_once_and_leaves_nothing_partial() {
     let left = files_under(&out);
     assert!(!left.iter().any(|f| f.ends_with(".tmp")), "{left:?}");
     assert!(left.is_empty(), "nothing was finished, so nothing is written: {left:?}");
+}
+
+/// Ctrl-C stops a run under way, not only between runs: a world of a million players whose one
+/// run lasts 85 simulated days (about three minutes of work) stops as soon as it is pressed,
+/// saving nothing of the unfinished batch.
+#[cfg(unix)]
+#[test]
+fn an_interrupt_stops_a_run_under_way() {
+    let dir = out_dir("interrupted-large");
+    std::fs::create_dir_all(&dir).unwrap();
+    let fixture = read(Path::new("tests/fixtures/small-null.toml"));
+    let large = fixture
+        .replace("players = 3000\n", "players = 1000000\n")
+        .replace("runs_per_day = 3.0\n", "runs_per_day = 10.0\n")
+        .replace("min_duration_h = 12\n", "min_duration_h = 330\n")
+        .replace("holdback_period_h = 12\n", "holdback_period_h = 720\nmax_duration_h = 2160\n")
+        .replace("name = \"small-null\"", "name = \"large\"");
+    let path = dir.join("large.toml");
+    std::fs::write(&path, large).unwrap();
+    let out = dir.join("reports");
+    let mut child = command()
+        .args(["simulate", path.to_str().unwrap(), "--runs", "2", "--threads", "1", "--out"])
+        .arg(&out)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("rollcage runs");
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("running 2 runs") {
+        line.clear();
+        assert!(std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() > 0, "no run began");
+    }
+    // Well into the first run's set-up or its first days.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let pid = child.id();
+    assert!(Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap().success());
+    // A liveness bound (20 s of polling), not a speed measurement: the run alone takes minutes.
+    let mut polls = 0;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        polls += 1;
+        if polls > 1000 {
+            let _ = child.kill();
+            panic!("Ctrl-C was not honoured during a run");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert_eq!(status.code(), Some(130), "{rest}");
+    assert!(rest.contains("interrupted: 0 of 1 scenarios done"), "{rest}");
+    assert!(files_under(&out).is_empty(), "{:?}", files_under(&out));
 }
 
 fn simulate_with(args: &[String]) -> Output {

@@ -21,7 +21,7 @@ use rollcage_harness::figures::{
 use rollcage_harness::rows::{
     RUNS_HEADER, STAGES_HEADER, Table, runs_table, stages_table, summary_table,
 };
-use rollcage_harness::{BatchOptions, RunResult, Summary, simulate};
+use rollcage_harness::{BatchOptions, RunResult, Scenario, Summary, estimate, simulate_until};
 
 use crate::exit;
 use crate::files::{Loaded, load_all, out_writable};
@@ -186,9 +186,9 @@ fn write_part(dir: &Path, fingerprint: &str, batch: &Batch) -> anyhow::Result<()
     write_stamped(&dir.join("figures.csv"), fingerprint, figures.header, &figures.rows)
 }
 
-/// Runs `runs` of the scenario in chunks, so that a Ctrl-C between two chunks stops the batch;
-/// `None` if it did. Chunks are independent (each run depends only on its seed), so the results
-/// are those of one batch.
+/// Runs `runs` of the scenario; `None` if a Ctrl-C stopped them (no run starts after it, and the
+/// runs under way stop at their next evaluation, so the stop comes within a fraction of a second
+/// at any size).
 fn run_share(
     pool: &rayon::ThreadPool,
     l: &Loaded,
@@ -196,26 +196,44 @@ fn run_share(
     options: BatchOptions,
 ) -> Option<Vec<RunResult>> {
     let s = &l.scenario;
+    announce_if_large(s, runs.len() as u32, pool.current_num_threads());
     let buckets = s.buckets();
     let bar = progress_bar(&s.name, u64::from(runs.end - runs.start));
     if bar.is_hidden() {
         // No terminal (a CI log, a batch job): one line per scenario says what is under way.
         eprintln!("{}: running {} runs", s.name, runs.len());
     }
-    let chunk = (pool.current_num_threads() as u32 * 16).max(32);
-    let mut results = Vec::with_capacity(runs.len());
-    let mut start = runs.start;
-    while start < runs.end {
-        if interrupt::requested() {
-            bar.finish_and_clear();
-            return None;
-        }
-        let end = runs.end.min(start.saturating_add(chunk));
-        results.extend(pool.install(|| simulate(s, &buckets, start..end, options, &|| bar.inc(1))));
-        start = end;
-    }
+    let tick = || bar.inc(1);
+    let results =
+        pool.install(|| simulate_until(s, &buckets, runs, options, &tick, &interrupt::requested));
     bar.finish_and_clear();
-    Some(results)
+    results
+}
+
+/// Before a batch that will take more than half a minute or a gigabyte, says so, with its size.
+fn announce_if_large(s: &Scenario, runs: u32, threads: usize) {
+    let e = estimate(s, runs, threads);
+    if e.seconds < 30.0 && e.bytes < 1e9 {
+        return;
+    }
+    let time = match e.seconds {
+        t if t < 90.0 => format!("{t:.0} s"),
+        t if t < 5400.0 => format!("{:.0} min", t / 60.0),
+        t => format!("{:.1} h", t / 3600.0),
+    };
+    let memory = if e.bytes < 1e9 {
+        format!("{:.0} MB", e.bytes / 1e6)
+    } else {
+        format!("{:.1} GB", e.bytes / 1e9)
+    };
+    eprintln!(
+        "{}: {runs} runs of {} players, about {:.1}M sessions each: estimated {time} on {threads} \
+         thread{} and {memory} of memory (Ctrl-C stops it within a second)",
+        s.name,
+        s.world.population.players,
+        e.sessions_per_run / 1e6,
+        if threads == 1 { "" } else { "s" },
+    );
 }
 
 /// Writes a scenario's reports from its whole batch and prints its summary.

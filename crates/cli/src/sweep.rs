@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use anyhow::bail;
 use indicatif::ProgressBar;
 use rollcage_harness::sweep::{SWEEP_HEADER, sweep_row, sweep_table};
-use rollcage_harness::{BatchOptions, Summary, simulate};
+use rollcage_harness::{BatchOptions, Summary, simulate_until};
 use rollcage_scenario::Scenario;
 use rollcage_scenario::sweep::{Sweep, Variant, parse, prepare as prepare_variants};
 
@@ -119,14 +119,22 @@ fn write_row(dir: &Path, p: &Prepared, row: Vec<String>) -> anyhow::Result<()> {
     write_stamped(&row_path(dir, p.variant.index), &p.fingerprint, ROW_HEADER, &[row])
 }
 
-/// Runs one variant: the scenario as written and its harmless twin, on the same seeds.
-fn run_variant(p: &Prepared, bar: &ProgressBar) -> anyhow::Result<Vec<String>> {
+/// Runs one variant: the scenario as written and its harmless twin, on the same seeds. `None` if
+/// a Ctrl-C stopped it.
+fn run_variant(p: &Prepared, bar: &ProgressBar) -> anyhow::Result<Option<Vec<String>>> {
     let s = &p.scenario;
     let buckets = s.buckets();
     let tick = || bar.inc(1);
-    let harmful = simulate(s, &buckets, 0..s.runs, BatchOptions::default(), &tick);
+    let options = BatchOptions::default();
+    let stop = interrupt::requested;
+    let Some(harmful) = simulate_until(s, &buckets, 0..s.runs, options, &tick, &stop) else {
+        return Ok(None);
+    };
     let clean_scenario = s.harmless();
-    let clean = simulate(&clean_scenario, &buckets, 0..s.runs, BatchOptions::default(), &tick);
+    let Some(clean) = simulate_until(&clean_scenario, &buckets, 0..s.runs, options, &tick, &stop)
+    else {
+        return Ok(None);
+    };
     let (harmful, clean) =
         (Summary::from_results(s, &harmful), Summary::from_results(&clean_scenario, &clean));
     if let Some(run) = harmful.panicked.first().or(clean.panicked.first()) {
@@ -140,7 +148,7 @@ fn run_variant(p: &Prepared, bar: &ProgressBar) -> anyhow::Result<Vec<String>> {
         );
     }
     let schedule = p.variant.schedule.as_ref().map_or("as written", |s| s.name.as_str());
-    Ok(sweep_row(p.variant.index, schedule, s, &harmful, &clean))
+    Ok(Some(sweep_row(p.variant.index, schedule, s, &harmful, &clean)))
 }
 
 /// Writes the table if every variant's row is in one of `dirs`; returns the variants missing.
@@ -232,7 +240,11 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
     let total: u64 = todo.iter().map(|p| 2 * u64::from(p.scenario.runs)).sum();
     let bar = progress_bar(&sweep.name, total);
     for (done, p) in todo.iter().enumerate() {
-        if interrupt::requested() {
+        bar.set_prefix(format!("{} variant {}", sweep.name, p.variant.index));
+        // A variant that finished is saved even if Ctrl-C came as it ended.
+        let row =
+            if interrupt::requested() { None } else { pool.install(|| run_variant(p, &bar))? };
+        let Some(row) = row else {
             bar.finish_and_clear();
             eprintln!(
                 "interrupted with {} of {} variants of this run done; run the same command again to \
@@ -241,9 +253,7 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
                 todo.len()
             );
             return Ok(exit::INTERRUPTED);
-        }
-        bar.set_prefix(format!("{} variant {}", sweep.name, p.variant.index));
-        let row = pool.install(|| run_variant(p, &bar))?;
+        };
         write_row(&dir, p, row)?;
         let line = format!("variant {} done: {}", p.variant.index, p.variant.describe());
         if bar.is_hidden() { eprintln!("{line}") } else { bar.println(line) }

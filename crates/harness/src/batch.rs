@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use rollcage_policy::Bucket;
 use rollcage_sim::RunSeed;
 
-use crate::run::{RunOptions, RunRecord, run};
+use crate::run::{RunOptions, RunRecord, run_until};
 use crate::scenario::Scenario;
 
 /// One run's result.
@@ -61,22 +61,72 @@ pub fn simulate(
     options: BatchOptions,
     progress: &(dyn Fn() + Sync),
 ) -> Vec<RunResult> {
+    simulate_until(scenario, buckets, runs, options, progress, &|| false)
+        .expect("a batch nothing stops finishes")
+}
+
+/// [`simulate`], abandoned as soon as `stop` says so (a Ctrl-C): no run starts after that, and the
+/// runs under way stop at their next evaluation. `None` then: a part of a batch is never returned
+/// as if it were the whole.
+pub fn simulate_until(
+    scenario: &Scenario,
+    buckets: &[Bucket],
+    runs: std::ops::Range<u32>,
+    options: BatchOptions,
+    progress: &(dyn Fn() + Sync),
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Option<Vec<RunResult>> {
     runs.into_par_iter()
         .map(|r| {
+            if stop() {
+                return None;
+            }
             let seed = RunSeed::derive(scenario.seed, r);
             let result = catch_unwind(AssertUnwindSafe(|| {
                 if options.panic_on_run == Some(r) {
                     panic!("planted panic in run {r} (--debug-panic-run)");
                 }
-                run(scenario, buckets, r, RunOptions::default())
+                run_until(scenario, buckets, r, RunOptions::default(), stop)
             }));
-            progress();
-            match result {
-                Ok(record) => RunResult::Done(Box::new(record)),
+            let result = match result {
+                Ok(Some(record)) => RunResult::Done(Box::new(record)),
+                Ok(None) => return None,
                 Err(payload) => {
                     RunResult::Panicked { run: r, seed, message: panic_message(payload.as_ref()) }
                 }
-            }
+            };
+            progress();
+            Some(result)
         })
         .collect()
+}
+
+/// What a batch will cost, roughly, from the scenario's size alone: told to the user before a
+/// large batch starts.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Estimate {
+    /// Sessions in one run that is never stopped (the schedule, or the run's bound if shorter).
+    pub sessions_per_run: f64,
+    /// Wall-clock seconds for the batch.
+    pub seconds: f64,
+    /// Peak memory, in bytes.
+    pub bytes: f64,
+}
+
+/// The cost of `runs` runs of `scenario` on `threads` workers. The rates are those measured on
+/// the 2-core machine rollcage is developed on (README, "Performance"): about 9M sessions/s per
+/// thread for a small world, falling to about 5M at a million players as the players' data stops
+/// fitting the caches; each worker holds about 260 bytes per player for the run under way.
+pub fn estimate(scenario: &Scenario, runs: u32, threads: usize) -> Estimate {
+    let p = &scenario.policy;
+    let schedule = p.stages.iter().map(|s| s.min_duration).fold(p.holdback_period, |a, b| a + b);
+    let hours = schedule.min(scenario.max_duration).hours();
+    let population = &scenario.world.population;
+    let players = f64::from(population.players);
+    let sessions_per_run = players * population.runs_per_day / 24.0 * hours;
+    let per_thread = 9.0e6 / (1.0 + players / 1.2e6);
+    let workers = threads.clamp(1, runs.max(1) as usize) as f64;
+    let seconds = sessions_per_run * f64::from(runs) / (per_thread * workers);
+    let bytes = 20.0e6 + workers * players * 260.0 + f64::from(runs) * 2.0e3;
+    Estimate { sessions_per_run, seconds, bytes }
 }

@@ -21,7 +21,7 @@ pub mod scenario;
 pub mod summary;
 pub mod sweep;
 
-pub use batch::{BatchOptions, RunResult, simulate};
+pub use batch::{BatchOptions, Estimate, RunResult, estimate, simulate, simulate_until};
 pub use oracle::{Oracle, Violation, Violations};
 pub use run::{
     FinalPhase, Outcome, RollbackRecord, RunOptions, RunRecord, SaveRecord, run, run_controller,

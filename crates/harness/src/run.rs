@@ -323,8 +323,33 @@ impl SessionObserver for Observer<'_> {
 
 /// Runs `run` of `scenario` under its own policy.
 pub fn run(scenario: &Scenario, buckets: &[Bucket], run: u32, options: RunOptions) -> RunRecord {
+    run_until(scenario, buckets, run, options, &|| false).expect("a run nothing stops finishes")
+}
+
+/// [`run`], abandoned at the first evaluation at which `stop` says so (a Ctrl-C): `None` then.
+/// A large world's run takes seconds; it is stopped within one evaluation interval of simulated
+/// time, a few hundredths of a second.
+pub fn run_until(
+    scenario: &Scenario,
+    buckets: &[Bucket],
+    run: u32,
+    options: RunOptions,
+    stop: &dyn Fn() -> bool,
+) -> Option<RunRecord> {
     let seed = RunSeed::derive(scenario.seed, run);
-    run_with_seed(scenario, buckets, run, seed, options)
+    let policy = scenario_policy(scenario, options);
+    run_controller_until(scenario, buckets, run, seed, policy, stop)
+}
+
+fn scenario_policy(scenario: &Scenario, options: RunOptions) -> Policy<'_> {
+    let mut policy = Policy::new(&scenario.policy, scenario.world.release.build.clone());
+    if options.record_evaluations {
+        policy = policy.recording_evaluations();
+    }
+    if options.dry_run {
+        policy = policy.dry_run();
+    }
+    policy
 }
 
 /// Runs `scenario` under its own policy with an explicit seed (for `explain --seed`).
@@ -335,14 +360,7 @@ pub fn run_with_seed(
     seed: RunSeed,
     options: RunOptions,
 ) -> RunRecord {
-    let mut policy = Policy::new(&scenario.policy, scenario.world.release.build.clone());
-    if options.record_evaluations {
-        policy = policy.recording_evaluations();
-    }
-    if options.dry_run {
-        policy = policy.dry_run();
-    }
-    run_controller(scenario, buckets, run, seed, policy)
+    run_controller(scenario, buckets, run, seed, scenario_policy(scenario, options))
 }
 
 /// The driver loop, for any controller: the scenario's own policy, or, in the oracle tests, a
@@ -354,11 +372,23 @@ pub fn run_controller<C: Controller>(
     seed: RunSeed,
     controller: C,
 ) -> RunRecord {
+    run_controller_until(scenario, buckets, run, seed, controller, &|| false)
+        .expect("a run nothing stops finishes")
+}
+
+fn run_controller_until<C: Controller>(
+    scenario: &Scenario,
+    buckets: &[Bucket],
+    run: u32,
+    seed: RunSeed,
+    controller: C,
+    stop: &dyn Fn() -> bool,
+) -> Option<RunRecord> {
     if !scenario.world.release.draw(seed) {
         // This run's release is the harmless one.
-        return drive(&scenario.harmless(), buckets, run, seed, controller);
+        return drive(&scenario.harmless(), buckets, run, seed, controller, stop);
     }
-    drive(scenario, buckets, run, seed, controller)
+    drive(scenario, buckets, run, seed, controller, stop)
 }
 
 fn drive<C: Controller>(
@@ -367,7 +397,8 @@ fn drive<C: Controller>(
     run: u32,
     seed: RunSeed,
     controller: C,
-) -> RunRecord {
+    stop: &dyn Fn() -> bool,
+) -> Option<RunRecord> {
     let layout = scenario.policy.layout();
     let mut d = Driver {
         scenario,
@@ -439,6 +470,9 @@ fn drive<C: Controller>(
         now = until;
         d.deliver_step_results();
         if now == next_evaluation {
+            if stop() {
+                return None;
+            }
             next_evaluation = now + scenario.evaluation_interval;
             let step = match d.pipeline.as_mut() {
                 Some(pipeline) => {
@@ -450,7 +484,7 @@ fn drive<C: Controller>(
             d.handle(now, step);
         }
     }
-    d.finish(run, seed, now)
+    Some(d.finish(run, seed, now))
 }
 
 /// The telemetry pipeline between the world and the policy, when the scenario gives it faults:

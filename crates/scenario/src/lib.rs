@@ -8,6 +8,7 @@
 //! [`schema`] prints the same declarations as a JSON Schema.
 
 mod diagnostic;
+pub mod limits;
 mod load;
 mod reader;
 pub mod schema;

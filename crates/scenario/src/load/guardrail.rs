@@ -1,0 +1,286 @@
+//! A guardrail: its method and test, what its breach kills, and the checks between them.
+
+use rollcage_policy::{
+    Comparison, Direction, Guardrail, Margin, Method, Metric, Scope, Severity, Share, Spending,
+    Statistic, VarianceModel,
+};
+use rollcage_sim::{Breakdown, PopulationConfig};
+
+use super::Context;
+use super::world::baseline_mean;
+use crate::reader::{Obj, Reader};
+
+/// The cell names of a breakdown.
+pub(super) fn cell_names(breakdown: Breakdown, population: &PopulationConfig) -> Vec<String> {
+    let names = |v: &[(String, f64)]| v.iter().map(|(n, _)| n.clone()).collect();
+    match breakdown {
+        Breakdown::None => vec!["all".to_string()],
+        Breakdown::Platform => names(&population.platforms),
+        Breakdown::Region => names(&population.regions),
+    }
+}
+
+pub(super) fn breakdown(t: &Obj<'_, '_>) -> Option<Breakdown> {
+    Some(match t.text("segment_by")? {
+        "platform" => Breakdown::Platform,
+        "region" => Breakdown::Region,
+        _ => Breakdown::None,
+    })
+}
+
+/// The index of a named feature of the release, or an error at `key`.
+pub(super) fn feature_index(
+    r: &mut Reader,
+    t: &Obj<'_, '_>,
+    key: &str,
+    features: &[String],
+) -> Option<usize> {
+    let name = t.text(key)?;
+    let found = features.iter().position(|f| f == name);
+    if found.is_none() {
+        r.error(
+            t.span_of(key),
+            format!("the release has no feature `{name}` (it has {})", features.join(", ")),
+        );
+    }
+    found
+}
+
+/// The statistic a comparison tests, with the rank test's own rules checked: latency only, a
+/// z-based method, a relative margin, and no variance model.
+pub(super) fn rank_statistic(
+    r: &mut Reader,
+    t: &Obj<'_, '_>,
+    method: &str,
+    metric: Option<Metric>,
+) -> Option<Statistic> {
+    if t.text("statistic")? != "mann_whitney" {
+        return Some(Statistic::Mean);
+    }
+    let at = t.span_of("statistic");
+    if metric.is_some_and(|m| m != Metric::LatencyMs) {
+        r.error(
+            at.clone(),
+            "statistic = \"mann_whitney\" ranks latency distributions: it needs metric = \"latency_ms\""
+                .to_string(),
+        );
+    }
+    if !matches!(method, "naive_z" | "bonferroni" | "spending") {
+        r.error(
+            at.clone(),
+            format!(
+                "statistic = \"mann_whitney\" gives a z statistic, not an estimate in the metric's \
+                 units, so method = \"{method}\" cannot use it; use naive_z, bonferroni or spending"
+            ),
+        );
+    }
+    if t.number("margin_absolute").is_some_and(|m| m != 0.0) {
+        r.error(
+            t.span_of("margin_absolute"),
+            "a rank test's margin is relative (the holdback made that much slower); use \
+             `margin_relative`"
+                .to_string(),
+        );
+    }
+    if t.has("variance") {
+        r.error(
+            t.span_of("variance"),
+            "`variance` has no meaning for statistic = \"mann_whitney\" (a rank test has its own); \
+             remove it"
+                .to_string(),
+        );
+    }
+    Some(Statistic::MannWhitney)
+}
+
+/// The keys that belong to one statistical method each.
+pub(super) const METHOD_KEYS: [&str; 6] =
+    ["looks", "spending", "planned_information", "mixture_sd", "effect", "beta"];
+
+pub(super) fn guardrail(r: &mut Reader, t: &Obj<'_, '_>, cx: &Context<'_>) -> Option<Guardrail> {
+    let metric = t.text("metric").and_then(Metric::from_name);
+    let method = method(r, t, cx, metric)?;
+    let scope = scope(r, t, cx)?;
+    let metric = metric?;
+    let direction = match t.text("harmful") {
+        Some("decrease") => Direction::Decrease,
+        Some(_) => Direction::Increase,
+        None => metric.harmful_direction(),
+    };
+    Some(Guardrail {
+        name: t.text("name")?.to_string(),
+        metric,
+        direction,
+        method,
+        min_sample: t.integer("min_sample")? as u64,
+        severity: if t.text("severity")? == "pause" { Severity::Pause } else { Severity::Rollback },
+        breaches_required: t.integer("breaches_required")? as u32,
+        scope,
+        inconclusive_limit: t.integer("inconclusive_limit")? as u32,
+    })
+}
+
+/// Reports each of `keys` written in the guardrail, which `method` has no use for.
+pub(super) fn not_for(r: &mut Reader, t: &Obj<'_, '_>, keys: &[&str], method: &str) {
+    for key in keys.iter().filter(|k| t.has(k)) {
+        r.error(
+            t.span_of(key),
+            format!("`{key}` has no meaning for method = \"{method}\"; remove it"),
+        );
+    }
+}
+
+/// A guardrail's method, with its test's settings.
+pub(super) fn method(
+    r: &mut Reader,
+    t: &Obj<'_, '_>,
+    cx: &Context<'_>,
+    metric: Option<Metric>,
+) -> Option<Method> {
+    let method = t.text("method");
+    if t.has("margin_relative") && t.has("margin_absolute") {
+        r.error(
+            t.span_of("margin_absolute"),
+            "give either `margin_relative` or `margin_absolute`, not both".to_string(),
+        );
+    }
+    let margin = match (t.number("margin_relative"), t.number("margin_absolute")) {
+        (_, Some(m)) => Margin::Absolute(m),
+        (Some(m), None) => Margin::Relative(m),
+        (None, None) => Margin::Relative(0.0),
+    };
+    let alpha = if t.has("alpha") { t.number("alpha") } else { Some(0.05) };
+    let variance = match t.text("variance")? {
+        "session" => VarianceModel::Session,
+        _ => VarianceModel::Clustered,
+    };
+    Some(match method? {
+        "threshold" => {
+            not_for(
+                r,
+                t,
+                &["alpha", "margin_relative", "margin_absolute", "variance"],
+                "threshold",
+            );
+            not_for(r, t, &METHOD_KEYS, "threshold");
+            if !t.has("limit") {
+                r.error(t.span.clone(), "method = \"threshold\" needs a `limit`".to_string());
+            }
+            Method::Threshold { limit: t.number("limit")? }
+        }
+        comparison => {
+            if cx.holdback == Some(Share::ZERO) {
+                r.error(
+                    t.span_of("method"),
+                    format!("method = \"{comparison}\" compares with the holdback, but holdback_percent is 0"),
+                );
+            }
+            not_for(r, t, &["limit"], comparison);
+            let own: &[&str] = match comparison {
+                "bonferroni" => &["looks"],
+                "spending" => &["spending", "planned_information"],
+                "msprt" => &["mixture_sd"],
+                "sprt" => &["effect", "beta"],
+                _ => &[],
+            };
+            let foreign: Vec<&str> = METHOD_KEYS.into_iter().filter(|k| !own.contains(k)).collect();
+            not_for(r, t, &foreign, comparison);
+            let statistic = rank_statistic(r, t, comparison, metric);
+            let test = Comparison { alpha: alpha?, margin, variance, statistic: statistic? };
+            comparison_method(r, t, cx, comparison, test, alpha, metric)?
+        }
+    })
+}
+
+/// A statistical method around its `test`.
+pub(super) fn comparison_method(
+    r: &mut Reader,
+    t: &Obj<'_, '_>,
+    cx: &Context<'_>,
+    comparison: &str,
+    test: Comparison,
+    alpha: Option<f64>,
+    metric: Option<Metric>,
+) -> Option<Method> {
+    Some(match comparison {
+        "naive_z" => Method::NaiveZ(test),
+        // The plans are filled in by `policy`, once the stages are known.
+        "bonferroni" => Method::Bonferroni { test, looks: t.integer("looks").unwrap_or(0) as u32 },
+        "spending" => Method::Spending {
+            test,
+            spending: match t.text("spending") {
+                Some("pocock") => Spending::Pocock,
+                _ => Spending::OBrienFleming,
+            },
+            planned_information: t.number("planned_information").unwrap_or(0.0),
+        },
+        "sprt" => {
+            if !t.has("effect") {
+                r.error(
+                    t.span.clone(),
+                    "method = \"sprt\" needs the `effect` it tests for, in the metric's units"
+                        .to_string(),
+                );
+            }
+            let beta = t.number("beta").unwrap_or(0.2);
+            if t.has("beta") && t.has("alpha") && alpha? + beta >= 1.0 {
+                r.error(t.span_of("beta"), "sprt needs alpha + beta below 1".to_string());
+            }
+            Method::Sprt { test, effect: t.number("effect")?, beta }
+        }
+        _ => {
+            let mixture_sd = match t.number("mixture_sd") {
+                Some(sd) => sd,
+                None if t.has("mixture_sd") => return None,
+                None => 0.5 * baseline_mean(metric?, cx.baseline?, cx.population?),
+            };
+            if mixture_sd <= 0.0 {
+                r.error(
+                    t.span.clone(),
+                    "the metric's baseline mean is 0, so give `mixture_sd` explicitly".to_string(),
+                );
+                return None;
+            }
+            Method::Msprt { test, mixture_sd }
+        }
+    })
+}
+
+/// What a guardrail's breach kills: the release, one feature, or the breaching segment.
+pub(super) fn scope(r: &mut Reader, t: &Obj<'_, '_>, cx: &Context<'_>) -> Option<Scope> {
+    Some(match t.text("scope")? {
+        "feature" => {
+            if !t.has("feature") {
+                r.error(
+                    t.span_of("scope"),
+                    "scope = \"feature\" needs the `feature` it kills".to_string(),
+                );
+            }
+            Scope::Feature(feature_index(r, t, "feature", cx.features?)?)
+        }
+        other => {
+            if t.has("feature") {
+                r.error(
+                    t.span_of("feature"),
+                    format!("`feature` has no meaning for scope = \"{other}\"; remove it"),
+                );
+            }
+            if other == "segment" && cx.cells.as_ref().is_some_and(|(b, _)| *b == Breakdown::None) {
+                r.error(
+                    t.span_of("scope"),
+                    "scope = \"segment\" needs [policy] segment_by = \"platform\" or \"region\""
+                        .to_string(),
+                );
+            }
+            if other == "segment" && t.text("statistic") == Some("mann_whitney") {
+                r.error(
+                    t.span_of("scope"),
+                    "statistic = \"mann_whitney\" compares the whole cohorts' latency histograms; \
+                     use scope = \"release\" or \"feature\""
+                        .to_string(),
+                );
+            }
+            if other == "segment" { Scope::Segment } else { Scope::Release }
+        }
+    })
+}

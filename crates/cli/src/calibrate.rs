@@ -8,7 +8,7 @@ use rollcage_harness::calibrate::{MIN_RUNS, calibrate, null_world, render};
 
 use crate::exit;
 use crate::files::load_one;
-use crate::simulate::{progress_bar, worker_pool};
+use crate::work::{progress_bar, worker_pool};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -18,7 +18,7 @@ pub struct Args {
     #[arg(long, value_parser = clap::value_parser!(u32).range(i64::from(MIN_RUNS)..=rollcage_scenario::spec::MAX_RUNS))]
     runs: Option<u32>,
     /// Worker threads (default: one per core). The output is identical at any thread count.
-    #[arg(long, value_parser = crate::simulate::parse_threads)]
+    #[arg(long, value_parser = crate::work::parse_threads)]
     threads: Option<usize>,
 }
 

@@ -12,6 +12,7 @@ mod report;
 mod shard;
 mod simulate;
 mod sweep;
+mod work;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -123,7 +124,11 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Explain(args) => explain::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Sweep(args) => sweep::run(&args),
-        Command::Merge(args) => shard::merge(&args),
+        // The shards of a `simulate`, or of a `sweep`.
+        Command::Merge(args) => match &args.sweep {
+            Some(sweep) => sweep::merge(sweep, &args),
+            None => simulate::merge(&args.paths, &args),
+        },
         Command::Report { out } => page::run(&out),
         Command::Schema => {
             print!("{}", rollcage_scenario::schema::schema());

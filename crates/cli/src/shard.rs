@@ -20,10 +20,10 @@ use crate::report::{parse_csv, write_atomically};
 pub struct MergeArgs {
     /// The scenario files or directories the shards simulated (`simulate --shard I/N`).
     #[arg(default_value = "scenarios")]
-    paths: Vec<PathBuf>,
+    pub paths: Vec<PathBuf>,
     /// Merge a sweep's shards (`sweep FILE --shard I/N`) instead: the sweep file they ran.
     #[arg(long, conflicts_with = "paths")]
-    sweep: Option<PathBuf>,
+    pub sweep: Option<PathBuf>,
     /// The shards' output directories (each shard's --out).
     #[arg(long, required = true, num_args = 1..)]
     pub from: Vec<PathBuf>,
@@ -33,14 +33,6 @@ pub struct MergeArgs {
     /// The --runs the shards were given, if any.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=rollcage_scenario::spec::MAX_RUNS))]
     pub runs: Option<u32>,
-}
-
-/// `rollcage merge`: the shards of a `simulate` or of a `sweep`.
-pub fn merge(args: &MergeArgs) -> anyhow::Result<u8> {
-    match &args.sweep {
-        Some(sweep) => crate::sweep::merge(sweep, args),
-        None => crate::simulate::merge(&args.paths, args),
-    }
 }
 
 /// Parses `I/N` (1-based) into `(I, N)`.

@@ -8,12 +8,10 @@
 //! once every report is written; a shard keeps them for `rollcage merge`, which reports from the
 //! shards' parts through the same code, so its reports are the unsharded run's, byte for byte.
 
-use std::io::IsTerminal;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
-use indicatif::{ProgressBar, ProgressStyle};
+use anyhow::bail;
 use rollcage_harness::explain::{compare_groups, describe_summary};
 use rollcage_harness::figures::{
     FIGURES_HEADER, RunFigures, figures_table, parse_figures, shard_range,
@@ -28,6 +26,7 @@ use crate::files::{Loaded, load_all, out_writable};
 use crate::interrupt;
 use crate::report::{write_csv, write_text};
 use crate::shard::{MergeArgs, fingerprint, parse_shard, read_stamped, stamp_of, write_stamped};
+use crate::work::{parse_threads, progress_bar, worker_pool};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -51,49 +50,6 @@ pub struct Args {
     /// Make this run panic, to exercise the internal-error path.
     #[arg(long, hide = true)]
     debug_panic_run: Option<u32>,
-}
-
-/// A progress bar on stderr (hidden unless stderr is a terminal): `name`, runs done, rate, ETA.
-pub fn progress_bar(name: &str, runs: u64) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(runs);
-    bar.set_style(
-        ProgressStyle::with_template("{prefix:>24} [{bar:30}] {pos}/{len} runs, {rate}, ETA {eta}")
-            .expect("a valid progress template")
-            .with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                let _ = write!(w, "{:.0} runs/s", state.per_sec());
-            })
-            .progress_chars("=> "),
-    );
-    bar.set_prefix(name.to_string());
-    bar
-}
-
-/// The most worker threads a command starts: far more than any machine's cores, and few enough
-/// for any system to start.
-pub const MAX_THREADS: usize = 1024;
-
-/// Parses `--threads`: 1 to [`MAX_THREADS`].
-pub fn parse_threads(text: &str) -> Result<usize, String> {
-    let threads: usize = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("a whole number of threads, such as 4 (got `{text}`)"))?;
-    if threads == 0 || threads > MAX_THREADS {
-        return Err(format!("between 1 and {MAX_THREADS} threads (got {threads})"));
-    }
-    Ok(threads)
-}
-
-/// The rayon pool: `threads` workers, or one per core.
-pub fn worker_pool(threads: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
-    let mut pool = rayon::ThreadPoolBuilder::new();
-    if let Some(threads) = threads {
-        pool = pool.num_threads(threads);
-    }
-    pool.build().context("cannot start worker threads")
 }
 
 /// A batch's report rows and run figures: all its runs, or one shard's.
@@ -297,6 +253,38 @@ fn load_with_out(
     Ok(Some(loaded))
 }
 
+/// Simulates a scenario's share of runs and saves it as a part in `dir`: the batch and a note of
+/// its speed, or `None` if a Ctrl-C stopped it.
+fn simulate_part(
+    pool: &rayon::ThreadPool,
+    l: &Loaded,
+    runs: Range<u32>,
+    options: BatchOptions,
+    dir: &Path,
+    fingerprint: &str,
+) -> anyhow::Result<Option<(Batch, String)>> {
+    #[allow(clippy::disallowed_methods)] // The command line may read the clock, for the user.
+    let started = std::time::Instant::now();
+    let Some(results) = run_share(pool, l, runs, options) else { return Ok(None) };
+    let elapsed = started.elapsed().as_secs_f64();
+    let sessions: u64 = results
+        .iter()
+        .filter_map(|r| match r {
+            RunResult::Done(r) => Some(r.sessions),
+            RunResult::Panicked { .. } => None,
+        })
+        .sum();
+    let batch = Batch::of(&results);
+    write_part(dir, fingerprint, &batch)?;
+    let note = format!(
+        "{:.1}M sessions in {:.1}s: {:.1}M sessions/s",
+        sessions as f64 / 1e6,
+        elapsed,
+        sessions as f64 / 1e6 / elapsed.max(1e-9)
+    );
+    Ok(Some((batch, note)))
+}
+
 pub fn run(args: &Args) -> anyhow::Result<u8> {
     let Some(loaded) = load_with_out(&args.paths, args.runs, &args.out)? else {
         return Ok(exit::BAD_INPUT);
@@ -323,12 +311,11 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
         let runs = shard_range(s.runs, shard.0, shard.1);
         let dir = part_dir(&args.out, &s.name, shard);
         let fingerprint = part_fingerprint(l, shard, args.debug_panic_run);
-        #[allow(clippy::disallowed_methods)] // The command line may read the clock, for the user.
-        let started = std::time::Instant::now();
         let (batch, note) = match saved[done].take() {
             Some(batch) => (batch, format!("saved earlier in {}", dir.display())),
-            None => {
-                let Some(results) = run_share(&pool, l, runs.clone(), options) else {
+            None => match simulate_part(&pool, l, runs.clone(), options, &dir, &fingerprint)? {
+                Some(done) => done,
+                None => {
                     eprintln!(
                         "interrupted: {done} of {} scenarios done and saved; run the same command \
                          again to resume from {}",
@@ -336,25 +323,8 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
                         s.name
                     );
                     return Ok(exit::INTERRUPTED);
-                };
-                let elapsed = started.elapsed().as_secs_f64();
-                let sessions: u64 = results
-                    .iter()
-                    .filter_map(|r| match r {
-                        RunResult::Done(r) => Some(r.sessions),
-                        RunResult::Panicked { .. } => None,
-                    })
-                    .sum();
-                let batch = Batch::of(&results);
-                write_part(&dir, &fingerprint, &batch)?;
-                let note = format!(
-                    "{:.1}M sessions in {:.1}s: {:.1}M sessions/s",
-                    sessions as f64 / 1e6,
-                    elapsed,
-                    sessions as f64 / 1e6 / elapsed.max(1e-9)
-                );
-                (batch, note)
-            }
+                }
+            },
         };
         if shard.1 > 1 {
             eprintln!(

@@ -23,7 +23,7 @@ use crate::files::Problems;
 use crate::interrupt;
 use crate::report::write_csv;
 use crate::shard::{MergeArgs, fingerprint, parse_shard, read_stamped, write_stamped};
-use crate::simulate::{progress_bar, worker_pool};
+use crate::work::{progress_bar, worker_pool};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -34,7 +34,7 @@ pub struct Args {
     #[arg(long, default_value = "reports")]
     out: PathBuf,
     /// Worker threads (default: one per core). Results are identical at any thread count.
-    #[arg(long, value_parser = crate::simulate::parse_threads)]
+    #[arg(long, value_parser = crate::work::parse_threads)]
     threads: Option<usize>,
     /// Runs per variant, instead of the sweep's `runs` (or the scenario's).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=rollcage_scenario::spec::MAX_RUNS))]

@@ -1,0 +1,372 @@
+//! `reports/index.html`: the reports at a glance, for designers.
+//!
+//! One self-contained page (inline CSS and SVG; no script, no font, no network), rebuilt from the
+//! CSV reports in the directory by `simulate`, `sweep`, `merge` and `rollcage report`:
+//!
+//! - a per-scenario summary table (`summary.csv`);
+//! - the time-to-detect distribution of every scenario that detected something
+//!   (`<scenario>/runs.csv`);
+//! - per sweep (`sweep/<name>.csv`): the power curve (detection rate against the fault's size, per
+//!   method) when the sweep varies `fault_multiplier`, the blast radius per stage schedule when it
+//!   varies the schedule, and the Pareto frontier of time to 100% against blast radius.
+//!
+//! The page holds no clock reading and no path: the same reports give the same bytes, wherever
+//! they are.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use crate::report::{parse_csv, write_text};
+
+mod charts;
+mod svg;
+
+use charts::{blast_chart, detection_chart, pareto_chart, power_chart};
+use svg::esc;
+
+/// A CSV report, read back.
+#[derive(Clone, Debug, Default)]
+pub struct Csv {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Csv {
+    fn read(path: &Path) -> anyhow::Result<Option<Csv>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let read = || -> anyhow::Result<Csv> {
+            let (header, rows) = parse_csv(&std::fs::read_to_string(path)?)?;
+            Ok(Csv { header, rows })
+        };
+        read().with_context(|| format!("cannot read {}", path.display())).map(Some)
+    }
+
+    fn column(&self, name: &str) -> Option<usize> {
+        self.header.iter().position(|c| c == name)
+    }
+
+    /// The cell of `row` in column `name` ("" if there is no such column).
+    fn cell<'a>(&self, row: &'a [String], name: &str) -> &'a str {
+        self.column(name).and_then(|i| row.get(i)).map_or("", String::as_str)
+    }
+
+    fn number(&self, row: &[String], name: &str) -> Option<f64> {
+        self.cell(row, name).parse().ok()
+    }
+
+    /// Whether column `name` holds more than one value.
+    fn varies(&self, name: &str) -> bool {
+        self.differs(self.rows.iter(), name)
+    }
+
+    /// Whether column `name` holds more than one value among `rows`.
+    fn differs<'a>(&self, mut rows: impl Iterator<Item = &'a Vec<String>>, name: &str) -> bool {
+        let Some(first) = rows.next() else { return false };
+        rows.any(|r| self.cell(r, name) != self.cell(first, name))
+    }
+}
+
+/// What the page is drawn from.
+#[derive(Clone, Debug, Default)]
+pub struct Inputs {
+    /// `summary.csv`, if `simulate` wrote one.
+    pub summary: Option<Csv>,
+    /// Per scenario of the summary, in its order: the hours to detect of its detected runs.
+    pub detections: Vec<(String, Vec<f64>)>,
+    /// Per sweep, by name: its table.
+    pub sweeps: Vec<(String, Csv)>,
+}
+
+impl Inputs {
+    /// Reads what the reports in `out` hold.
+    pub fn read(out: &Path) -> anyhow::Result<Inputs> {
+        let summary = Csv::read(&out.join("summary.csv"))?;
+        let mut detections = Vec::new();
+        for row in summary.iter().flat_map(|s| s.rows.iter().map(move |r| s.cell(r, "scenario"))) {
+            let Some(runs) = Csv::read(&out.join(row).join("runs.csv"))? else { continue };
+            let hours: Vec<f64> =
+                runs.rows.iter().filter_map(|r| runs.number(r, "time_to_detect_h")).collect();
+            detections.push((row.to_string(), hours));
+        }
+        let mut sweeps = Vec::new();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(out.join("sweep"))
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        files.retain(|p| p.extension().is_some_and(|x| x == "csv") && p.is_file());
+        files.sort();
+        for path in files {
+            let name =
+                path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            if let Some(table) = Csv::read(&path)? {
+                sweeps.push((name, table));
+            }
+        }
+        Ok(Inputs { summary, detections, sweeps })
+    }
+}
+
+/// Rebuilds `<out>/index.html` from the reports there; returns its path.
+pub fn write_index(out: &Path) -> anyhow::Result<PathBuf> {
+    let path = out.join("index.html");
+    write_text(&path, &render(&Inputs::read(out)?))?;
+    Ok(path)
+}
+
+/// Rebuilds the page after another command's reports, and says where it is. The reports are the
+/// command's result: a page that cannot be rebuilt (a damaged CSV beside them, say) is a warning.
+pub fn refresh(out: &Path) {
+    match write_index(out) {
+        Ok(page) => eprintln!("the reports at a glance: {}", page.display()),
+        Err(e) => eprintln!("warning: the visual report was not rebuilt: {e:#}"),
+    }
+}
+
+/// `rollcage report`: rebuild the page and say where it is.
+pub fn run(out: &Path) -> anyhow::Result<u8> {
+    if !out.is_dir() {
+        anyhow::bail!(
+            "--out {} is not a reports directory: `report` rebuilds <out>/index.html from the CSV \
+             reports that simulate, sweep or merge wrote there",
+            out.display()
+        );
+    }
+    let path = write_index(out)?;
+    println!("{}", path.display());
+    Ok(crate::exit::HELD)
+}
+
+const STYLE: &str = "
+body { font: 15px/1.45 system-ui, -apple-system, 'Segoe UI', sans-serif; color: #1d2430;
+  margin: 0 auto; max-width: 1080px; padding: 24px; background: #fff; }
+h1 { font-size: 26px; margin: 0 0 4px; }
+h2 { font-size: 20px; margin: 36px 0 6px; border-bottom: 1px solid #d8dde6; padding-bottom: 4px; }
+h3 { font-size: 16px; margin: 22px 0 4px; }
+p.lead, p.how { color: #4a5566; margin: 4px 0 10px; max-width: 860px; }
+nav a { margin-right: 14px; }
+.badge { display: inline-block; padding: 2px 10px; border-radius: 10px; font-weight: 600; }
+.held { background: #dcf2e3; color: #11662f; }
+.failed { background: #fbe0dc; color: #9b1c10; }
+table { border-collapse: collapse; font-size: 12.5px; width: 100%; }
+th, td { padding: 4px 6px; border-bottom: 1px solid #e5e8ee; text-align: right; }
+td { white-space: nowrap; }
+th { font-size: 12px; vertical-align: bottom; }
+th { background: #f3f5f8; position: sticky; top: 0; }
+td:first-child, th:first-child { text-align: left; }
+span.ci { color: #6b7585; font-size: 12px; }
+.scroll { overflow-x: auto; }
+svg.chart { display: block; max-width: 100%; height: auto; margin: 6px 0 4px; }
+svg text { font: 12px system-ui, -apple-system, 'Segoe UI', sans-serif; fill: #1d2430; }
+svg .axis { stroke: #8a94a6; }
+svg .grid { stroke: #e5e8ee; }
+svg text.muted { fill: #6b7585; }
+.empty { color: #6b7585; font-style: italic; }
+";
+
+/// `value [lo, hi]` of a rate column, as percentages.
+fn rate_cell(csv: &Csv, row: &[String], name: &str) -> String {
+    match csv.number(row, name) {
+        None => "<td></td>".to_string(),
+        Some(v) => {
+            let bound = |s: &str| {
+                csv.number(row, &format!("{name}_{s}"))
+                    .map_or(String::new(), |b| format!("{:.1}", b * 100.0))
+            };
+            format!(
+                r#"<td>{:.1}%<br><span class="ci">[{}, {}]</span></td>"#,
+                v * 100.0,
+                bound("lo"),
+                bound("hi")
+            )
+        }
+    }
+}
+
+fn summary_section(summary: &Csv) -> String {
+    let mut out = String::from(
+        "<div class=\"scroll\"><table id=\"summary\"><thead><tr><th>scenario</th><th>verdict</th><th>runs</th>\
+         <th>false-kill rate [95%]</th><th>detection rate [95%]</th><th>time to detect<br>median / p90</th>\
+         <th>players harmed<br>mean / p90</th><th>released</th><th>hours to 100%<br>median</th>\
+         <th>rolled back</th><th>oracle<br>violations</th></tr></thead><tbody>",
+    );
+    for row in &summary.rows {
+        let c = |name: &str| esc(summary.cell(row, name));
+        let pair = |a: &str, b: &str| {
+            if summary.cell(row, a).is_empty() {
+                String::new()
+            } else {
+                format!("{} / {}", c(a), c(b))
+            }
+        };
+        let verdict = summary.cell(row, "expectations");
+        let failed = summary.cell(row, "failed_expectations");
+        let _ = write!(
+            out,
+            r#"<tr><td>{}</td><td><span class="badge {verdict}" title="{}">{verdict}</span></td><td>{}</td>{}{}<td>{}</td><td>{}</td>{}<td>{}</td>{}<td>{}</td></tr>"#,
+            c("scenario"),
+            esc(failed),
+            c("runs"),
+            rate_cell(summary, row, "false_kill_rate"),
+            rate_cell(summary, row, "detection_rate"),
+            pair("time_to_detect_h_median", "time_to_detect_h_p90"),
+            pair("harmed_players_mean", "harmed_players_p90"),
+            rate_cell(summary, row, "released_rate"),
+            c("release_h_median"),
+            rate_cell(summary, row, "rolled_back_rate"),
+            c("oracle_violation_runs"),
+        );
+    }
+    out.push_str("</tbody></table></div>");
+    out
+}
+
+/// The power curves of the sweeps that vary the fault's size.
+fn power_section(body: &mut String, nav: &mut Vec<(&'static str, &'static str)>, inputs: &Inputs) {
+    let power: Vec<&(String, Csv)> =
+        inputs.sweeps.iter().filter(|(_, s)| s.varies("fault_multiplier")).collect();
+    nav.push(("power", "Power curves"));
+    body.push_str(r#"<h2 id="power">Which harms each method catches</h2><p class="how">The detection rate (share of harmful runs stopped) against the size of the harm, one line per guardrail method, with 95% intervals as whiskers. A curve that rises early catches small regressions; the dashed line marks 80%, a common target. Read it with the false-kill rates in the sweep's table: a method can buy power by killing good builds.</p>"#);
+    if power.is_empty() {
+        body.push_str(r#"<p class="empty">No sweep here varies the fault's size. <code>cargo run --release -- sweep sweeps/power-curve.toml</code> runs five methods against regressions from ×1.1 to ×2 and draws this chart.</p>"#);
+    }
+    for (name, sweep) in power {
+        let _ = write!(body, "<h3>Sweep <code>{}</code></h3>", esc(name));
+        body.push_str(&power_chart(name, sweep));
+    }
+}
+
+/// The blast radius of the sweeps that vary the stage schedule.
+fn blast_section(body: &mut String, nav: &mut Vec<(&'static str, &'static str)>, inputs: &Inputs) {
+    let schedules: Vec<&(String, Csv)> = inputs
+        .sweeps
+        .iter()
+        .filter(|(_, s)| {
+            s.varies("stage_percents") || s.varies("stage_hours") || s.varies("holdback_percent")
+        })
+        .collect();
+    nav.push(("blast", "Blast radius"));
+    body.push_str(r#"<h2 id="blast">Blast radius per stage schedule</h2><p class="how">For each variant of a sweep that tries several schedules, how many players a bad build reaches before it is stopped: the bar is the mean over harmful runs, the whisker the 90th percentile. Variants are grouped by schedule (with its stage percentages); the label gives the variant's number and what else it changes.</p>"#);
+    if schedules.is_empty() {
+        body.push_str(r#"<p class="empty">No sweep here varies the stage schedule. <code>cargo run --release -- sweep sweeps/faster-rollout.toml</code> tries three schedules and draws this chart.</p>"#);
+    }
+    for (name, sweep) in schedules {
+        let _ = write!(body, "<h3>Sweep <code>{}</code></h3>", esc(name));
+        body.push_str(&blast_chart(name, sweep));
+    }
+}
+
+/// Each sweep's Pareto frontier of time to 100% against players harmed.
+fn pareto_section(body: &mut String, nav: &mut Vec<(&'static str, &'static str)>, inputs: &Inputs) {
+    nav.push(("pareto", "Pareto frontier"));
+    body.push_str(r#"<h2 id="pareto">Going faster against harming more</h2><p class="how">Each variant of a sweep: how long a good build takes to reach 100% (across) against how many players a bad build harms (up). Down and to the left is better. Filled points are on the Pareto frontier over three costs, the two drawn and the false-kill rate in their label: no other variant is at least as good on all three. A filled point can look beaten here when it kills fewer good builds than the point that seems to beat it. Hover a point for its policy.</p>"#);
+    if inputs.sweeps.is_empty() {
+        body.push_str(r#"<p class="empty">No sweep has been run into this directory. <code>cargo run --release -- sweep sweeps/faster-rollout.toml</code> writes one.</p>"#);
+    }
+    for (name, sweep) in &inputs.sweeps {
+        let _ = write!(body, "<h3>Sweep <code>{}</code></h3>", esc(name));
+        if sweep.varies("fault_multiplier") {
+            // Its rows differ in the harm, not only in the policy: their costs don't compare.
+            body.push_str(r#"<p class="empty">This sweep varies the size of the harm as well as the policy, so its variants face different harms and their costs are not compared here; its power curve is above.</p>"#);
+        } else {
+            body.push_str(&pareto_chart(name, sweep));
+        }
+    }
+}
+
+/// The page.
+pub fn render(inputs: &Inputs) -> String {
+    let mut body = String::new();
+    let mut nav = Vec::new();
+    let scenarios = inputs.summary.as_ref().map_or(0, |s| s.rows.len());
+    let held = inputs
+        .summary
+        .as_ref()
+        .map_or(0, |s| s.rows.iter().filter(|r| s.cell(r, "expectations") == "held").count());
+
+    nav.push(("scenarios-summary", "Scenarios"));
+    body.push_str(r#"<h2 id="scenarios-summary">Scenarios</h2>"#);
+    match &inputs.summary {
+        Some(summary) => {
+            body.push_str(r#"<p class="how">One row per scenario of the last <code>rollcage simulate</code>. Rates carry their 95% Wilson interval; hours count from the start of the rollout. A scenario holds when every expectation in its file is met and no safety guarantee broke; hover a failed verdict for the expectations it missed. Every column is in <code>summary.csv</code>, documented in reports/README.md.</p>"#);
+            body.push_str(&summary_section(summary));
+        }
+        None => body.push_str(r#"<p class="empty">There is no summary.csv here yet: <code>cargo run --release -- simulate</code> writes it.</p>"#),
+    }
+
+    nav.push(("time-to-detect-section", "Time to detect"));
+    body.push_str(r#"<h2 id="time-to-detect-section">How fast bad builds are caught</h2><p class="how">For each scenario that stopped a harmful build, the hours from the harm's start to the stop, over its detected runs. The box spans the middle half of the runs, the dark bar is the median, the orange diamond the 90th percentile, and the grey line runs from the fastest to the slowest detection. Shorter is better: every hour is more players on a bad build.</p>"#);
+    body.push_str(&detection_chart(&inputs.detections));
+
+    power_section(&mut body, &mut nav, inputs);
+    blast_section(&mut body, &mut nav, inputs);
+    pareto_section(&mut body, &mut nav, inputs);
+
+    let verdict = match (scenarios, held) {
+        (0, _) => String::new(),
+        (n, h) if n == h => format!(r#"<span class="badge held">all {n} scenarios held</span>"#),
+        (n, h) => format!(r#"<span class="badge failed">{} of {n} scenarios failed</span>"#, n - h),
+    };
+    let links: Vec<String> =
+        nav.iter().map(|(id, name)| format!(r##"<a href="#{id}">{name}</a>"##)).collect();
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
+         <title>rollcage reports</title><style>{STYLE}</style></head><body>\
+         <h1>rollcage reports</h1><p class=\"lead\">What the rollout policies under test cost: good builds killed, bad builds caught and how fast, players a bad build reaches. From the reports beside this page: {} scenario{}, {} sweep{}. {verdict}</p>\
+         <nav>{}</nav>{body}</body></html>\n",
+        scenarios,
+        if scenarios == 1 { "" } else { "s" },
+        inputs.sweeps.len(),
+        if inputs.sweeps.len() == 1 { "" } else { "s" },
+        links.join("")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::svg::ticks;
+    use super::*;
+
+    #[test]
+    fn ticks_are_round_and_cover_the_domain() {
+        assert_eq!(ticks(0.0, 1.0, 5), (vec![0.0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0], 1));
+        let (t, d) = ticks(0.0, 73.0, 6);
+        assert_eq!((t, d), (vec![0.0, 20.0, 40.0, 60.0], 0));
+        assert_eq!(ticks(1.0, 2.0, 4).1, 2, "steps of 0.25 need two decimals");
+    }
+
+    #[test]
+    fn text_is_escaped() {
+        assert_eq!(esc(r#"<a & "b">"#), "&lt;a &amp; &quot;b&quot;&gt;");
+    }
+
+    fn csv(text: &str) -> Csv {
+        let (header, rows) = parse_csv(text).unwrap();
+        Csv { header, rows }
+    }
+
+    #[test]
+    fn a_power_curve_has_one_line_per_method_and_a_point_per_size() {
+        let sweep = csv(
+            "variant,schedule,method,fault_multiplier,runs,detection_rate,detection_rate_lo,detection_rate_hi\n\
+             0,as written,msprt,1.1,50,0.2,0.1,0.3\n1,as written,msprt,1.5,50,0.9,0.8,0.95\n\
+             2,as written,pocock,1.1,50,0.3,0.2,0.4\n3,as written,pocock,1.5,50,0.95,0.9,0.99\n",
+        );
+        let svg = power_chart("p", &sweep);
+        assert_eq!(svg.matches("<polyline class=\"series\"").count(), 2);
+        assert_eq!(svg.matches("<circle class=\"point\"").count(), 4);
+        assert!(svg.contains(">msprt</text>") && svg.contains(">pocock</text>"));
+    }
+
+    #[test]
+    fn the_page_says_what_is_missing_and_loads_nothing() {
+        let page = render(&Inputs::default());
+        assert!(page.contains("There is no summary.csv here yet"));
+        assert!(page.contains("sweeps/power-curve.toml"));
+        assert!(!page.contains("://"), "the page refers to nothing outside itself");
+    }
+}

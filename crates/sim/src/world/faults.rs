@@ -59,6 +59,28 @@ impl World<'_> {
         e
     }
 
+    /// What the faults do to a session of a player of `segment` on `build` (0: the old build),
+    /// as its client's view of the flags (history index `view_index`) has them.
+    #[inline]
+    pub(super) fn effect_on(
+        &self,
+        build: u16,
+        view_index: usize,
+        segment: u8,
+        leak_platform: Option<u8>,
+    ) -> Effect {
+        let row_segment = usize::from(segment);
+        if build == 0 {
+            self.old_effects[row_segment]
+        } else {
+            let row = (view_index - self.first_visible) * self.segments + row_segment;
+            match leak_platform {
+                Some(p) if self.config.segment(segment).platform == p => self.leak_effects[row],
+                _ => self.view_effects[row],
+            }
+        }
+    }
+
     pub(super) fn prepare_effects(&mut self, at: Minutes) {
         let (mut crash, mut latency) = (1.0, 1.0);
         for e in self.config.live_events.iter().filter(|e| e.start <= at && at < e.end) {

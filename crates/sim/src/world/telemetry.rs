@@ -6,6 +6,7 @@ use rand::RngExt;
 use rollcage_policy::{Cohort, Metric};
 use rollcage_stats::rank::bin_of;
 
+use super::sessions::cohort_of;
 use super::{MARKS, World};
 use crate::carry::Totals;
 use crate::flags::{FlagState, NOTHING_EXPOSED};
@@ -80,6 +81,19 @@ impl World<'_> {
     /// The current exposure's assignment mark.
     pub(super) fn mark(&self) -> u8 {
         (self.epoch % MARKS + 1) as u8
+    }
+
+    /// Counts player `index` as assigned to the exposure (`assigned`) or not, once per exposure:
+    /// the counts a sample-ratio check compares with the assignment's promise.
+    #[inline]
+    pub(super) fn count_assigned(&mut self, index: usize, assigned: bool, holdback: bool) {
+        let mark = self.mark();
+        let slot = &mut self.slots[index];
+        if slot.assigned_mark != mark {
+            slot.assigned_mark = mark;
+            let cohort = cohort_of(assigned, holdback);
+            self.snapshot.cohorts[cohort.index()].assigned[usize::from(slot.cell)] += 1;
+        }
     }
 
     #[inline]

@@ -61,7 +61,7 @@ impl World<'_> {
 
     /// What the faults do to a session of a player of `segment` on `build` (0: the old build),
     /// as its client's view of the flags (history index `view_index`) has them.
-    #[inline]
+    #[inline(always)]
     pub(super) fn effect_on(
         &self,
         build: u16,

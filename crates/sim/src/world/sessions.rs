@@ -5,6 +5,10 @@
 //! A session simulated in full draws the same numbers from the sessions stream in the same order
 //! ([`Draws`]); the order of every draw and every floating-point operation is part of the
 //! determinism promise, so the helpers below keep the order the one loop had.
+//!
+//! The per-session helpers are `#[inline(always)]`: they were one loop body, and the hot loop's
+//! speed depends on their staying one (left to itself, LLVM keeps `play` and `Draws::new` out of
+//! line, which costs about a tenth of the sessions per second).
 
 use rand::{Rng, RngExt};
 use rand_chacha::ChaCha8Rng;
@@ -55,7 +59,7 @@ struct Draws {
 }
 
 impl Draws {
-    #[inline]
+    #[inline(always)]
     fn new(rng: &mut ChaCha8Rng) -> Draws {
         let uniforms = rng.next_u64();
         let crash = (uniforms >> 32) as f64 * (1.0 / 4_294_967_296.0);
@@ -131,7 +135,7 @@ impl World<'_> {
 
     /// Plays the session of player `index` that starts at `t`, tells the observer the truth
     /// about it, and sends its outcome on to the telemetry.
-    #[inline]
+    #[inline(always)]
     fn session<O: SessionObserver>(
         &mut self,
         rules: &StepRules,
@@ -193,7 +197,7 @@ impl World<'_> {
 
     /// The flags as the player's client last fetched them before `start`, and their index in the
     /// flags' history.
-    #[inline]
+    #[inline(always)]
     fn view(&self, rules: &StepRules, player: &Slot, start: u32) -> (usize, FlagState) {
         // Only when the flags changed within the slowest client's interval does it matter when
         // this client last fetched.
@@ -209,7 +213,7 @@ impl World<'_> {
 
     /// The build player `index` is served from the client's `view` of the flags (0: the old
     /// build), and whether the server assigned the player to the exposure.
-    #[inline]
+    #[inline(always)]
     fn served(
         &self,
         rules: &StepRules,
@@ -239,7 +243,7 @@ impl World<'_> {
 
     /// Loads the player's save (migrating it on a new build when migration is lazy), then decides
     /// whether the session crashed, its latency, and what it earned.
-    #[inline]
+    #[inline(always)]
     fn play(
         &mut self,
         rules: &StepRules,
@@ -293,7 +297,7 @@ impl World<'_> {
     }
 
     /// The session reports when it ends; its next-day return is known a day after that.
-    #[inline]
+    #[inline(always)]
     fn end(
         &mut self,
         rules: &StepRules,

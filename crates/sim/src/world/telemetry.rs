@@ -85,7 +85,7 @@ impl World<'_> {
 
     /// Counts player `index` as assigned to the exposure (`assigned`) or not, once per exposure:
     /// the counts a sample-ratio check compares with the assignment's promise.
-    #[inline]
+    #[inline(always)]
     pub(super) fn count_assigned(&mut self, index: usize, assigned: bool, holdback: bool) {
         let mark = self.mark();
         let slot = &mut self.slots[index];

@@ -25,15 +25,19 @@
 //! stays breached for Holm, and the killed cell's own evaluation stops. Comparisons over everyone
 //! leave the killed cells out. Only a new build, replacing a killed one, starts with a whole
 //! budget.
+//!
+//! The submodules are the parts of the machine: `looks` evaluates the guardrails and the data
+//! checks on a telemetry snapshot, `kills` acts on breaches and runs the rollback plan, and
+//! `schedule` walks the stages, their gates and the holdback period.
 
-use rollcage_stats::srm::chi_square;
+mod kills;
+mod looks;
+mod schedule;
 
-use crate::config::{Multiplicity, PolicyConfig, Scope, Severity};
-use crate::event::{
-    Action, BuildId, Command, Event, EventKind, KillScope, Reason, SampleRatio, StepResult,
-};
-use crate::guardrail::{Evaluation, Evidence, Look, Memory, Verdict, evaluate};
-use crate::telemetry::{Cohort, MAX_CELLS, Telemetry};
+use crate::config::PolicyConfig;
+use crate::event::{Action, BuildId, Command, Event, EventKind, KillScope, Reason, StepResult};
+use crate::guardrail::Memory;
+use crate::telemetry::{MAX_CELLS, Telemetry};
 use crate::units::Minutes;
 
 /// What a controller asks of the world and what it records, after one input.
@@ -104,17 +108,6 @@ impl Phase {
             _ => unreachable!("only a live phase can be paused"),
         }
     }
-}
-
-/// The sample-ratio check runs once each group expects at least this many players.
-const SRM_MIN_EXPECTED: f64 = 20.0;
-
-/// The breaches an evaluation round asks to act on.
-#[derive(Default)]
-struct Breaches {
-    release: Option<Evaluation>,
-    pause: Option<Reason>,
-    partial: Vec<(KillScope, Evaluation)>,
 }
 
 /// The rollout policy of one build (and of the builds that replace it after a kill).
@@ -200,263 +193,6 @@ impl<'a> Policy<'a> {
     pub fn config(&self) -> &PolicyConfig {
         self.config
     }
-
-    fn enter_stage(&mut self, now: Minutes, index: usize, step: &mut Step) {
-        let share = self.config.stages[index].share;
-        debug_assert!(
-            share <= self.config.layout().max_exposure(),
-            "exposure would reach the holdback"
-        );
-        self.phase = Phase::Stage { index, paused: false };
-        self.since = now;
-        self.strata.push(Telemetry::default());
-        step.actions.push(Action::Expose { build: self.build.clone(), share });
-        step.event(now, EventKind::StageStarted { build: self.build.clone(), stage: index, share });
-    }
-
-    fn run_step(
-        &mut self,
-        now: Minutes,
-        index: usize,
-        attempt: u32,
-        start: Minutes,
-        step: &mut Step,
-    ) {
-        self.phase = Phase::RollingBack { step: index, attempt };
-        step.actions.push(Action::RunStep {
-            build: self.build.clone(),
-            step: index,
-            attempt,
-            start,
-        });
-        if start == now {
-            step.event(now, EventKind::StepStarted { step: index, attempt });
-        }
-    }
-
-    fn kill(&mut self, now: Minutes, scope: KillScope, reason: Reason, step: &mut Step) {
-        step.actions.push(Action::Kill { build: self.build.clone(), scope });
-        step.event(now, EventKind::Killed { build: self.build.clone(), scope, reason });
-        match scope {
-            KillScope::Release => {
-                self.killed.push(self.build.clone());
-                self.run_step(now, 0, 1, now, step);
-            }
-            KillScope::Feature(f) => self.killed_features[f] = true,
-            KillScope::Segment(c) => self.killed_cells[c] = true,
-        }
-        if scope != KillScope::Release {
-            // What the evidence measured no longer runs: start over, as after a new exposure,
-            // with whatever error budget the earlier looks left.
-            self.strata.push(Telemetry::default());
-            let earlier = self.strata.drain(..self.strata.len() - 1);
-            self.history.extend(earlier);
-            self.streaks.iter_mut().for_each(|s| *s = [0; MAX_CELLS]);
-            self.memories.iter_mut().flatten().for_each(Memory::carry_over);
-        }
-    }
-
-    /// A new build: the guardrails' evidence and error budgets start over whole: streaks,
-    /// sequential tests' memories, Holm's record.
-    fn forget_evidence(&mut self) {
-        self.streaks.iter_mut().for_each(|s| *s = [0; MAX_CELLS]);
-        self.memories.iter_mut().flatten().for_each(|m| *m = Memory::new());
-        self.breached.iter_mut().for_each(|b| *b = false);
-    }
-
-    /// The segment cells still live, as a set (bit c for cell c).
-    fn live_cells(&self) -> u32 {
-        let killed: u32 =
-            self.killed_cells.iter().enumerate().filter(|(_, k)| **k).map(|(c, _)| 1 << c).sum();
-        crate::telemetry::ALL_CELLS & !killed
-    }
-
-    /// The alpha guardrail `index` runs at now: its own, divided by the cells evaluated side by
-    /// side (segment scope) and by the multiplicity correction.
-    fn alpha(&self, index: usize) -> f64 {
-        let g = &self.config.guardrails[index];
-        let Some(test) = g.method.comparison() else { return 0.0 };
-        let cells = if g.scope == Scope::Segment { self.config.cells.len() } else { 1 };
-        let m = self.config.statistical_guardrails();
-        let family = match self.config.multiplicity {
-            Multiplicity::None => 1,
-            Multiplicity::Bonferroni => m,
-            Multiplicity::Holm => {
-                let others_breached = (0..self.breached.len())
-                    .filter(|&j| j != index && self.breached[j])
-                    .filter(|&j| self.config.guardrails[j].method.comparison().is_some())
-                    .count();
-                (m - others_breached).max(1)
-            }
-        };
-        test.alpha / (cells * family) as f64
-    }
-
-    /// The exposed share the assignment promises now, for the sample-ratio check.
-    fn promised_share(&self) -> Option<crate::units::Share> {
-        match self.phase {
-            Phase::Stage { index, .. } => Some(self.config.stages[index].share),
-            Phase::HoldbackPeriod { .. } => self.config.stages.last().map(|s| s.share),
-            _ => None,
-        }
-    }
-
-    /// The sample-ratio check on the current stage's assigned players, over the cells still live.
-    fn sample_ratio(&self) -> Option<SampleRatio> {
-        let check = self.config.srm?;
-        let share = self.promised_share()?.percent();
-        let holdback = self.config.holdback.percent();
-        let current = self.strata.last()?;
-        let live = |c: &usize| !self.killed_cells[*c];
-        let count = |cohort: Cohort| -> u64 {
-            (0..self.config.cells.len())
-                .filter(live)
-                .map(|c| current.cohort(cohort).assigned[c])
-                .sum()
-        };
-        let (treatment, control) = (count(Cohort::Treatment), count(Cohort::Holdback));
-        let total = (treatment + control) as f64;
-        let expected_share = share / (share + holdback);
-        // Pearson's approximation needs a handful of expected players in each group.
-        if total * expected_share.min(1.0 - expected_share) < SRM_MIN_EXPECTED {
-            return None;
-        }
-        let (statistic, p_value) = chi_square(&[treatment, control], &[share, holdback])?;
-        Some(SampleRatio {
-            treatment,
-            holdback: control,
-            expected_share,
-            statistic,
-            p_value,
-            threshold: check.alpha / f64::from(check.looks),
-        })
-    }
-
-    fn release(&mut self, now: Minutes, step: &mut Step) {
-        self.phase = Phase::Released;
-        step.actions.push(Action::Release { build: self.build.clone() });
-        step.event(now, EventKind::Released { build: self.build.clone() });
-    }
-
-    /// Whether stage `index`'s gate holds now, apart from guardrail breaches.
-    fn gate_holds(&self, now: Minutes, index: usize) -> Option<EventKind> {
-        let stage = &self.config.stages[index];
-        let elapsed = now - self.since;
-        let current = self.strata.last().expect("a live stage has a stratum");
-        let treatment_sessions = current.cohort(Cohort::Treatment).sessions();
-        let holdback_sessions = current.cohort(Cohort::Holdback).sessions();
-        let holds = elapsed >= stage.min_duration
-            && treatment_sessions >= stage.min_sample
-            && holdback_sessions >= stage.min_sample
-            && (!stage.approval || self.approvals[index]);
-        holds.then_some(EventKind::GateHeld {
-            stage: index,
-            elapsed,
-            treatment_sessions,
-            holdback_sessions,
-        })
-    }
-
-    /// Whether the schedule releases the build after a look at `now`, if nothing stops it: the
-    /// holdback period is over, or the last stage's gate holds with no holdback period to follow.
-    fn last_look(&self, now: Minutes) -> bool {
-        match self.phase {
-            Phase::HoldbackPeriod { paused: false } => {
-                now - self.since >= self.config.holdback_period
-            }
-            Phase::Stage { index, paused: false } => {
-                index + 1 == self.config.stages.len()
-                    && self.config.holdback_period == Minutes::ZERO
-                    && self.gate_holds(now, index).is_some()
-            }
-            _ => false,
-        }
-    }
-
-    fn evaluate_guardrails(&mut self, now: Minutes, fresh: bool, step: &mut Step) -> Breaches {
-        let mut breaches = Breaches::default();
-        let last = self.last_look(now);
-        let cells = self.config.cells.len();
-        for (i, g) in self.config.guardrails.iter().enumerate() {
-            // A killed cell's or feature's own guardrail stops: what it watches no longer runs.
-            let targets: Vec<Option<usize>> = match g.scope {
-                Scope::Segment => (0..cells).filter(|&c| !self.killed_cells[c]).map(Some).collect(),
-                Scope::Feature(f) if self.killed_features[f] => Vec::new(),
-                Scope::Release | Scope::Feature(_) => vec![None],
-            };
-            let alpha = self.alpha(i);
-            let live_cells = self.live_cells();
-            for cell in targets {
-                let plan_share = cell.map_or(1.0, |c| self.config.cell_shares[c]);
-                let look = Look { cell, live_cells, alpha, plan_share, last };
-                let e = if fresh {
-                    let memory = &mut self.memories[i][cell.unwrap_or(0)];
-                    evaluate(
-                        i,
-                        g,
-                        Evidence { strata: &self.strata, history: &self.history },
-                        look,
-                        memory,
-                    )
-                } else {
-                    Evaluation::no_data(i, cell, alpha)
-                };
-                if self.record_evaluations {
-                    step.event(now, EventKind::Evaluated(e));
-                }
-                if e.verdict == Verdict::NoData || self.dry_run {
-                    // Nothing new (or nothing to act on): the streak neither grows nor breaks.
-                    continue;
-                }
-                let streak = &mut self.streaks[i][cell.unwrap_or(0)];
-                if e.verdict != Verdict::Breach {
-                    *streak = 0;
-                    continue;
-                }
-                self.breached[i] = true;
-                *streak += 1;
-                if *streak < g.breaches_required {
-                    continue;
-                }
-                match (g.severity, g.scope) {
-                    (Severity::Pause, _) => {
-                        breaches.pause.get_or_insert(Reason::Guardrail(e));
-                    }
-                    (Severity::Rollback, Scope::Release) => {
-                        breaches.release.get_or_insert(e);
-                    }
-                    (Severity::Rollback, Scope::Feature(f)) => {
-                        breaches.partial.push((KillScope::Feature(f), e));
-                    }
-                    (Severity::Rollback, Scope::Segment) => {
-                        breaches.partial.push((
-                            KillScope::Segment(cell.expect("a segment guardrail has a cell")),
-                            e,
-                        ));
-                    }
-                }
-            }
-        }
-        if fresh {
-            self.silent_looks = 0;
-        } else {
-            self.silent_looks += 1;
-            let limit = self
-                .config
-                .guardrails
-                .iter()
-                .enumerate()
-                .filter(|(_, g)| {
-                    g.inconclusive_limit > 0 && self.silent_looks >= g.inconclusive_limit
-                })
-                .map(|(i, g)| (i, g.inconclusive_limit))
-                .next();
-            if let Some((guardrail, looks)) = limit.filter(|_| !self.dry_run) {
-                breaches.pause.get_or_insert(Reason::Inconclusive { guardrail, looks });
-            }
-        }
-        breaches
-    }
 }
 
 impl Controller for Policy<'_> {
@@ -472,46 +208,12 @@ impl Controller for Policy<'_> {
         if !self.phase.is_live() {
             return step;
         }
-        let stage_began = match self.phase {
-            Phase::Stage { .. } => self.since,
-            _ => Minutes::ZERO,
-        };
-        // A snapshot no newer than the last one, or taken before the current stage began, brings
-        // nothing to decide on.
-        let fresh = self.last_as_of.is_none_or(|last| telemetry.as_of > last)
-            && (telemetry.as_of > stage_began || self.last_as_of.is_none());
-        if fresh {
-            self.last_as_of = Some(telemetry.as_of);
-            *self.strata.last_mut().expect("a live phase has a stratum") = *telemetry;
-        }
+        let fresh = self.take_snapshot(telemetry);
         let mut breaches = self.evaluate_guardrails(now, fresh, &mut step);
-        if fresh && let Some(ratio) = self.sample_ratio() {
-            if self.record_evaluations {
-                step.event(now, EventKind::SampleRatioChecked(ratio));
-            }
-            if ratio.p_value < ratio.threshold && !self.dry_run {
-                breaches.pause.get_or_insert(Reason::SampleRatio(ratio));
-            }
+        if fresh {
+            self.check_sample_ratio(now, &mut breaches, &mut step);
         }
-        if let Some(e) = breaches.release {
-            self.kill(now, KillScope::Release, Reason::Guardrail(e), &mut step);
-            return step;
-        }
-        // Several guardrails may breach on one feature or cell at a look: it is killed once, for
-        // the first of them.
-        let mut killed: Vec<KillScope> = Vec::new();
-        for (scope, e) in breaches.partial {
-            if killed.contains(&scope) {
-                continue;
-            }
-            killed.push(scope);
-            self.kill(now, scope, Reason::Guardrail(e), &mut step);
-        }
-        if let Some(reason) = breaches.pause {
-            if !self.phase.is_paused() {
-                self.phase.set_paused(true);
-                step.event(now, EventKind::Paused { reason });
-            }
+        if self.act_on(now, breaches, &mut step).is_break() {
             return step;
         }
         if !fresh {
@@ -524,32 +226,7 @@ impl Controller for Policy<'_> {
         {
             return step;
         }
-        match self.phase {
-            Phase::Stage { index, .. } => {
-                if let Some(held) = self.gate_holds(now, index) {
-                    step.event(now, held);
-                    if index + 1 < self.config.stages.len() {
-                        self.enter_stage(now, index + 1, &mut step);
-                    } else {
-                        self.phase = Phase::HoldbackPeriod { paused: false };
-                        self.since = now;
-                        step.event(
-                            now,
-                            EventKind::HoldbackPeriodStarted { build: self.build.clone() },
-                        );
-                        if self.config.holdback_period == Minutes::ZERO {
-                            self.release(now, &mut step);
-                        }
-                    }
-                }
-            }
-            Phase::HoldbackPeriod { .. } => {
-                if now - self.since >= self.config.holdback_period {
-                    self.release(now, &mut step);
-                }
-            }
-            _ => unreachable!("checked live above"),
-        }
+        self.follow_schedule(now, &mut step);
         step
     }
 
@@ -668,9 +345,12 @@ impl Controller for Policy<'_> {
 mod tests {
     use super::*;
     use crate::config::{
-        Comparison, Guardrail, Method, PlannedStep, Restore, SrmCheck, Stage, StepKind,
+        Comparison, Guardrail, Method, Multiplicity, PlannedStep, Restore, Scope, Severity,
+        SrmCheck, Stage, StepKind,
     };
+    use crate::guardrail::{Evaluation, Verdict};
     use crate::metric::Metric;
+    use crate::telemetry::Cohort;
     use crate::units::Share;
     use rollcage_stats::{Direction, Moments};
 

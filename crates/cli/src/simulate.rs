@@ -26,7 +26,7 @@ use crate::files::{Loaded, load_all, out_writable};
 use crate::interrupt;
 use crate::report::{write_csv, write_text};
 use crate::shard::{MergeArgs, fingerprint, parse_shard, read_stamped, stamp_of, write_stamped};
-use crate::work::{parse_threads, progress_bar, worker_pool};
+use crate::work::{large, parse_threads, progress_bar, worker_pool};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -169,19 +169,7 @@ fn run_share(
 /// Before a batch that will take more than half a minute or a gigabyte, says so, with its size.
 fn announce_if_large(s: &Scenario, runs: u32, threads: usize) {
     let e = estimate(s, runs, threads);
-    if e.seconds < 30.0 && e.bytes < 1e9 {
-        return;
-    }
-    let time = match e.seconds {
-        t if t < 90.0 => format!("{t:.0} s"),
-        t if t < 5400.0 => format!("{:.0} min", t / 60.0),
-        t => format!("{:.1} h", t / 3600.0),
-    };
-    let memory = if e.bytes < 1e9 {
-        format!("{:.0} MB", e.bytes / 1e6)
-    } else {
-        format!("{:.1} GB", e.bytes / 1e9)
-    };
+    let Some((time, memory)) = large(e.seconds, e.bytes) else { return };
     eprintln!(
         "{}: {runs} runs of {} players, about {:.1}M sessions each: estimated {time} on {threads} \
          thread{} and {memory} of memory (Ctrl-C stops it within a second)",

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use anyhow::bail;
 use indicatif::ProgressBar;
 use rollcage_harness::sweep::{SWEEP_HEADER, sweep_row, sweep_table};
-use rollcage_harness::{BatchOptions, Summary, simulate_until};
+use rollcage_harness::{BatchOptions, Estimate, Summary, estimate, simulate_until};
 use rollcage_scenario::Scenario;
 use rollcage_scenario::sweep::{Sweep, Variant, parse, prepare as prepare_variants};
 
@@ -23,7 +23,7 @@ use crate::files::Problems;
 use crate::interrupt;
 use crate::report::write_csv;
 use crate::shard::{MergeArgs, fingerprint, parse_shard, read_stamped, write_stamped};
-use crate::work::{progress_bar, worker_pool};
+use crate::work::{large, progress_bar, worker_pool};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -195,6 +195,23 @@ fn assemble(
     Ok(missing)
 }
 
+/// Before a sweep that will take more than half a minute or a gigabyte, says so: each variant runs
+/// twice (as written and harmless), one variant at a time.
+fn announce_if_large(sweep: &Sweep, todo: &[&Prepared], threads: usize) {
+    let costs: Vec<Estimate> =
+        todo.iter().map(|p| estimate(&p.scenario, 2 * p.scenario.runs, threads)).collect();
+    let seconds: f64 = costs.iter().map(|e| e.seconds).sum();
+    let bytes = costs.iter().map(|e| e.bytes).fold(0.0, f64::max);
+    let Some((time, memory)) = large(seconds, bytes) else { return };
+    eprintln!(
+        "sweep {}: {} variants to run: estimated {time} on {threads} thread{} and {memory} of \
+         memory (Ctrl-C stops it within a second)",
+        sweep.name,
+        todo.len(),
+        if threads == 1 { "" } else { "s" },
+    );
+}
+
 pub fn run(args: &Args) -> anyhow::Result<u8> {
     let writable = crate::files::out_writable(&args.out);
     let Some((sweep, prepared)) = prepare(&args.sweep, args.runs)? else {
@@ -237,6 +254,7 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
         );
     }
     interrupt::install();
+    announce_if_large(&sweep, &todo, pool.current_num_threads());
     let total: u64 = todo.iter().map(|p| 2 * u64::from(p.scenario.runs)).sum();
     let bar = progress_bar(&sweep.name, total);
     for (done, p) in todo.iter().enumerate() {

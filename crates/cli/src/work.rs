@@ -48,3 +48,22 @@ pub fn worker_pool(threads: Option<usize>) -> anyhow::Result<rayon::ThreadPool> 
     }
     pool.build().context("cannot start worker threads")
 }
+
+/// A batch's estimated time and memory, as words, if it is large enough to announce before it
+/// starts: more than half a minute or a gigabyte.
+pub fn large(seconds: f64, bytes: f64) -> Option<(String, String)> {
+    if seconds < 30.0 && bytes < 1e9 {
+        return None;
+    }
+    let time = match seconds {
+        t if t < 90.0 => format!("{t:.0} s"),
+        t if t < 5400.0 => format!("{:.0} min", t / 60.0),
+        t => format!("{:.1} h", t / 3600.0),
+    };
+    let memory = if bytes < 1e9 {
+        format!("{:.0} MB", bytes / 1e6)
+    } else {
+        format!("{:.1} GB", bytes / 1e9)
+    };
+    Some((time, memory))
+}

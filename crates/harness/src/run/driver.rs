@@ -3,16 +3,15 @@
 //! kill, the release).
 
 use rollcage_policy::{
-    Action, Bucket, BuildId, Controller, Event, EventKind, KillScope, Minutes, Reason, Share,
+    Action, Bucket, BuildId, Controller, Event, EventKind, KillScope, Minutes, Share,
 };
 use rollcage_sim::{RunSeed, World};
 
 use super::observer::{Observer, Tally};
 use super::pipeline::Pipeline;
-use super::record::{
-    CohortTally, FinalPhase, Outcome, RollbackRecord, RunRecord, SaveRecord, StageRecord, Stop,
-};
-use crate::harm::{acting_cells, first_false_stop};
+use super::record::{CohortTally, FinalPhase, RunRecord, SaveRecord, StageRecord};
+use super::verdict::{Decisions, builds, stage_reached};
+use crate::harm::{contained_at, first_false_stop};
 use crate::oracle::Oracles;
 use crate::scenario::Scenario;
 
@@ -212,140 +211,13 @@ impl<C: Controller> Driver<'_, C> {
         }
     }
 
-    fn scope_name(&self, scope: KillScope) -> String {
-        match scope {
-            KillScope::Release => "release".to_string(),
-            KillScope::Feature(f) => format!("feature:{}", self.scenario.policy.features[f]),
-            KillScope::Segment(c) => format!("segment:{}", self.scenario.policy.cells[c]),
-        }
-    }
-
-    /// When every harmful fault of the release had been stopped, by a kill of the release, of the
-    /// fault's feature or of every segment it acts in, or by a guardrail pause.
-    fn contained_at(
-        &self,
-        kills: &[(Minutes, KillScope)],
-        pause: Option<Minutes>,
-    ) -> Option<Minutes> {
-        let world = &self.scenario.world;
-        let faults: Vec<_> = world.release.faults.iter().filter(|f| f.kind.is_harmful()).collect();
-        let killed = |scope: KillScope| kills.iter().find(|(_, s)| *s == scope).map(|(t, _)| *t);
-        let release = killed(KillScope::Release);
-        let mut latest = Minutes::ZERO;
-        for f in faults {
-            let segments = acting_cells(world, f)
-                .into_iter()
-                .map(|c| killed(KillScope::Segment(c)))
-                .try_fold(Minutes::ZERO, |a, t| t.map(|t| a.max(t)));
-            let stopped = [release, killed(KillScope::Feature(f.feature)), segments, pause]
-                .into_iter()
-                .flatten()
-                .min()?;
-            latest = latest.max(stopped);
-        }
-        Some(latest)
-    }
-
-    fn finish(mut self, run: u32, seed: RunSeed, now: Minutes) -> RunRecord {
-        self.close_stage(now, "run_ended");
-        let scenario = self.scenario;
-        let release = &scenario.world.release.build;
-        let mut kills: Vec<(Minutes, KillScope)> = Vec::new();
-        let mut stop: Option<Stop> = None;
-        let mut pause = None;
-        let mut data_pause = None;
-        let mut rollback: Option<RollbackRecord> = None;
-        let mut on_release = false;
-        for e in &self.events {
-            let by = |reason: &Reason| match reason {
-                Reason::Guardrail(ev) => scenario.policy.guardrails[ev.guardrail].name.clone(),
-                Reason::Operator(_) => "operator".to_string(),
-                Reason::SampleRatio(_) => "srm".to_string(),
-                Reason::Inconclusive { .. } => "inconclusive".to_string(),
-            };
-            match &e.kind {
-                EventKind::StageStarted { build, .. } => on_release = build == release,
-                EventKind::Killed { build, scope, reason } if build == release => {
-                    kills.push((e.at, *scope));
-                    stop.get_or_insert_with(|| Stop {
-                        at: e.at,
-                        kind: "kill",
-                        by: by(reason),
-                        scope: self.scope_name(*scope),
-                    });
-                    if *scope == KillScope::Release && rollback.is_none() {
-                        rollback = Some(RollbackRecord {
-                            started: e.at,
-                            ended: None,
-                            result: "rolling_back",
-                            attempts: 0,
-                        });
-                    }
-                }
-                EventKind::Paused { reason: reason @ Reason::Guardrail(_) } if on_release => {
-                    pause.get_or_insert(e.at);
-                    stop.get_or_insert_with(|| Stop {
-                        at: e.at,
-                        kind: "pause",
-                        by: by(reason),
-                        scope: "release".into(),
-                    });
-                }
-                EventKind::Paused { reason } if on_release && reason.is_data_quality() => {
-                    let kind = if matches!(reason, Reason::SampleRatio(_)) {
-                        "srm"
-                    } else {
-                        "inconclusive"
-                    };
-                    data_pause.get_or_insert((e.at, kind));
-                }
-                EventKind::RolledBack { build } | EventKind::RollbackFailed { build, .. }
-                    if build == release =>
-                {
-                    if let Some(r) = rollback.as_mut().filter(|r| r.ended.is_none()) {
-                        r.ended = Some(e.at);
-                        r.result = if matches!(e.kind, EventKind::RolledBack { .. }) {
-                            "rolled_back"
-                        } else {
-                            "rollback_failed"
-                        };
-                    }
-                }
-                _ => {}
-            }
-        }
-        if let Some(r) = rollback.as_mut() {
-            let end = r.ended.unwrap_or(now);
-            r.attempts = self
-                .world
-                .operations()
-                .attempts
-                .iter()
-                .filter(|(_, _, at, _)| *at >= r.started && *at <= end)
-                .count() as u32;
-        }
-        let onset = scenario.world.release.harmful_onset();
-        let contained = self.contained_at(&kills, pause);
-        let false_stop_at = first_false_stop(&scenario.world, &self.events, &kills);
-        // A harmful release left running behind a data-quality pause was not missed by the
-        // guardrails alone: the rollout stopped expanding and someone must look.
-        let (outcome, time_to_detect) = match (onset, contained, &stop) {
-            (Some(o), Some(c), _) if c >= o => (Outcome::Detected, Some(c - o)),
-            (Some(o), _, Some(s)) if s.at < o => (Outcome::FalseKill, None),
-            (Some(o), _, _) if o < now && data_pause.is_some() => (Outcome::DataPause, None),
-            (Some(o), _, _) if o < now => (Outcome::Missed, None),
-            (_, _, Some(_)) => (Outcome::FalseKill, None),
-            (_, _, None) if data_pause.is_some() => (Outcome::DataPause, None),
-            (_, _, None) => (Outcome::CleanPass, None),
-        };
-        let final_phase = match (self.released_at, self.kill, &rollback) {
-            (Some(_), _, _) => FinalPhase::Released,
-            (None, Some(_), _) => {
-                let last = self.events.iter().rev().find_map(|e| match e.kind {
-                    EventKind::RolledBack { .. } => Some(FinalPhase::RolledBack),
-                    EventKind::RollbackFailed { .. } => Some(FinalPhase::RollbackFailed),
-                    _ => None,
-                });
+    /// Where the run ended: released; after a kill, rolled back, failed or still rolling back;
+    /// paused; or still rolling out.
+    fn final_phase(&self) -> FinalPhase {
+        match (self.released_at, self.kill) {
+            (Some(_), _) => FinalPhase::Released,
+            (None, Some(_)) => {
+                let last = self.events.iter().rev().find_map(|e| rollback_end(&e.kind));
                 if self.rollback_over {
                     last.unwrap_or(FinalPhase::RolledBack)
                 } else {
@@ -354,19 +226,22 @@ impl<C: Controller> Driver<'_, C> {
             }
             _ if self.paused => FinalPhase::Paused,
             _ => FinalPhase::Running,
-        };
-        let stage_reached = self
-            .stages
-            .iter()
-            .filter(|s| &s.build == release)
-            .filter_map(|s| s.stage)
-            .max()
-            .map_or(0, |s| s + 1);
-        let builds = {
-            let mut ids: Vec<&BuildId> = self.stages.iter().map(|s| &s.build).collect();
-            ids.dedup();
-            ids.len()
-        };
+        }
+    }
+
+    /// The run is over at `now`: its record, judged.
+    fn finish(mut self, run: u32, seed: RunSeed, now: Minutes) -> RunRecord {
+        self.close_stage(now, "run_ended");
+        let scenario = self.scenario;
+        let release = &scenario.world.release.build;
+        let decisions = Decisions::read(scenario, &self.events, self.world.operations(), now);
+        let onset = scenario.world.release.harmful_onset();
+        let contained = contained_at(&scenario.world, &decisions.kills, decisions.pause);
+        let false_stop_at = first_false_stop(&scenario.world, &self.events, &decisions.kills);
+        let (outcome, time_to_detect) = decisions.outcome(onset, contained, now);
+        let final_phase = self.final_phase();
+        let stage_reached = stage_reached(&self.stages, release);
+        let builds = builds(&self.stages);
         let saves = SaveRecord::of(self.world.saves());
         let aborted_sessions = self.world.operations().aborted_sessions;
         let Observer { oracles, tally } = self.observer;
@@ -376,9 +251,9 @@ impl<C: Controller> Driver<'_, C> {
             seed,
             outcome,
             harmful: onset.is_some(),
-            stop,
-            data_pause,
-            kills: kills.len() as u32,
+            stop: decisions.stop,
+            data_pause: decisions.data_pause,
+            kills: decisions.kills.len() as u32,
             time_to_detect,
             false_stop_at,
             final_phase,
@@ -395,11 +270,33 @@ impl<C: Controller> Driver<'_, C> {
             harmed_sessions: tally.harmed_sessions,
             sessions_after_stop: tally.sessions_after_stop,
             aborted_sessions,
-            rollback,
+            rollback: decisions.rollback,
             saves,
             violations,
             stages: self.stages,
             events: self.events,
         }
+    }
+}
+
+/// How a rollback ended, if `kind` is the end of one.
+fn rollback_end(kind: &EventKind) -> Option<FinalPhase> {
+    match kind {
+        EventKind::RolledBack { .. } => Some(FinalPhase::RolledBack),
+        EventKind::RollbackFailed { .. } => Some(FinalPhase::RollbackFailed),
+        EventKind::StageStarted { .. }
+        | EventKind::GateHeld { .. }
+        | EventKind::HoldbackPeriodStarted { .. }
+        | EventKind::Released { .. }
+        | EventKind::Evaluated(_)
+        | EventKind::SampleRatioChecked(_)
+        | EventKind::Paused { .. }
+        | EventKind::Resumed { .. }
+        | EventKind::Killed { .. }
+        | EventKind::StepStarted { .. }
+        | EventKind::StepSucceeded { .. }
+        | EventKind::StepFailed { .. }
+        | EventKind::Approved { .. }
+        | EventKind::Refused { .. } => None,
     }
 }

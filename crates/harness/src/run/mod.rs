@@ -14,12 +14,13 @@
 //! Its parts: `driver` plays the loop; `observer` sees every session as it starts (the oracles,
 //! and the tally the record counts from); `pipeline` stands between the world's telemetry and the
 //! policy when the scenario gives the pipeline faults; `record` is what a run leaves for its
-//! reports.
+//! reports, and `verdict` how a finished run is judged for it.
 
 mod driver;
 mod observer;
 mod pipeline;
 mod record;
+mod verdict;
 
 use rollcage_policy::{Bucket, Controller, Policy};
 use rollcage_sim::RunSeed;

@@ -2,6 +2,9 @@
 //! and the driver keeps what the record needs (the policy's events, each stage as it went, the
 //! kill, the release).
 
+use std::iter::Peekable;
+use std::slice;
+
 use rollcage_policy::{
     Action, Bucket, BuildId, Controller, Event, EventKind, KillScope, Minutes, Share,
 };
@@ -13,7 +16,7 @@ use super::record::{CohortTally, FinalPhase, RunRecord, SaveRecord, StageRecord}
 use super::verdict::{Decisions, builds, stage_reached};
 use crate::harm::{contained_at, first_false_stop};
 use crate::oracle::Oracles;
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, ScheduledCommand};
 
 /// Plays one run of `scenario` with `seed` to its end, or until `stop` says so at an evaluation.
 pub(super) fn drive<C: Controller>(
@@ -24,76 +27,34 @@ pub(super) fn drive<C: Controller>(
     controller: C,
     stop: &dyn Fn() -> bool,
 ) -> Option<RunRecord> {
-    let layout = scenario.policy.layout();
-    let mut d = Driver {
-        scenario,
-        buckets,
-        controller,
-        world: World::new(&scenario.world, buckets, seed),
-        observer: Observer {
-            oracles: Oracles::new(scenario, buckets.len()),
-            tally: Tally::new(layout, buckets.len()),
-        },
-        pipeline: Pipeline::of(&scenario.world.observation, seed),
-        events: Vec::new(),
-        stages: Vec::new(),
-        kill: None,
-        rollback_over: false,
-        released_at: None,
-        paused: false,
-    };
+    let mut d = Driver::new(scenario, buckets, seed, controller);
     let start = d.controller.start(Minutes::ZERO);
     d.handle(Minutes::ZERO, start);
     let mut commands = scenario.commands.iter().peekable();
     let mut next_evaluation = scenario.evaluation_interval;
     let mut now = Minutes::ZERO;
     loop {
-        while let Some(c) = commands.next_if(|c| c.at <= now) {
-            d.observer.oracles.command(now, &c.command);
-            let step = d.controller.command(now, &c.command);
-            d.handle(now, step);
-        }
-        if d.released_at.is_some() || now >= scenario.max_duration {
+        d.run_commands(now, &mut commands);
+        if d.is_over(now, &mut commands) {
             break;
         }
-        if let Some(killed) = d.kill
-            && d.rollback_over
-            && commands.peek().is_none()
-            && now >= killed + scenario.kill_propagation_bound + scenario.evaluation_interval
-        {
-            break;
-        }
-        let mut until = next_evaluation.min(scenario.max_duration);
-        if let Some(end) = d.world.next_operation_end()
-            && end > now
-        {
-            until = until.min(end);
-        }
-        if let Some(pipeline) = &d.pipeline {
-            d.world.set_reporting(pipeline.reporting(now));
-        }
-        d.observer.oracles.begin_advance(until);
-        d.world.advance(until, &mut d.observer);
-        now = until;
-        d.deliver_step_results();
+        now = d.advance(now, next_evaluation);
         if now == next_evaluation {
             if stop() {
                 return None;
             }
             next_evaluation = now + scenario.evaluation_interval;
-            let step = match d.pipeline.as_mut() {
-                Some(pipeline) => {
-                    let delivered = pipeline.deliver(now, d.world.telemetry());
-                    d.controller.observe(now, delivered)
-                }
-                None => d.controller.observe(now, d.world.telemetry()),
-            };
-            d.handle(now, step);
+            d.evaluate(now);
         }
     }
     Some(d.finish(run, seed, now))
 }
 
+/// The scenario's operator commands not yet delivered, in time order.
+type Commands<'a> = Peekable<slice::Iter<'a, ScheduledCommand>>;
+
+/// One run under way: the world, the controller, the observer of sessions, and what the record
+/// needs that only the driver sees.
 struct Driver<'a, C> {
     scenario: &'a Scenario,
     pipeline: Option<Pipeline<'a>>,
@@ -110,7 +71,89 @@ struct Driver<'a, C> {
     paused: bool,
 }
 
-impl<C: Controller> Driver<'_, C> {
+impl<'a, C: Controller> Driver<'a, C> {
+    /// The run of `scenario` with `seed` before its start: no action taken, no session played.
+    fn new(scenario: &'a Scenario, buckets: &'a [Bucket], seed: RunSeed, controller: C) -> Self {
+        let layout = scenario.policy.layout();
+        Driver {
+            scenario,
+            buckets,
+            controller,
+            world: World::new(&scenario.world, buckets, seed),
+            observer: Observer {
+                oracles: Oracles::new(scenario, buckets.len()),
+                tally: Tally::new(layout, buckets.len()),
+            },
+            pipeline: Pipeline::of(&scenario.world.observation, seed),
+            events: Vec::new(),
+            stages: Vec::new(),
+            kill: None,
+            rollback_over: false,
+            released_at: None,
+            paused: false,
+        }
+    }
+
+    /// Hands the operator commands due by `now` to the oracles and the controller, and the
+    /// controller's reaction to the world.
+    fn run_commands(&mut self, now: Minutes, commands: &mut Commands<'_>) {
+        while let Some(c) = commands.next_if(|c| c.at <= now) {
+            self.observer.oracles.command(now, &c.command);
+            let step = self.controller.command(now, &c.command);
+            self.handle(now, step);
+        }
+    }
+
+    /// Whether the run is over at `now`: the release is released, the schedule bound is reached,
+    /// or a kill's aftermath has played out (its rollback over, no command left, and its
+    /// propagation bound and one more evaluation passed).
+    fn is_over(&self, now: Minutes, commands: &mut Commands<'_>) -> bool {
+        let scenario = self.scenario;
+        if self.released_at.is_some() || now >= scenario.max_duration {
+            return true;
+        }
+        if let Some(killed) = self.kill
+            && self.rollback_over
+            && commands.peek().is_none()
+            && now >= killed + scenario.kill_propagation_bound + scenario.evaluation_interval
+        {
+            return true;
+        }
+        false
+    }
+
+    /// Advances the world from `now` to the next evaluation, or to the end of the next rollback
+    /// step attempt if sooner, and hands the step results to the controller; returns the time
+    /// reached.
+    fn advance(&mut self, now: Minutes, next_evaluation: Minutes) -> Minutes {
+        let mut until = next_evaluation.min(self.scenario.max_duration);
+        if let Some(end) = self.world.next_operation_end()
+            && end > now
+        {
+            until = until.min(end);
+        }
+        if let Some(pipeline) = &self.pipeline {
+            self.world.set_reporting(pipeline.reporting(now));
+        }
+        self.observer.oracles.begin_advance(until);
+        self.world.advance(until, &mut self.observer);
+        self.deliver_step_results();
+        until
+    }
+
+    /// The evaluation at `now`: the controller observes the telemetry, through the pipeline if
+    /// it has faults, and the world applies its reaction.
+    fn evaluate(&mut self, now: Minutes) {
+        let step = match self.pipeline.as_mut() {
+            Some(pipeline) => {
+                let delivered = pipeline.deliver(now, self.world.telemetry());
+                self.controller.observe(now, delivered)
+            }
+            None => self.controller.observe(now, self.world.telemetry()),
+        };
+        self.handle(now, step);
+    }
+
     /// Hands every rollback step result the world has to the controller, and the controller's
     /// reaction to the world, until none is left (a step of no duration ends at once).
     fn deliver_step_results(&mut self) {
@@ -178,7 +221,16 @@ impl<C: Controller> Driver<'_, C> {
                 }
                 EventKind::Paused { .. } => self.paused = true,
                 EventKind::Resumed { .. } => self.paused = false,
-                _ => {}
+                // Kills of a feature or a segment, and the events that change no stage.
+                EventKind::Killed { .. }
+                | EventKind::GateHeld { .. }
+                | EventKind::Evaluated(_)
+                | EventKind::SampleRatioChecked(_)
+                | EventKind::StepStarted { .. }
+                | EventKind::StepSucceeded { .. }
+                | EventKind::StepFailed { .. }
+                | EventKind::Approved { .. }
+                | EventKind::Refused { .. } => {}
             }
             self.events.push(event);
         }

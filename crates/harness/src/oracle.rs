@@ -11,8 +11,8 @@
 //! the run's seed.
 
 use rollcage_policy::{
-    Action, BucketLayout, BuildId, Command, Event, EventKind, KillScope, Minutes, Share, StepKind,
-    StepResult,
+    Action, BucketLayout, BuildId, Command, Event, EventKind, KillScope, Minutes, PolicyConfig,
+    Share, StepKind, StepResult,
 };
 use rollcage_sim::{Migration, Save, SessionEvent};
 
@@ -238,27 +238,10 @@ impl<'a> Oracles<'a> {
     #[inline]
     pub fn session(&mut self, e: &SessionEvent) {
         let holdback = self.layout.is_holdback(e.bucket);
-        let ends = e.start + self.scenario.world.session_length;
-        let sample = if ends < self.snapshot_at { &mut self.sample } else { &mut self.pending };
-        if e.build != 0 {
-            sample.treatment += 1;
-        } else if holdback {
-            sample.holdback += 1;
-        }
+        self.count_for_gate(e, holdback);
         let player = e.player as usize;
         if e.build == 0 {
-            let last = self.last_build[player];
-            if last != 0 {
-                let declared = &self.builds[usize::from(last) - 1];
-                let killed_before = declared.killed.is_some_and(|k| k <= e.start);
-                let cell_killed =
-                    declared.killed_cells.iter().any(|&(c, at)| c == e.cell && at <= e.start);
-                if !killed_before && !cell_killed {
-                    self.violations.record(Oracle::StickyExposure, e.start, || {
-                        format!("player {} played build {} before, and now the old build without a kill", e.player, declared.id)
-                    });
-                }
-            }
+            self.check_return_to_old_build(e);
             return;
         }
         self.last_build[player] = e.build as u8;
@@ -271,84 +254,46 @@ impl<'a> Oracles<'a> {
             });
             return;
         };
-        let bound = self.bound;
-        if let Some(stopped) = declared.stopped_at
-            && e.start >= stopped + bound
-        {
-            self.violations.record(Oracle::KillPropagation, e.start, || {
-                format!(
-                    "player {} started a session on build {} at {}, stopped at {} (bound {})",
-                    e.player,
-                    declared.id,
-                    e.start,
-                    stopped,
-                    stopped + bound
-                )
-            });
-        }
-        // A plan that returns players has made every client refresh: after it is done nobody plays
-        // the build. Without that step, clients catch up within the propagation bound, which the
-        // kill-propagation check above guards.
-        if let Some(done) = declared.rolled_back_at
-            && self.returns_players
-            && e.start >= done
-        {
-            self.violations.record(Oracle::RollbackComplete, e.start, || {
-                format!("player {} played build {} at {}, after its rollback was declared done at {done}", e.player, declared.id, e.start)
-            });
-        }
-        for &(feature, at) in &declared.killed_features {
-            if e.features & (1 << feature) != 0 && e.start >= at + bound {
-                self.violations.record(Oracle::KillPropagation, e.start, || {
-                    format!(
-                        "player {} (segment {}) played feature {} of build {} at {}, killed at {at} (bound {})",
-                        e.player,
-                        e.segment,
-                        self.scenario.policy.features[feature],
-                        declared.id,
-                        e.start,
-                        at + bound
-                    )
-                });
-            }
-        }
-        for &(cell, at) in &declared.killed_cells {
-            if e.cell == cell && e.start >= at + bound {
-                self.violations.record(Oracle::KillPropagation, e.start, || {
-                    format!(
-                        "player {} of killed segment {} played build {} at {}, killed at {at} (bound {})",
-                        e.player,
-                        self.scenario.policy.cells[usize::from(cell)],
-                        declared.id,
-                        e.start,
-                        at + bound
-                    )
-                });
-            }
-        }
+        let violations = &mut self.violations;
+        check_stopped(declared, e, self.bound, self.returns_players, violations);
+        check_kills(declared, e, self.bound, &self.scenario.policy, violations);
         if declared.released {
             return;
         }
-        if holdback {
-            self.violations.record(Oracle::HoldbackIsolation, e.start, || {
-                format!(
-                    "holdback player {} (bucket {}) played build {}",
-                    e.player,
-                    e.bucket.value(),
-                    declared.id
-                )
-            });
-        } else if e.bucket.value() >= declared.share.basis_points() {
-            self.violations.record(Oracle::ExposureWithinStage, e.start, || {
-                format!(
-                    "player {} (bucket {}) played build {} exposed to {} (buckets below {})",
-                    e.player,
-                    e.bucket.value(),
-                    declared.id,
-                    declared.share,
-                    declared.share.basis_points()
-                )
-            });
+        check_exposure(declared, e, holdback, violations);
+    }
+
+    /// Counts a session in the gate sample of the snapshot it ends before: the current one, or
+    /// the next.
+    #[inline]
+    fn count_for_gate(&mut self, e: &SessionEvent, holdback: bool) {
+        let ends = e.start + self.scenario.world.session_length;
+        let sample = if ends < self.snapshot_at { &mut self.sample } else { &mut self.pending };
+        if e.build != 0 {
+            sample.treatment += 1;
+        } else if holdback {
+            sample.holdback += 1;
+        }
+    }
+
+    /// A session on the old build: a player who played a new build before may return to the old
+    /// one only once that build, or the player's segment of it, was killed.
+    #[inline]
+    fn check_return_to_old_build(&mut self, e: &SessionEvent) {
+        let last = self.last_build[e.player as usize];
+        if last != 0 {
+            let declared = &self.builds[usize::from(last) - 1];
+            let killed_before = declared.killed.is_some_and(|k| k <= e.start);
+            let cell_killed =
+                declared.killed_cells.iter().any(|&(c, at)| c == e.cell && at <= e.start);
+            if !killed_before && !cell_killed {
+                self.violations.record(Oracle::StickyExposure, e.start, || {
+                    format!(
+                        "player {} played build {} before, and now the old build without a kill",
+                        e.player, declared.id
+                    )
+                });
+            }
         }
     }
 
@@ -560,5 +505,119 @@ impl<'a> Oracles<'a> {
             });
         }
         self.violations
+    }
+}
+
+/// A session on a build whose exposure the world reported stopped, later than the propagation
+/// `bound`; or, when the rollback plan returns every player to the old build, after the build's
+/// rollback was declared done.
+#[inline]
+fn check_stopped(
+    declared: &Declared,
+    e: &SessionEvent,
+    bound: Minutes,
+    returns_players: bool,
+    violations: &mut Violations,
+) {
+    if let Some(stopped) = declared.stopped_at
+        && e.start >= stopped + bound
+    {
+        violations.record(Oracle::KillPropagation, e.start, || {
+            format!(
+                "player {} started a session on build {} at {}, stopped at {} (bound {})",
+                e.player,
+                declared.id,
+                e.start,
+                stopped,
+                stopped + bound
+            )
+        });
+    }
+    // A plan that returns players has made every client refresh: after it is done nobody plays
+    // the build. Without that step, clients catch up within the propagation bound, which the
+    // kill-propagation check above guards.
+    if let Some(done) = declared.rolled_back_at
+        && returns_players
+        && e.start >= done
+    {
+        violations.record(Oracle::RollbackComplete, e.start, || {
+            format!(
+                "player {} played build {} at {}, after its rollback was declared done at {done}",
+                e.player, declared.id, e.start
+            )
+        });
+    }
+}
+
+/// A session that plays a killed feature of the build, or is in a killed segment of it, later
+/// than the propagation `bound` after the kill.
+#[inline]
+fn check_kills(
+    declared: &Declared,
+    e: &SessionEvent,
+    bound: Minutes,
+    policy: &PolicyConfig,
+    violations: &mut Violations,
+) {
+    for &(feature, at) in &declared.killed_features {
+        if e.features & (1 << feature) != 0 && e.start >= at + bound {
+            violations.record(Oracle::KillPropagation, e.start, || {
+                format!(
+                    "player {} (segment {}) played feature {} of build {} at {}, killed at {at} (bound {})",
+                    e.player,
+                    e.segment,
+                    policy.features[feature],
+                    declared.id,
+                    e.start,
+                    at + bound
+                )
+            });
+        }
+    }
+    for &(cell, at) in &declared.killed_cells {
+        if e.cell == cell && e.start >= at + bound {
+            violations.record(Oracle::KillPropagation, e.start, || {
+                format!(
+                    "player {} of killed segment {} played build {} at {}, killed at {at} (bound {})",
+                    e.player,
+                    policy.cells[usize::from(cell)],
+                    declared.id,
+                    e.start,
+                    at + bound
+                )
+            });
+        }
+    }
+}
+
+/// A session on a build not yet released: its player must be outside the holdback and within
+/// the share the policy last declared.
+#[inline]
+fn check_exposure(
+    declared: &Declared,
+    e: &SessionEvent,
+    holdback: bool,
+    violations: &mut Violations,
+) {
+    if holdback {
+        violations.record(Oracle::HoldbackIsolation, e.start, || {
+            format!(
+                "holdback player {} (bucket {}) played build {}",
+                e.player,
+                e.bucket.value(),
+                declared.id
+            )
+        });
+    } else if e.bucket.value() >= declared.share.basis_points() {
+        violations.record(Oracle::ExposureWithinStage, e.start, || {
+            format!(
+                "player {} (bucket {}) played build {} exposed to {} (buckets below {})",
+                e.player,
+                e.bucket.value(),
+                declared.id,
+                declared.share,
+                declared.share.basis_points()
+            )
+        });
     }
 }

@@ -94,6 +94,25 @@ pub fn describe_summary(s: &Summary, scenario_path: &str) -> String {
         "  outcomes: {} detected, {} missed, {} false kills, {} clean passes, {} data pauses",
         s.detected, s.missed, s.false_kills, s.clean_passes, s.data_pauses
     );
+    describe_rates(&mut out, s);
+    describe_harm(&mut out, s);
+    describe_violations(&mut out, s, scenario_path);
+    for p in &s.panicked {
+        let _ = writeln!(out, "  run {} (seed {}) PANICKED: {}", p.run, p.seed.0, p.message);
+        let _ = writeln!(out, "      reproduce: {}", repro_command(scenario_path, p.run));
+    }
+    for c in &s.checks {
+        let actual = c.actual.map_or_else(|| "not measurable".to_string(), |a| format!("{a:.4}"));
+        let mark = if c.held { "ok" } else { "FAILED" };
+        let _ =
+            writeln!(out, "  expect {} {} {}: {} {}", c.name, c.relation, c.bound, actual, mark);
+    }
+    out
+}
+
+/// The batch's decisions as rates: detections, false kills and the alpha they used, false stops,
+/// data pauses.
+fn describe_rates(out: &mut String, s: &Summary) {
     if s.detection_rate.is_some() {
         let _ = writeln!(out, "  detection rate:  {}", rate(s.detection_rate));
     }
@@ -120,6 +139,11 @@ pub fn describe_summary(s: &Summary, scenario_path: &str) -> String {
     if s.data_pauses > 0 {
         let _ = writeln!(out, "  data-pause rate: {}", rate(s.data_pause_rate));
     }
+}
+
+/// What the releases did to players and how they ended: time to detect, blast radius,
+/// rollbacks, player data, and releases.
+fn describe_harm(out: &mut String, s: &Summary) {
     if let Some(t) = s.time_to_detect_h {
         let _ = writeln!(
             out,
@@ -158,52 +182,45 @@ pub fn describe_summary(s: &Summary, scenario_path: &str) -> String {
     let release =
         s.release_h.map_or_else(String::new, |t| format!(", median {:.1}h to release", t.median));
     let _ = writeln!(out, "  released:        {}{}", rate(s.released_rate), release);
+}
+
+/// The oracles' verdict on the batch, with the repro command of each violating run shown.
+fn describe_violations(out: &mut String, s: &Summary, scenario_path: &str) {
     if s.violation_runs == 0 {
         let _ = writeln!(out, "  oracles:         no violation in {} runs", s.completed);
-    } else {
-        let by: Vec<String> = Oracle::ALL
-            .iter()
-            .zip(s.violation_runs_by_oracle)
-            .filter(|(_, n)| *n > 0)
-            .map(|(o, n)| format!("{} in {n}", o.name()))
-            .collect();
+        return;
+    }
+    let by: Vec<String> = Oracle::ALL
+        .iter()
+        .zip(s.violation_runs_by_oracle)
+        .filter(|(_, n)| *n > 0)
+        .map(|(o, n)| format!("{} in {n}", o.name()))
+        .collect();
+    let _ = writeln!(
+        out,
+        "  oracles:         VIOLATED in {} runs ({})",
+        s.violation_runs,
+        by.join(", ")
+    );
+    for v in &s.violating {
         let _ = writeln!(
             out,
-            "  oracles:         VIOLATED in {} runs ({})",
-            s.violation_runs,
-            by.join(", ")
+            "    run {} (seed {}): {} at {}: {}",
+            v.run,
+            v.seed.0,
+            v.violation.oracle.name(),
+            v.violation.at,
+            v.violation.detail
         );
-        for v in &s.violating {
-            let _ = writeln!(
-                out,
-                "    run {} (seed {}): {} at {}: {}",
-                v.run,
-                v.seed.0,
-                v.violation.oracle.name(),
-                v.violation.at,
-                v.violation.detail
-            );
-            let _ = writeln!(out, "      reproduce: {}", repro_command(scenario_path, v.run));
-        }
-        let more = s.violation_runs - s.violating.len() as u64;
-        if more > 0 {
-            let _ = writeln!(
-                out,
-                "    ... and {more} more violating runs, each in runs.csv with its run number and seed"
-            );
-        }
+        let _ = writeln!(out, "      reproduce: {}", repro_command(scenario_path, v.run));
     }
-    for p in &s.panicked {
-        let _ = writeln!(out, "  run {} (seed {}) PANICKED: {}", p.run, p.seed.0, p.message);
-        let _ = writeln!(out, "      reproduce: {}", repro_command(scenario_path, p.run));
+    let more = s.violation_runs - s.violating.len() as u64;
+    if more > 0 {
+        let _ = writeln!(
+            out,
+            "    ... and {more} more violating runs, each in runs.csv with its run number and seed"
+        );
     }
-    for c in &s.checks {
-        let actual = c.actual.map_or_else(|| "not measurable".to_string(), |a| format!("{a:.4}"));
-        let mark = if c.held { "ok" } else { "FAILED" };
-        let _ =
-            writeln!(out, "  expect {} {} {}: {} {}", c.name, c.relation, c.bound, actual, mark);
-    }
-    out
 }
 
 fn reason(scenario: &Scenario, r: &Reason) -> String {
@@ -262,6 +279,21 @@ fn command(c: &Command) -> String {
 pub fn timeline(scenario: &Scenario, r: &RunRecord) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{} run {} (seed {})", scenario.name, r.run, r.seed.0);
+    describe_truth(&mut out, scenario, r);
+    for e in &r.events {
+        let at = e.at;
+        let line = event(scenario, &e.kind);
+        let _ = writeln!(out, "{at:>8}  {line}");
+    }
+    let _ = writeln!(out, "{:>8}  run ended ({})", r.ended_at, r.final_phase.name());
+    describe_oracles(&mut out, r);
+    describe_ending(&mut out, r);
+    out
+}
+
+/// What the run's release really carried: its faults, or none (none at all, or none in this run
+/// by the `faulty_share` draw).
+fn describe_truth(out: &mut String, scenario: &Scenario, r: &RunRecord) {
     let truth = &scenario.world.release;
     let drawn_harmless = !truth.faults.is_empty() && !truth.draw(r.seed);
     if truth.faults.is_empty() || drawn_harmless {
@@ -287,65 +319,68 @@ pub fn timeline(scenario: &Scenario, r: &RunRecord) -> String {
             truth.build, truth.features[f.feature], what, f.onset
         );
     }
-    for e in &r.events {
-        let at = e.at;
-        let line = match &e.kind {
-            EventKind::StageStarted { build, stage, share } => {
-                format!("stage {} started: build {build} to {share} of players", stage + 1)
-            }
-            EventKind::GateHeld { stage, elapsed, treatment_sessions, holdback_sessions } => {
-                format!(
-                    "gate of stage {} held after {elapsed}: {treatment_sessions} treatment and {holdback_sessions} holdback sessions",
-                    stage + 1
-                )
-            }
-            EventKind::HoldbackPeriodStarted { build } => {
-                format!("holdback period started for build {build}")
-            }
-            EventKind::Released { build } => format!("RELEASED build {build} to everyone"),
-            EventKind::Evaluated(ev) => format!(
-                "  {}",
-                ev.describe(&scenario.policy.guardrails[ev.guardrail], &scenario.policy.cells)
-            ),
-            EventKind::SampleRatioChecked(ratio) => format!("  {ratio}"),
-            EventKind::Paused { reason: why } => format!("PAUSED by {}", reason(scenario, why)),
-            EventKind::Resumed { note } => format!("resumed by operator ({note})"),
-            EventKind::Killed { build, scope: what, reason: why } => {
-                format!("KILLED {} by {}", scope(scenario, build, *what), reason(scenario, why))
-            }
-            EventKind::StepStarted { step, attempt } => {
-                format!("rollback {} started (attempt {attempt})", step_name(scenario, *step))
-            }
-            EventKind::StepSucceeded { step, attempt } => {
-                format!("rollback {} succeeded (attempt {attempt})", step_name(scenario, *step))
-            }
-            EventKind::StepFailed { step, attempt, retry_at: Some(retry) } => {
-                format!(
-                    "rollback {} FAILED (attempt {attempt}); retry at {retry}",
-                    step_name(scenario, *step)
-                )
-            }
-            EventKind::StepFailed { step, attempt, retry_at: None } => {
-                format!(
-                    "rollback {} FAILED (attempt {attempt}); no retry left",
-                    step_name(scenario, *step)
-                )
-            }
-            EventKind::RolledBack { build } => {
-                format!("ROLLED BACK build {build}: every step succeeded")
-            }
-            EventKind::RollbackFailed { build, step } => format!(
-                "ROLLBACK FAILED for build {build}: {} ran out of retries; someone must act",
+}
+
+/// One event of the policy, in words.
+fn event(scenario: &Scenario, kind: &EventKind) -> String {
+    match kind {
+        EventKind::StageStarted { build, stage, share } => {
+            format!("stage {} started: build {build} to {share} of players", stage + 1)
+        }
+        EventKind::GateHeld { stage, elapsed, treatment_sessions, holdback_sessions } => {
+            format!(
+                "gate of stage {} held after {elapsed}: {treatment_sessions} treatment and {holdback_sessions} holdback sessions",
+                stage + 1
+            )
+        }
+        EventKind::HoldbackPeriodStarted { build } => {
+            format!("holdback period started for build {build}")
+        }
+        EventKind::Released { build } => format!("RELEASED build {build} to everyone"),
+        EventKind::Evaluated(ev) => format!(
+            "  {}",
+            ev.describe(&scenario.policy.guardrails[ev.guardrail], &scenario.policy.cells)
+        ),
+        EventKind::SampleRatioChecked(ratio) => format!("  {ratio}"),
+        EventKind::Paused { reason: why } => format!("PAUSED by {}", reason(scenario, why)),
+        EventKind::Resumed { note } => format!("resumed by operator ({note})"),
+        EventKind::Killed { build, scope: what, reason: why } => {
+            format!("KILLED {} by {}", scope(scenario, build, *what), reason(scenario, why))
+        }
+        EventKind::StepStarted { step, attempt } => {
+            format!("rollback {} started (attempt {attempt})", step_name(scenario, *step))
+        }
+        EventKind::StepSucceeded { step, attempt } => {
+            format!("rollback {} succeeded (attempt {attempt})", step_name(scenario, *step))
+        }
+        EventKind::StepFailed { step, attempt, retry_at: Some(retry) } => {
+            format!(
+                "rollback {} FAILED (attempt {attempt}); retry at {retry}",
                 step_name(scenario, *step)
-            ),
-            EventKind::Approved { stage } => format!("operator approved stage {}", stage + 1),
-            EventKind::Refused { command: c, why } => {
-                format!("refused operator command {}: {why}", command(c))
-            }
-        };
-        let _ = writeln!(out, "{at:>8}  {line}");
+            )
+        }
+        EventKind::StepFailed { step, attempt, retry_at: None } => {
+            format!(
+                "rollback {} FAILED (attempt {attempt}); no retry left",
+                step_name(scenario, *step)
+            )
+        }
+        EventKind::RolledBack { build } => {
+            format!("ROLLED BACK build {build}: every step succeeded")
+        }
+        EventKind::RollbackFailed { build, step } => format!(
+            "ROLLBACK FAILED for build {build}: {} ran out of retries; someone must act",
+            step_name(scenario, *step)
+        ),
+        EventKind::Approved { stage } => format!("operator approved stage {}", stage + 1),
+        EventKind::Refused { command: c, why } => {
+            format!("refused operator command {}: {why}", command(c))
+        }
     }
-    let _ = writeln!(out, "{:>8}  run ended ({})", r.ended_at, r.final_phase.name());
+}
+
+/// Every oracle's verdict on the run: ok, or how often it was violated and the first violation.
+fn describe_oracles(out: &mut String, r: &RunRecord) {
     let _ = writeln!(out, "oracles:");
     for (i, o) in Oracle::ALL.iter().enumerate() {
         let count = r.violations.counts[i];
@@ -367,6 +402,10 @@ pub fn timeline(scenario: &Scenario, r: &RunRecord) -> String {
             );
         }
     }
+}
+
+/// How the run ended: its outcome, a false stop, the rollback, and what the players' saves lost.
+fn describe_ending(out: &mut String, r: &RunRecord) {
     let ttd = r.time_to_detect.map_or_else(String::new, |t| format!(", time to detect {t}"));
     let _ = writeln!(
         out,
@@ -404,5 +443,4 @@ pub fn timeline(scenario: &Scenario, r: &RunRecord) -> String {
             d.corrupted_saves_left
         );
     }
-    out
 }

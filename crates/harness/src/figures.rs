@@ -13,8 +13,8 @@ use rollcage_sim::RunSeed;
 
 use crate::batch::RunResult;
 use crate::oracle::{Oracle, Violation};
-use crate::rows::Table;
 use crate::run::{FinalPhase, Outcome, SaveRecord};
+use crate::table::Table;
 
 /// A rollback's figures: did it end rolled back, in how many hours, after how many attempts.
 #[derive(Clone, Copy, Debug, PartialEq)]

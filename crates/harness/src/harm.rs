@@ -19,6 +19,31 @@ pub(crate) fn acting_cells(world: &WorldConfig, fault: &Fault) -> Vec<usize> {
     }
 }
 
+/// When every harmful fault of the release had been stopped, by a kill of the release, of the
+/// fault's feature or of every segment it acts in, or by a guardrail pause.
+pub(crate) fn contained_at(
+    world: &WorldConfig,
+    kills: &[(Minutes, KillScope)],
+    pause: Option<Minutes>,
+) -> Option<Minutes> {
+    let faults: Vec<_> = world.release.faults.iter().filter(|f| f.kind.is_harmful()).collect();
+    let killed = |scope: KillScope| kills.iter().find(|(_, s)| *s == scope).map(|(t, _)| *t);
+    let release = killed(KillScope::Release);
+    let mut latest = Minutes::ZERO;
+    for f in faults {
+        let segments = acting_cells(world, f)
+            .into_iter()
+            .map(|c| killed(KillScope::Segment(c)))
+            .try_fold(Minutes::ZERO, |a, t| t.map(|t| a.max(t)));
+        let stopped = [release, killed(KillScope::Feature(f.feature)), segments, pause]
+            .into_iter()
+            .flatten()
+            .min()?;
+        latest = latest.max(stopped);
+    }
+    Some(latest)
+}
+
 /// The release's harm as it stands at the moment `at`. A harmful fault is live when its onset is
 /// at or before `at`, and neither the release, nor the fault's feature, nor every cell it acts in
 /// was killed before `at` (a kill at `at` itself has not yet stopped anything).

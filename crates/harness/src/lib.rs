@@ -20,6 +20,7 @@ pub mod run;
 pub mod scenario;
 pub mod summary;
 pub mod sweep;
+mod table;
 
 pub use batch::{BatchOptions, Estimate, RunResult, estimate, simulate, simulate_until};
 pub use oracle::{Oracle, Violation, Violations};

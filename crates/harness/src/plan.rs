@@ -24,6 +24,8 @@
 //! sessions as players come back, so the hours needed are exact at the planned duration and an
 //! underestimate far beyond it.
 
+use std::fmt::Write;
+
 use rayon::prelude::*;
 use rollcage_policy::{Bucket, Evaluation, EventKind, Method, Statistic, Verdict};
 use rollcage_sim::RunSeed;
@@ -346,9 +348,6 @@ fn guardrail_plan(
         Margin::Relative(m) => baseline.abs() * (request.effect - m),
         Margin::Absolute(m) => baseline.abs() * request.effect - m,
     };
-    let mut sums = vec![StagePlan::default(); stages];
-    let mut needs: Vec<Vec<Need>> = vec![Vec::new(); stages];
-    let mut powers: Vec<Vec<f64>> = vec![Vec::new(); stages];
     // The power along each pilot's looks, the costly part, pilot by pilot in parallel.
     let walks: Vec<PilotWalk<'_>> = pilots
         .par_iter()
@@ -360,7 +359,45 @@ fn guardrail_plan(
             (looks, walk, caught)
         })
         .collect();
-    for (pilot, (looks, walk, caught)) in pilots.iter().zip(&walks) {
+    let mut sums = StageSums::new(stages);
+    for (pilot, walk) in pilots.iter().zip(&walks) {
+        sums.add(&guardrail.method, pilot, walk, harm, request.power);
+    }
+    let stages = sums.average(pilots.len());
+    GuardrailPlan { guardrail: g, cell, baseline, harm, stages }
+}
+
+/// What the pilots gathered, caught and needed in each stage of one guardrail's plan, pilot by
+/// pilot, before they are averaged.
+struct StageSums {
+    /// Sessions counted, summed over the pilots.
+    sums: Vec<StagePlan>,
+    /// What each pilot's stage needed, for the pilots whose need could be met.
+    needs: Vec<Vec<Need>>,
+    /// The power by each stage's end, one per pilot.
+    powers: Vec<Vec<f64>>,
+}
+
+impl StageSums {
+    fn new(stages: usize) -> StageSums {
+        StageSums {
+            sums: vec![StagePlan::default(); stages],
+            needs: vec![Vec::new(); stages],
+            powers: vec![Vec::new(); stages],
+        }
+    }
+
+    /// Adds one pilot's stages: its sessions, its power by each stage's end along its `walk`
+    /// against `harm`, and what each stage needs for a test at its end to reach `power`.
+    fn add(
+        &mut self,
+        method: &Method,
+        pilot: &[(f64, Vec<PilotLook>)],
+        (looks, walk, caught): &PilotWalk<'_>,
+        harm: f64,
+        power: f64,
+    ) {
+        let stages = self.sums.len();
         let (mut counts, mut information, mut last_bound) = ((0, 0), 0.0, None);
         for k in 0..stages {
             let hours = pilot.get(k).map_or(0.0, |w| w.0);
@@ -368,29 +405,29 @@ fn guardrail_plan(
             let end_counts = at_end
                 .map_or(counts, |l| (l.evaluation.treatment_count, l.evaluation.control_count));
             let gained = (end_counts.0 - counts.0, end_counts.1 - counts.1);
-            sums[k].treatment_sessions += gained.0 as f64;
-            sums[k].holdback_sessions += gained.1 as f64;
+            self.sums[k].treatment_sessions += gained.0 as f64;
+            self.sums[k].holdback_sessions += gained.1 as f64;
             let tested = walk.iter().rposition(|w| w.0 <= k);
-            powers[k].push(tested.map_or(0.0, |i| caught[i]));
+            self.powers[k].push(tested.map_or(0.0, |i| caught[i]));
             let end_information =
                 walk.iter().rev().find(|w| w.0 == k).map_or(information, |w| w.1.information);
             if let Some(b) = walk.iter().rev().find(|w| w.0 == k && w.1.upper.is_finite()) {
                 last_bound = Some(b.1.upper);
             }
             let e = at_end.map(|l| l.evaluation);
-            let bound = |i: f64| match (&guardrail.method, e) {
+            let bound = |i: f64| match (method, e) {
                 (Method::Msprt { .. } | Method::Sprt { .. }, Some(e)) => {
-                    boundaries(&guardrail.method, &e, 1.0 / i).1
+                    boundaries(method, &e, 1.0 / i).1
                 }
                 _ => last_bound.unwrap_or(f64::INFINITY),
             };
             let rate = (end_information - information) / hours;
-            if let Some(needed) = information_needed(harm, request.power, bound)
+            if let Some(needed) = information_needed(harm, power, bound)
                 && e.is_some()
                 && rate > 0.0
             {
                 let extra = ((needed - information) / rate).max(0.0);
-                needs[k].push(Need {
+                self.needs[k].push(Need {
                     treatment_sessions: gained.0 as f64 / hours * extra,
                     holdback_sessions: gained.1 as f64 / hours * extra,
                     hours: extra,
@@ -400,25 +437,28 @@ fn guardrail_plan(
             information = end_information;
         }
     }
-    let n = pilots.len() as f64;
-    let stages = sums
-        .into_iter()
-        .zip(needs)
-        .zip(powers)
-        .map(|((s, needs), powers)| StagePlan {
-            treatment_sessions: s.treatment_sessions / n,
-            holdback_sessions: s.holdback_sessions / n,
-            power: mean(powers.iter().copied()),
-            power_se: standard_error(&powers),
-            // A stage whose need some pilot could not meet at all is reported as not meetable.
-            needs: (needs.len() == pilots.len()).then(|| Need {
-                treatment_sessions: mean(needs.iter().map(|x| x.treatment_sessions)),
-                holdback_sessions: mean(needs.iter().map(|x| x.holdback_sessions)),
-                hours: mean(needs.iter().map(|x| x.hours)),
-            }),
-        })
-        .collect();
-    GuardrailPlan { guardrail: g, cell, baseline, harm, stages }
+
+    /// The stages averaged over `pilots` pilots.
+    fn average(self, pilots: usize) -> Vec<StagePlan> {
+        let n = pilots as f64;
+        self.sums
+            .into_iter()
+            .zip(self.needs)
+            .zip(self.powers)
+            .map(|((s, needs), powers)| StagePlan {
+                treatment_sessions: s.treatment_sessions / n,
+                holdback_sessions: s.holdback_sessions / n,
+                power: mean(powers.iter().copied()),
+                power_se: standard_error(&powers),
+                // A stage whose need some pilot could not meet at all is reported as not meetable.
+                needs: (needs.len() == pilots).then(|| Need {
+                    treatment_sessions: mean(needs.iter().map(|x| x.treatment_sessions)),
+                    holdback_sessions: mean(needs.iter().map(|x| x.holdback_sessions)),
+                    hours: mean(needs.iter().map(|x| x.hours)),
+                }),
+            })
+            .collect()
+    }
 }
 
 fn sessions(n: f64) -> String {
@@ -436,7 +476,6 @@ fn sessions(n: f64) -> String {
 
 /// The plan as a designer reads it: per guardrail, a table of stages.
 pub fn render(scenario: &Scenario, plan: &Plan) -> String {
-    use std::fmt::Write;
     let r = plan.request;
     let mut out = String::new();
     let _ = writeln!(
@@ -457,64 +496,7 @@ pub fn render(scenario: &Scenario, plan: &Plan) -> String {
         }
     );
     for gp in &plan.guardrails {
-        let g = &scenario.policy.guardrails[gp.guardrail];
-        let test = g.method.comparison().expect("only statistical guardrails are planned");
-        let margin = match test.margin {
-            Margin::Relative(m) => format!("{:.1}%", 100.0 * m),
-            Margin::Absolute(m) => format!("{m}"),
-        };
-        let _ = write!(out, "\n{} [{}", g.name, g.method.name());
-        if let Some(c) = gp.cell {
-            let _ = write!(out, " in {}", scenario.policy.cells.get(c).map_or("?", String::as_str));
-        }
-        let _ = writeln!(
-            out,
-            "] on {}: baseline {:.5}, margin {margin}, harm to detect {:+.5} beyond it",
-            g.metric.name(),
-            gp.baseline,
-            gp.harm
-        );
-        if gp.harm <= 0.0 {
-            let _ = writeln!(
-                out,
-                "  a {:.1}% change is within the margin: this guardrail is built not to catch it.",
-                100.0 * r.effect
-            );
-            continue;
-        }
-        let _ = writeln!(
-            out,
-            "  {:<6} {:>7} {:>9} {:>25} {:>9}   {:>33}",
-            "stage",
-            "share",
-            "hours",
-            "sessions (build/holdback)",
-            "power",
-            "needs: sessions (build/holdback)"
-        );
-        for (k, s) in gp.stages.iter().enumerate() {
-            let share = scenario.policy.stages[k].share;
-            let counted =
-                format!("{} / {}", sessions(s.treatment_sessions), sessions(s.holdback_sessions));
-            let needs = match s.needs {
-                None => "not reachable at this boundary".to_string(),
-                Some(n) if n.hours == 0.0 => "met by the earlier stages".to_string(),
-                Some(n) => format!(
-                    "{} / {} = {:.1} h",
-                    sessions(n.treatment_sessions),
-                    sessions(n.holdback_sessions),
-                    n.hours
-                ),
-            };
-            let _ = writeln!(
-                out,
-                "  {:<6} {:>7} {:>9.1} {counted:>25} {:>9.3}   {needs:>33}",
-                k + 1,
-                share.to_string(),
-                plan.stage_hours[k],
-                s.power
-            );
-        }
+        render_guardrail(&mut out, scenario, plan, gp);
     }
     for &g in &plan.ranked {
         let _ = writeln!(
@@ -536,4 +518,67 @@ pub fn render(scenario: &Scenario, plan: &Plan) -> String {
         r.power
     );
     out
+}
+
+/// One guardrail's plan: its baseline and the harm it is to catch, then a table of its stages.
+fn render_guardrail(out: &mut String, scenario: &Scenario, plan: &Plan, gp: &GuardrailPlan) {
+    let r = plan.request;
+    let g = &scenario.policy.guardrails[gp.guardrail];
+    let test = g.method.comparison().expect("only statistical guardrails are planned");
+    let margin = match test.margin {
+        Margin::Relative(m) => format!("{:.1}%", 100.0 * m),
+        Margin::Absolute(m) => format!("{m}"),
+    };
+    let _ = write!(out, "\n{} [{}", g.name, g.method.name());
+    if let Some(c) = gp.cell {
+        let _ = write!(out, " in {}", scenario.policy.cells.get(c).map_or("?", String::as_str));
+    }
+    let _ = writeln!(
+        out,
+        "] on {}: baseline {:.5}, margin {margin}, harm to detect {:+.5} beyond it",
+        g.metric.name(),
+        gp.baseline,
+        gp.harm
+    );
+    if gp.harm <= 0.0 {
+        let _ = writeln!(
+            out,
+            "  a {:.1}% change is within the margin: this guardrail is built not to catch it.",
+            100.0 * r.effect
+        );
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "  {:<6} {:>7} {:>9} {:>25} {:>9}   {:>33}",
+        "stage",
+        "share",
+        "hours",
+        "sessions (build/holdback)",
+        "power",
+        "needs: sessions (build/holdback)"
+    );
+    for (k, s) in gp.stages.iter().enumerate() {
+        let share = scenario.policy.stages[k].share;
+        let counted =
+            format!("{} / {}", sessions(s.treatment_sessions), sessions(s.holdback_sessions));
+        let needs = match s.needs {
+            None => "not reachable at this boundary".to_string(),
+            Some(n) if n.hours == 0.0 => "met by the earlier stages".to_string(),
+            Some(n) => format!(
+                "{} / {} = {:.1} h",
+                sessions(n.treatment_sessions),
+                sessions(n.holdback_sessions),
+                n.hours
+            ),
+        };
+        let _ = writeln!(
+            out,
+            "  {:<6} {:>7} {:>9.1} {counted:>25} {:>9.3}   {needs:>33}",
+            k + 1,
+            share.to_string(),
+            plan.stage_hours[k],
+            s.power
+        );
+    }
 }

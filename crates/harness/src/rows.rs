@@ -8,13 +8,7 @@
 use crate::batch::RunResult;
 use crate::run::RunRecord;
 use crate::summary::{Rate, Spread, Summary};
-
-/// A header and rows of cells.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Table {
-    pub header: &'static [&'static str],
-    pub rows: Vec<Vec<String>>,
-}
+pub use crate::table::Table;
 
 fn fixed(value: f64, decimals: usize) -> String {
     format!("{value:.decimals$}")

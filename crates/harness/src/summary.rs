@@ -177,20 +177,7 @@ impl Summary {
     /// The summary of a batch from its runs' figures, in run order (a batch in memory, or the
     /// shards of one read back).
     pub fn from_figures(scenario: &Scenario, runs: &[RunFigures]) -> Summary {
-        let mut records: Vec<(&RunFigures, &Figures)> = Vec::with_capacity(runs.len());
-        let mut panicked = Vec::new();
-        for r in runs {
-            match &r.figures {
-                Ok(f) => records.push((r, f)),
-                Err(message) => {
-                    panicked.push(PanickedRun {
-                        run: r.run,
-                        seed: r.seed,
-                        message: message.clone(),
-                    });
-                }
-            }
-        }
+        let (records, panicked) = completed(runs);
         let count = |o: Outcome| records.iter().filter(|(_, f)| f.outcome == o).count() as u64;
         let (detected, missed, false_kills, clean_passes) = (
             count(Outcome::Detected),
@@ -205,19 +192,7 @@ impl Summary {
         let figure = |get: &dyn Fn(&Figures) -> Option<f64>| {
             Spread::of(records.iter().filter_map(|(_, f)| get(f)).collect())
         };
-        let mut violation_runs_by_oracle = [0; Oracle::COUNT];
-        let mut violating = Vec::new();
-        for (r, f) in &records {
-            for (i, &c) in f.violation_counts.iter().enumerate() {
-                violation_runs_by_oracle[i] += u64::from(c > 0);
-            }
-            if let (Some(first), true) = (&f.first_violation, violating.len() < 5) {
-                violating.push(ViolatingRun { run: r.run, seed: r.seed, violation: first.clone() });
-            }
-        }
-        let violation_runs =
-            records.iter().filter(|(_, f)| f.violation_counts.iter().any(|&c| c > 0)).count()
-                as u64;
+        let (violation_runs_by_oracle, violation_runs, violating) = violations(&records);
         let released = records.iter().filter(|(_, f)| f.released).count() as u64;
         let false_stops = records.iter().filter(|(_, f)| f.false_stop_h.is_some()).count() as u64;
         let false_kill_rate =
@@ -270,26 +245,10 @@ impl Summary {
         summary
     }
 
+    /// The scenario's expectations judged on this summary, in the order their keys are declared
+    /// in [`Expectations`](crate::Expectations); a bound the scenario leaves out is not judged.
     fn judge(&self, scenario: &Scenario) -> Vec<Check> {
         let e = &scenario.expect;
-        let at_most = |name, bound: Option<f64>, actual: Option<f64>| {
-            bound.map(|b| Check {
-                name,
-                relation: "<=",
-                bound: b,
-                actual,
-                held: actual.is_some_and(|a| a <= b),
-            })
-        };
-        let at_least = |name, bound: Option<f64>, actual: Option<f64>| {
-            bound.map(|b| Check {
-                name,
-                relation: ">=",
-                bound: b,
-                actual,
-                held: actual.is_some_and(|a| a >= b),
-            })
-        };
         [
             at_most(
                 "false_kill_rate_max",
@@ -354,4 +313,61 @@ impl Summary {
         .flatten()
         .collect()
     }
+}
+
+/// The completed runs of a batch with their figures, and the runs that panicked, in run order.
+fn completed(runs: &[RunFigures]) -> (Vec<(&RunFigures, &Figures)>, Vec<PanickedRun>) {
+    let mut records: Vec<(&RunFigures, &Figures)> = Vec::with_capacity(runs.len());
+    let mut panicked = Vec::new();
+    for r in runs {
+        match &r.figures {
+            Ok(f) => records.push((r, f)),
+            Err(message) => {
+                panicked.push(PanickedRun { run: r.run, seed: r.seed, message: message.clone() });
+            }
+        }
+    }
+    (records, panicked)
+}
+
+/// Runs with at least one violation, per oracle and of any oracle, and the first violating runs
+/// (at most five), each with its first violation.
+fn violations(
+    records: &[(&RunFigures, &Figures)],
+) -> ([u64; Oracle::COUNT], u64, Vec<ViolatingRun>) {
+    let mut violation_runs_by_oracle = [0; Oracle::COUNT];
+    let mut violating = Vec::new();
+    for (r, f) in records {
+        for (i, &c) in f.violation_counts.iter().enumerate() {
+            violation_runs_by_oracle[i] += u64::from(c > 0);
+        }
+        if let (Some(first), true) = (&f.first_violation, violating.len() < 5) {
+            violating.push(ViolatingRun { run: r.run, seed: r.seed, violation: first.clone() });
+        }
+    }
+    let violation_runs =
+        records.iter().filter(|(_, f)| f.violation_counts.iter().any(|&c| c > 0)).count() as u64;
+    (violation_runs_by_oracle, violation_runs, violating)
+}
+
+/// An expectation that `actual` is at most `bound`, if the scenario sets one.
+fn at_most(name: &'static str, bound: Option<f64>, actual: Option<f64>) -> Option<Check> {
+    bound.map(|b| Check {
+        name,
+        relation: "<=",
+        bound: b,
+        actual,
+        held: actual.is_some_and(|a| a <= b),
+    })
+}
+
+/// An expectation that `actual` is at least `bound`, if the scenario sets one.
+fn at_least(name: &'static str, bound: Option<f64>, actual: Option<f64>) -> Option<Check> {
+    bound.map(|b| Check {
+        name,
+        relation: ">=",
+        bound: b,
+        actual,
+        held: actual.is_some_and(|a| a >= b),
+    })
 }

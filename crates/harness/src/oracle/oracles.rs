@@ -1,146 +1,17 @@
-//! Safety and liveness oracles: what a rollout must guarantee, checked on every session.
-//!
-//! The oracles judge with the truth. They see every session as it starts ([`SessionEvent`]), every
-//! action and event of the policy, every operator command, every rollback step result, and, when
-//! the policy declares a rollback done, every save with its truth ledger. They compare what
-//! happened with what the policy declared and the scenario promised, and never trust the world's
-//! own bookkeeping: the holdback is recomputed from each player's bucket, exposure from the share
-//! the policy last set, gate samples from the sessions themselves, a kill counts from the moment the
-//! world *reported* it done, and every restored save is held to what its restore strategy promises.
-//! Any violation is a bug in the policy, the world or the scenario's promises, and is reported with
-//! the run's seed.
+//! The oracles of one run: what they follow of it (the builds the policy declared, each player's
+//! last build, the stage and its gate sample, the rollback under way), and the checks they make
+//! of the policy's actions and events, of every session, and of the run's end.
 
 use rollcage_policy::{
     Action, BucketLayout, BuildId, Command, Event, EventKind, KillScope, Minutes, Share, StepKind,
     StepResult,
 };
-use rollcage_sim::{Migration, Save, SessionEvent};
+use rollcage_sim::{Save, SessionEvent};
 
+use super::guarantee::{Oracle, Violations};
+use super::rollback::check_saves;
+use super::session::{Declared, check_exposure, check_kills, check_stopped};
 use crate::scenario::Scenario;
-
-/// The guarantees checked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Oracle {
-    HoldbackIsolation,
-    ExposureWithinStage,
-    StickyExposure,
-    KillPropagation,
-    GateRespected,
-    NoResumeOfKilledBuild,
-    Liveness,
-    RollbackComplete,
-    RestorePromise,
-    RollbackHonest,
-}
-
-impl Oracle {
-    pub const COUNT: usize = 10;
-    pub const ALL: [Oracle; Oracle::COUNT] = [
-        Oracle::HoldbackIsolation,
-        Oracle::ExposureWithinStage,
-        Oracle::StickyExposure,
-        Oracle::KillPropagation,
-        Oracle::GateRespected,
-        Oracle::NoResumeOfKilledBuild,
-        Oracle::Liveness,
-        Oracle::RollbackComplete,
-        Oracle::RestorePromise,
-        Oracle::RollbackHonest,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Oracle::HoldbackIsolation => "holdback-isolation",
-            Oracle::ExposureWithinStage => "exposure-within-stage",
-            Oracle::StickyExposure => "sticky-exposure",
-            Oracle::KillPropagation => "kill-propagation",
-            Oracle::GateRespected => "gate-respected",
-            Oracle::NoResumeOfKilledBuild => "no-resume-of-killed-build",
-            Oracle::Liveness => "liveness",
-            Oracle::RollbackComplete => "rollback-complete",
-            Oracle::RestorePromise => "restore-promise",
-            Oracle::RollbackHonest => "rollback-honest",
-        }
-    }
-
-    /// The guarantee, in one sentence.
-    pub fn guarantee(self) -> &'static str {
-        match self {
-            Oracle::HoldbackIsolation => "no holdback player plays the new build before release",
-            Oracle::ExposureWithinStage => {
-                "no player beyond the current stage's share plays the new build"
-            }
-            Oracle::StickyExposure => "a player who got the build keeps it until it is killed",
-            Oracle::KillPropagation => {
-                "no session starts on a killed build, feature or segment later than the propagation bound"
-            }
-            Oracle::GateRespected => {
-                "no stage advances before its duration, sample and approval gate holds"
-            }
-            Oracle::NoResumeOfKilledBuild => "a killed build is never exposed again",
-            Oracle::Liveness => "a rollout never stopped is released within its schedule bound",
-            Oracle::RollbackComplete => {
-                "when a rollback is done, no player is on the build or the new schema, no save is corrupt, and holdback saves are untouched"
-            }
-            Oracle::RestorePromise => {
-                "every restored save holds exactly what its restore strategy promises: nothing removed twice, nothing dropped"
-            }
-            Oracle::RollbackHonest => {
-                "a rollback is declared done only after every step succeeded, and always ends, done or failed"
-            }
-        }
-    }
-}
-
-/// One broken guarantee.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Violation {
-    pub oracle: Oracle,
-    pub at: Minutes,
-    pub detail: String,
-}
-
-/// The violations of one run: the first of each kind in full, and how many of each.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Violations {
-    pub first: Vec<Violation>,
-    pub counts: [u64; Oracle::COUNT],
-}
-
-impl Violations {
-    pub fn total(&self) -> u64 {
-        self.counts.iter().sum()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.total() == 0
-    }
-
-    fn record(&mut self, oracle: Oracle, at: Minutes, detail: impl FnOnce() -> String) {
-        let count = &mut self.counts[oracle as usize];
-        if *count == 0 {
-            self.first.push(Violation { oracle, at, detail: detail() });
-        }
-        *count += 1;
-    }
-}
-
-/// What the policy declared about one build, and when its kills took effect.
-#[derive(Clone, Debug)]
-struct Declared {
-    id: BuildId,
-    share: Share,
-    /// When the world reported exposure stopped.
-    stopped_at: Option<Minutes>,
-    /// When the policy declared it rolled back.
-    rolled_back_at: Option<Minutes>,
-    killed_features: Vec<(usize, Minutes)>,
-    killed_cells: Vec<(u8, Minutes)>,
-    /// When the policy decided to kill the whole build (exposing it again is a resume of a killed
-    /// build).
-    killed: Option<Minutes>,
-    released: bool,
-}
 
 /// Sessions each compared cohort really reported during the current stage, counted the way
 /// telemetry counts them: when the session ends.
@@ -238,27 +109,10 @@ impl<'a> Oracles<'a> {
     #[inline]
     pub fn session(&mut self, e: &SessionEvent) {
         let holdback = self.layout.is_holdback(e.bucket);
-        let ends = e.start + self.scenario.world.session_length;
-        let sample = if ends < self.snapshot_at { &mut self.sample } else { &mut self.pending };
-        if e.build != 0 {
-            sample.treatment += 1;
-        } else if holdback {
-            sample.holdback += 1;
-        }
+        self.count_for_gate(e, holdback);
         let player = e.player as usize;
         if e.build == 0 {
-            let last = self.last_build[player];
-            if last != 0 {
-                let declared = &self.builds[usize::from(last) - 1];
-                let killed_before = declared.killed.is_some_and(|k| k <= e.start);
-                let cell_killed =
-                    declared.killed_cells.iter().any(|&(c, at)| c == e.cell && at <= e.start);
-                if !killed_before && !cell_killed {
-                    self.violations.record(Oracle::StickyExposure, e.start, || {
-                        format!("player {} played build {} before, and now the old build without a kill", e.player, declared.id)
-                    });
-                }
-            }
+            self.check_return_to_old_build(e);
             return;
         }
         self.last_build[player] = e.build as u8;
@@ -271,84 +125,46 @@ impl<'a> Oracles<'a> {
             });
             return;
         };
-        let bound = self.bound;
-        if let Some(stopped) = declared.stopped_at
-            && e.start >= stopped + bound
-        {
-            self.violations.record(Oracle::KillPropagation, e.start, || {
-                format!(
-                    "player {} started a session on build {} at {}, stopped at {} (bound {})",
-                    e.player,
-                    declared.id,
-                    e.start,
-                    stopped,
-                    stopped + bound
-                )
-            });
-        }
-        // A plan that returns players has made every client refresh: after it is done nobody plays
-        // the build. Without that step, clients catch up within the propagation bound, which the
-        // kill-propagation check above guards.
-        if let Some(done) = declared.rolled_back_at
-            && self.returns_players
-            && e.start >= done
-        {
-            self.violations.record(Oracle::RollbackComplete, e.start, || {
-                format!("player {} played build {} at {}, after its rollback was declared done at {done}", e.player, declared.id, e.start)
-            });
-        }
-        for &(feature, at) in &declared.killed_features {
-            if e.features & (1 << feature) != 0 && e.start >= at + bound {
-                self.violations.record(Oracle::KillPropagation, e.start, || {
-                    format!(
-                        "player {} (segment {}) played feature {} of build {} at {}, killed at {at} (bound {})",
-                        e.player,
-                        e.segment,
-                        self.scenario.policy.features[feature],
-                        declared.id,
-                        e.start,
-                        at + bound
-                    )
-                });
-            }
-        }
-        for &(cell, at) in &declared.killed_cells {
-            if e.cell == cell && e.start >= at + bound {
-                self.violations.record(Oracle::KillPropagation, e.start, || {
-                    format!(
-                        "player {} of killed segment {} played build {} at {}, killed at {at} (bound {})",
-                        e.player,
-                        self.scenario.policy.cells[usize::from(cell)],
-                        declared.id,
-                        e.start,
-                        at + bound
-                    )
-                });
-            }
-        }
+        let violations = &mut self.violations;
+        check_stopped(declared, e, self.bound, self.returns_players, violations);
+        check_kills(declared, e, self.bound, &self.scenario.policy, violations);
         if declared.released {
             return;
         }
-        if holdback {
-            self.violations.record(Oracle::HoldbackIsolation, e.start, || {
-                format!(
-                    "holdback player {} (bucket {}) played build {}",
-                    e.player,
-                    e.bucket.value(),
-                    declared.id
-                )
-            });
-        } else if e.bucket.value() >= declared.share.basis_points() {
-            self.violations.record(Oracle::ExposureWithinStage, e.start, || {
-                format!(
-                    "player {} (bucket {}) played build {} exposed to {} (buckets below {})",
-                    e.player,
-                    e.bucket.value(),
-                    declared.id,
-                    declared.share,
-                    declared.share.basis_points()
-                )
-            });
+        check_exposure(declared, e, holdback, violations);
+    }
+
+    /// Counts a session in the gate sample of the snapshot it ends before: the current one, or
+    /// the next.
+    #[inline]
+    fn count_for_gate(&mut self, e: &SessionEvent, holdback: bool) {
+        let ends = e.start + self.scenario.world.session_length;
+        let sample = if ends < self.snapshot_at { &mut self.sample } else { &mut self.pending };
+        if e.build != 0 {
+            sample.treatment += 1;
+        } else if holdback {
+            sample.holdback += 1;
+        }
+    }
+
+    /// A session on the old build: a player who played a new build before may return to the old
+    /// one only once that build, or the player's segment of it, was killed.
+    #[inline]
+    fn check_return_to_old_build(&mut self, e: &SessionEvent) {
+        let last = self.last_build[e.player as usize];
+        if last != 0 {
+            let declared = &self.builds[usize::from(last) - 1];
+            let killed_before = declared.killed.is_some_and(|k| k <= e.start);
+            let cell_killed =
+                declared.killed_cells.iter().any(|&(c, at)| c == e.cell && at <= e.start);
+            if !killed_before && !cell_killed {
+                self.violations.record(Oracle::StickyExposure, e.start, || {
+                    format!(
+                        "player {} played build {} before, and now the old build without a kill",
+                        e.player, declared.id
+                    )
+                });
+            }
         }
     }
 
@@ -481,10 +297,23 @@ impl<'a> Oracles<'a> {
             EventKind::Paused { .. } => self.stopped = true,
             EventKind::RolledBack { build } => self.rolled_back(at, build, saves, holdback),
             EventKind::RollbackFailed { .. } => self.rollback = None,
-            _ => {}
+            // A kill of the whole build is followed through its actions and step results, and
+            // the other events change nothing the oracles follow.
+            EventKind::Killed { .. }
+            | EventKind::GateHeld { .. }
+            | EventKind::Evaluated(_)
+            | EventKind::SampleRatioChecked(_)
+            | EventKind::Resumed { .. }
+            | EventKind::StepStarted { .. }
+            | EventKind::StepSucceeded { .. }
+            | EventKind::StepFailed { .. }
+            | EventKind::Approved { .. }
+            | EventKind::Refused { .. } => {}
         }
     }
 
+    /// The policy declared `build` rolled back at `at`: every step of its plan must have
+    /// succeeded, and the saves must show it.
     fn rolled_back(
         &mut self,
         at: Minutes,
@@ -500,45 +329,7 @@ impl<'a> Oracles<'a> {
             });
         }
         self.declare(build).rolled_back_at = Some(at);
-        let plan = &self.scenario.policy.rollback;
-        let restores = plan.iter().any(|s| matches!(s.kind, StepKind::RestorePlayers(_)));
-        let migrates = self.scenario.world.release.migration != Migration::None;
-        let (mut new_schema, mut corrupt, mut holdback_touched, mut broken_promise) = (0, 0, 0, 0);
-        let mut first_promise = None;
-        for (i, s) in saves.iter().enumerate() {
-            new_schema += u64::from(migrates && s.schema == 1);
-            corrupt += u64::from(restores && s.corrupted);
-            if holdback(i)
-                && (s.touched || s.schema == 1 || s.restored.is_some() || s.holdings != s.legit)
-            {
-                holdback_touched += 1;
-            }
-            if let Some(promised) = s.promised()
-                && promised != s.holdings
-            {
-                broken_promise += 1;
-                first_promise.get_or_insert((i, promised, s.holdings));
-            }
-        }
-        for (count, what) in [
-            (new_schema, "saves still on the new schema"),
-            (corrupt, "saves still corrupt"),
-            (holdback_touched, "holdback saves touched"),
-        ] {
-            if count > 0 {
-                self.violations.record(Oracle::RollbackComplete, at, || {
-                    format!("build {build} was declared rolled back at {at} with {count} {what}")
-                });
-            }
-        }
-        if let Some((player, promised, held)) = first_promise {
-            self.violations.record(Oracle::RestorePromise, at, || {
-                format!(
-                    "{broken_promise} restored saves differ from their strategy's promise; player {player} holds {} coins, {} items, {} progress where {} coins, {} items, {} progress were promised",
-                    held.coins, held.items, held.progress, promised.coins, promised.items, promised.progress
-                )
-            });
-        }
+        check_saves(self.scenario, at, build, saves, holdback, &mut self.violations);
     }
 
     /// The run is over at `now`; checks liveness and hands over the violations.

@@ -15,8 +15,8 @@ use rollcage_harness::{
 };
 use rollcage_policy::{
     BuildId, Command, Controller, Direction, Evaluation, EventKind, Guardrail, KillScope, Method,
-    Metric, Minutes, Multiplicity, Policy, Reason, Scope, Severity, Step, StepResult, Telemetry,
-    Verdict,
+    Metric, Minutes, Multiplicity, Policy, Reason, Response, Scope, Severity, StepResult,
+    Telemetry, Verdict,
 };
 use rollcage_sim::{Breakdown, Fault, FaultKind, RunSeed, SegmentFilter};
 
@@ -99,7 +99,7 @@ const AS_DATA_PAUSE: &str = "scripted data pause";
 struct Scripted<'a>(Policy<'a>);
 
 impl Scripted<'_> {
-    fn as_guardrail(step: &mut Step) {
+    fn as_guardrail(step: &mut Response) {
         for e in &mut step.events {
             match &mut e.kind {
                 EventKind::Killed { scope, reason, .. } => {
@@ -117,15 +117,15 @@ impl Scripted<'_> {
 }
 
 impl Controller for Scripted<'_> {
-    fn start(&mut self, now: Minutes) -> Step {
+    fn start(&mut self, now: Minutes) -> Response {
         self.0.start(now)
     }
 
-    fn observe(&mut self, now: Minutes, telemetry: &Telemetry) -> Step {
+    fn observe(&mut self, now: Minutes, telemetry: &Telemetry) -> Response {
         self.0.observe(now, telemetry)
     }
 
-    fn command(&mut self, now: Minutes, command: &Command) -> Step {
+    fn command(&mut self, now: Minutes, command: &Command) -> Response {
         let mut step = self.0.command(now, command);
         match command {
             Command::Kill { note, .. } | Command::Pause { note } if note == AS_GUARDRAIL => {
@@ -143,7 +143,7 @@ impl Controller for Scripted<'_> {
         step
     }
 
-    fn step_result(&mut self, now: Minutes, result: &StepResult) -> Step {
+    fn step_result(&mut self, now: Minutes, result: &StepResult) -> Response {
         self.0.step_result(now, result)
     }
 }

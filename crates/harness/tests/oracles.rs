@@ -5,7 +5,7 @@ mod common;
 
 use rollcage_harness::{Oracle, RunOptions, RunRecord, ScheduledCommand, run, run_controller};
 use rollcage_policy::{
-    Action, BuildId, Command, Controller, Event, EventKind, KillScope, Minutes, Step, Telemetry,
+    Action, BuildId, Command, Controller, Event, EventKind, KillScope, Minutes, Response, Telemetry,
 };
 use rollcage_sim::{RunSeed, Sabotage};
 
@@ -68,28 +68,28 @@ struct Impatient {
 }
 
 impl Controller for Impatient {
-    fn start(&mut self, now: Minutes) -> Step {
+    fn start(&mut self, now: Minutes) -> Response {
         self.expose(now)
     }
-    fn observe(&mut self, now: Minutes, _: &Telemetry) -> Step {
+    fn observe(&mut self, now: Minutes, _: &Telemetry) -> Response {
         if self.stage + 1 < 3 {
             self.stage += 1;
             self.expose(now)
         } else {
-            Step::default()
+            Response::default()
         }
     }
-    fn command(&mut self, _: Minutes, _: &Command) -> Step {
-        Step::default()
+    fn command(&mut self, _: Minutes, _: &Command) -> Response {
+        Response::default()
     }
 }
 
 impl Impatient {
-    fn expose(&self, now: Minutes) -> Step {
+    fn expose(&self, now: Minutes) -> Response {
         let s = common::scenario();
         let build = BuildId::new("1.4.0");
         let share = s.policy.stages[self.stage].share;
-        Step {
+        Response {
             actions: vec![Action::Expose { build: build.clone(), share }],
             events: vec![Event {
                 at: now,
@@ -112,10 +112,10 @@ fn a_stage_left_before_its_gate_holds_is_caught() {
 struct Stubborn;
 
 impl Controller for Stubborn {
-    fn start(&mut self, now: Minutes) -> Step {
+    fn start(&mut self, now: Minutes) -> Response {
         let build = BuildId::new("1.4.0");
         let share = common::share(500);
-        Step {
+        Response {
             actions: vec![Action::Expose { build: build.clone(), share }],
             events: vec![Event {
                 at: now,
@@ -123,22 +123,22 @@ impl Controller for Stubborn {
             }],
         }
     }
-    fn observe(&mut self, now: Minutes, _: &Telemetry) -> Step {
+    fn observe(&mut self, now: Minutes, _: &Telemetry) -> Response {
         let build = BuildId::new("1.4.0");
         match now.0 {
-            120 => Step {
+            120 => Response {
                 actions: vec![Action::Kill { build, scope: KillScope::Release }],
                 events: vec![],
             },
-            240 => Step {
+            240 => Response {
                 actions: vec![Action::Expose { build, share: common::share(500) }],
                 events: vec![],
             },
-            _ => Step::default(),
+            _ => Response::default(),
         }
     }
-    fn command(&mut self, _: Minutes, _: &Command) -> Step {
-        Step::default()
+    fn command(&mut self, _: Minutes, _: &Command) -> Response {
+        Response::default()
     }
 }
 
@@ -153,14 +153,14 @@ fn a_killed_build_exposed_again_is_caught() {
 struct Stuck;
 
 impl Controller for Stuck {
-    fn start(&mut self, now: Minutes) -> Step {
+    fn start(&mut self, now: Minutes) -> Response {
         Stubborn.start(now)
     }
-    fn observe(&mut self, _: Minutes, _: &Telemetry) -> Step {
-        Step::default()
+    fn observe(&mut self, _: Minutes, _: &Telemetry) -> Response {
+        Response::default()
     }
-    fn command(&mut self, _: Minutes, _: &Command) -> Step {
-        Step::default()
+    fn command(&mut self, _: Minutes, _: &Command) -> Response {
+        Response::default()
     }
 }
 

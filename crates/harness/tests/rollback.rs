@@ -9,7 +9,7 @@ mod common;
 use proptest::prelude::*;
 use rollcage_harness::{FinalPhase, Oracle, RunOptions, RunRecord, run, run_controller};
 use rollcage_policy::{
-    Action, BuildId, Command, Controller, Event, EventKind, KillScope, Minutes, Restore, Step,
+    Action, BuildId, Command, Controller, Event, EventKind, KillScope, Minutes, Response, Restore,
     StepResult, Telemetry,
 };
 use rollcage_sim::{RunSeed, Sabotage, StepTruth};
@@ -111,9 +111,9 @@ struct Hasty {
 }
 
 impl Controller for Hasty {
-    fn start(&mut self, now: Minutes) -> Step {
+    fn start(&mut self, now: Minutes) -> Response {
         let share = common::share(2_500);
-        Step {
+        Response {
             actions: vec![Action::Expose { build: self.build.clone(), share }],
             events: vec![Event {
                 at: now,
@@ -121,12 +121,12 @@ impl Controller for Hasty {
             }],
         }
     }
-    fn observe(&mut self, _: Minutes, _: &Telemetry) -> Step {
-        Step::default()
+    fn observe(&mut self, _: Minutes, _: &Telemetry) -> Response {
+        Response::default()
     }
-    fn command(&mut self, now: Minutes, _: &Command) -> Step {
+    fn command(&mut self, now: Minutes, _: &Command) -> Response {
         let build = self.build.clone();
-        Step {
+        Response {
             actions: vec![
                 Action::Kill { build: build.clone(), scope: KillScope::Release },
                 Action::RunStep { build, step: 0, attempt: 1, start: now },
@@ -134,8 +134,8 @@ impl Controller for Hasty {
             events: vec![],
         }
     }
-    fn step_result(&mut self, now: Minutes, _: &StepResult) -> Step {
-        Step {
+    fn step_result(&mut self, now: Minutes, _: &StepResult) -> Response {
+        Response {
             actions: vec![],
             events: vec![Event {
                 at: now,

@@ -23,7 +23,7 @@ pub use event::{
     Action, BuildId, Command, Event, EventKind, KillScope, Reason, SampleRatio, StepResult,
 };
 pub use guardrail::{Evaluation, Evidence, Look, Memory, Verdict};
-pub use machine::{Controller, Phase, Policy, Step};
+pub use machine::{Controller, Phase, Policy, Response};
 pub use metric::Metric;
 pub use rollcage_stats::spending::Spending;
 pub use rollcage_stats::{Direction, Margin, VarianceModel};

@@ -42,12 +42,12 @@ use crate::units::Minutes;
 
 /// What a controller asks of the world and what it records, after one input.
 #[derive(Debug, Default, PartialEq)]
-pub struct Step {
+pub struct Response {
     pub actions: Vec<Action>,
     pub events: Vec<Event>,
 }
 
-impl Step {
+impl Response {
     fn event(&mut self, at: Minutes, kind: EventKind) {
         self.events.push(Event { at, kind });
     }
@@ -57,14 +57,14 @@ impl Step {
 /// in the tests that show each oracle catches the bug it guards against.
 pub trait Controller {
     /// The rollout begins.
-    fn start(&mut self, now: Minutes) -> Step;
+    fn start(&mut self, now: Minutes) -> Response;
     /// A telemetry snapshot arrives (cumulative since the current exposure began).
-    fn observe(&mut self, now: Minutes, telemetry: &Telemetry) -> Step;
+    fn observe(&mut self, now: Minutes, telemetry: &Telemetry) -> Response;
     /// An operator intervenes.
-    fn command(&mut self, now: Minutes, command: &Command) -> Step;
+    fn command(&mut self, now: Minutes, command: &Command) -> Response;
     /// A rollback step attempt has ended.
-    fn step_result(&mut self, _now: Minutes, _result: &StepResult) -> Step {
-        Step::default()
+    fn step_result(&mut self, _now: Minutes, _result: &StepResult) -> Response {
+        Response::default()
     }
 }
 
@@ -196,77 +196,78 @@ impl<'a> Policy<'a> {
 }
 
 impl Controller for Policy<'_> {
-    fn start(&mut self, now: Minutes) -> Step {
+    fn start(&mut self, now: Minutes) -> Response {
         assert_eq!(self.phase, Phase::Pending, "a rollout starts once");
-        let mut step = Step::default();
-        self.enter_stage(now, 0, &mut step);
-        step
+        let mut response = Response::default();
+        self.enter_stage(now, 0, &mut response);
+        response
     }
 
-    fn observe(&mut self, now: Minutes, telemetry: &Telemetry) -> Step {
-        let mut step = Step::default();
+    fn observe(&mut self, now: Minutes, telemetry: &Telemetry) -> Response {
+        let mut response = Response::default();
         if !self.phase.is_live() {
-            return step;
+            return response;
         }
         let fresh = self.take_snapshot(telemetry);
-        let mut breaches = self.evaluate_guardrails(now, fresh, &mut step);
+        let mut breaches = self.evaluate_guardrails(now, fresh, &mut response);
         if fresh {
-            self.check_sample_ratio(now, &mut breaches, &mut step);
+            self.check_sample_ratio(now, &mut breaches, &mut response);
         }
-        if self.act_on(now, breaches, &mut step).is_break() {
-            return step;
+        if self.act_on(now, breaches, &mut response).is_break() {
+            return response;
         }
         if !fresh {
             // The gate never holds on a look that brought no data.
-            return step;
+            return response;
         }
         if self.phase.is_paused()
             || self.streaks.iter().any(|s| s.iter().any(|&n| n > 0))
-            || !step.actions.is_empty()
+            || !response.actions.is_empty()
         {
-            return step;
+            return response;
         }
-        self.follow_schedule(now, &mut step);
-        step
+        self.follow_schedule(now, &mut response);
+        response
     }
 
-    fn step_result(&mut self, now: Minutes, result: &StepResult) -> Step {
-        let mut step = Step::default();
-        let Phase::RollingBack { step: current, attempt } = self.phase else { return step };
+    fn step_result(&mut self, now: Minutes, result: &StepResult) -> Response {
+        let mut response = Response::default();
+        let Phase::RollingBack { step: current, attempt } = self.phase else { return response };
         if (result.step, result.attempt) != (current, attempt) {
-            return step;
+            return response;
         }
         if result.succeeded {
-            step.event(now, EventKind::StepSucceeded { step: current, attempt });
+            response.event(now, EventKind::StepSucceeded { step: current, attempt });
             if current + 1 < self.config.rollback.len() {
-                self.run_step(now, current + 1, 1, now, &mut step);
+                self.run_step(now, current + 1, 1, now, &mut response);
             } else {
                 self.phase = Phase::RolledBack;
-                step.event(now, EventKind::RolledBack { build: self.build.clone() });
+                response.event(now, EventKind::RolledBack { build: self.build.clone() });
             }
-            return step;
+            return response;
         }
         let planned = &self.config.rollback[current];
         if attempt <= planned.retries {
             let wait = Minutes(planned.backoff.0.saturating_mul(1 << (attempt - 1).min(16)));
             let retry_at = now + wait;
-            step.event(
+            response.event(
                 now,
                 EventKind::StepFailed { step: current, attempt, retry_at: Some(retry_at) },
             );
-            self.run_step(now, current, attempt + 1, retry_at, &mut step);
+            self.run_step(now, current, attempt + 1, retry_at, &mut response);
         } else {
             self.phase = Phase::RollbackFailed;
-            step.event(now, EventKind::StepFailed { step: current, attempt, retry_at: None });
-            step.event(now, EventKind::RollbackFailed { build: self.build.clone(), step: current });
+            response.event(now, EventKind::StepFailed { step: current, attempt, retry_at: None });
+            response
+                .event(now, EventKind::RollbackFailed { build: self.build.clone(), step: current });
         }
-        step
+        response
     }
 
-    fn command(&mut self, now: Minutes, command: &Command) -> Step {
-        let mut step = Step::default();
-        let refuse = |step: &mut Step, why: String| {
-            step.event(now, EventKind::Refused { command: command.clone(), why });
+    fn command(&mut self, now: Minutes, command: &Command) -> Response {
+        let mut response = Response::default();
+        let refuse = |response: &mut Response, why: String| {
+            response.event(now, EventKind::Refused { command: command.clone(), why });
         };
         match command {
             Command::Kill { note, scope } if self.phase.is_live() => {
@@ -276,22 +277,22 @@ impl Controller for Policy<'_> {
                     KillScope::Segment(c) => self.killed_cells[c],
                 };
                 if already {
-                    refuse(&mut step, "that part of the release is already killed".to_string());
+                    refuse(&mut response, "that part of the release is already killed".to_string());
                 } else {
-                    self.kill(now, *scope, Reason::Operator(note.clone()), &mut step);
+                    self.kill(now, *scope, Reason::Operator(note.clone()), &mut response);
                 }
             }
             Command::Pause { note } if self.phase.is_live() && !self.phase.is_paused() => {
                 self.phase.set_paused(true);
-                step.event(now, EventKind::Paused { reason: Reason::Operator(note.clone()) });
+                response.event(now, EventKind::Paused { reason: Reason::Operator(note.clone()) });
             }
             Command::Resume { note } if self.phase.is_paused() => {
                 self.phase.set_paused(false);
                 self.streaks.iter_mut().for_each(|s| *s = [0; MAX_CELLS]);
-                step.event(now, EventKind::Resumed { note: note.clone() });
+                response.event(now, EventKind::Resumed { note: note.clone() });
             }
             Command::Resume { .. } if self.phase.is_killed() => refuse(
-                &mut step,
+                &mut response,
                 format!(
                     "build {} was killed; only a new build id can resume the rollout",
                     self.build
@@ -299,10 +300,10 @@ impl Controller for Policy<'_> {
             ),
             Command::Approve { stage } if *stage < self.approvals.len() => {
                 self.approvals[*stage] = true;
-                step.event(now, EventKind::Approved { stage: *stage });
+                response.event(now, EventKind::Approved { stage: *stage });
             }
             Command::NewBuild { .. } if matches!(self.phase, Phase::RollingBack { .. }) => refuse(
-                &mut step,
+                &mut response,
                 format!(
                     "the rollback of build {} is still running; a new build waits until it ends",
                     self.build
@@ -311,7 +312,7 @@ impl Controller for Policy<'_> {
             Command::NewBuild { build } if self.phase.is_killed() => {
                 if self.killed.contains(build) {
                     refuse(
-                        &mut step,
+                        &mut response,
                         format!("build {build} was killed; resuming needs a build id never killed"),
                     );
                 } else {
@@ -322,22 +323,22 @@ impl Controller for Policy<'_> {
                     self.forget_evidence();
                     self.killed_features.iter_mut().for_each(|k| *k = false);
                     self.killed_cells.iter_mut().for_each(|k| *k = false);
-                    self.enter_stage(now, self.config.resume_stage, &mut step);
+                    self.enter_stage(now, self.config.resume_stage, &mut response);
                 }
             }
             Command::NewBuild { .. } => refuse(
-                &mut step,
+                &mut response,
                 format!(
                     "a new build replaces a killed one, and build {} is not killed",
                     self.build
                 ),
             ),
             _ => refuse(
-                &mut step,
+                &mut response,
                 format!("nothing to {} while the rollout is {:?}", command.name(), self.phase),
             ),
         }
-        step
+        response
     }
 }
 
@@ -416,13 +417,14 @@ mod tests {
     }
 
     /// A look at minute `at` with a snapshot complete up to then.
-    fn look(p: &mut Policy<'_>, at: u32, mut telemetry: Telemetry) -> Step {
+    fn look(p: &mut Policy<'_>, at: u32, mut telemetry: Telemetry) -> Response {
         telemetry.as_of = Minutes(at);
         p.observe(Minutes(at), &telemetry)
     }
 
-    fn exposures(step: &Step) -> Vec<u16> {
-        step.actions
+    fn exposures(response: &Response) -> Vec<u16> {
+        response
+            .actions
             .iter()
             .filter_map(|a| match a {
                 Action::Expose { share, .. } => Some(share.basis_points()),
@@ -484,7 +486,7 @@ mod tests {
         );
         assert_eq!(p.phase(), Phase::RollingBack { step: 0, attempt: 1 });
         // Telemetry during a rollback changes nothing.
-        assert_eq!(look(&mut p, 180, telemetry(25, 0.0)), Step::default());
+        assert_eq!(look(&mut p, 180, telemetry(25, 0.0)), Response::default());
         let next = p.step_result(Minutes(125), &result(0, 1, true));
         assert_eq!(
             next.actions,
@@ -516,7 +518,7 @@ mod tests {
             vec![Action::RunStep { build: build.clone(), step: 1, attempt: 2, start: Minutes(30) }]
         );
         // A result for an attempt that is not running is stale and ignored.
-        assert_eq!(p.step_result(Minutes(21), &result(1, 1, false)), Step::default());
+        assert_eq!(p.step_result(Minutes(21), &result(1, 1, false)), Response::default());
         let again = p.step_result(Minutes(40), &result(1, 2, false));
         assert_eq!(
             again.actions,
@@ -610,8 +612,8 @@ mod tests {
         assert_eq!(exposures(&look(&mut p, 240, telemetry(25, 0.0))), vec![2_500]);
     }
 
-    fn paused_by(step: &Step) -> Option<&Reason> {
-        step.events.iter().find_map(|e| match &e.kind {
+    fn paused_by(response: &Response) -> Option<&Reason> {
+        response.events.iter().find_map(|e| match &e.kind {
             EventKind::Paused { reason } => Some(reason),
             _ => None,
         })
@@ -648,13 +650,13 @@ mod tests {
         let mut p = Policy::new(&config, BuildId::new("1.4.0"));
         p.start(Minutes(0));
         assert_eq!(paused_by(&look(&mut p, 60, assigned(200, 1000))), None);
-        let step = look(&mut p, 120, assigned(120, 1000));
-        let Some(Reason::SampleRatio(ratio)) = paused_by(&step) else { panic!("{step:?}") };
+        let response = look(&mut p, 120, assigned(120, 1000));
+        let Some(Reason::SampleRatio(ratio)) = paused_by(&response) else { panic!("{response:?}") };
         // Reference: scipy.stats.chisquare([120, 1000], [1120/6, 1120*5/6]) gives statistic
         // 28.571428571428562 and p = 9.030488680364755e-08.
         assert!((ratio.p_value / 9.030_488_680_364_755e-8 - 1.0).abs() < 1e-9, "{ratio:?}");
         assert!((ratio.threshold - 1e-4).abs() < 1e-15);
-        assert!(exposures(&step).is_empty());
+        assert!(exposures(&response).is_empty());
     }
 
     /// `n` one-session players per compared cohort in each of two cells, with the given crash
@@ -687,8 +689,9 @@ mod tests {
     }
 
     /// Every evaluation a step recorded, of guardrail `index`, in cell `cell`.
-    fn evaluations(step: &Step, index: usize, cell: Option<usize>) -> Vec<Evaluation> {
-        step.events
+    fn evaluations(response: &Response, index: usize, cell: Option<usize>) -> Vec<Evaluation> {
+        response
+            .events
             .iter()
             .filter_map(|e| match &e.kind {
                 EventKind::Evaluated(ev) if ev.guardrail == index && ev.cell == cell => Some(*ev),
@@ -796,11 +799,16 @@ mod tests {
             let mut t = telemetry(25, 0.9);
             t.cohorts[Cohort::Treatment.index()].assigned[0] = 500;
             t.cohorts[Cohort::Holdback.index()].assigned[0] = 5;
-            let step = look(&mut p, at, t);
-            breached +=
-                evaluations(&step, 0, None).iter().filter(|e| e.verdict == Verdict::Breach).count();
-            assert!(step.actions.iter().all(|a| matches!(a, Action::Expose { .. })), "{step:?}");
-            assert!(paused_by(&step).is_none(), "{step:?}");
+            let response = look(&mut p, at, t);
+            breached += evaluations(&response, 0, None)
+                .iter()
+                .filter(|e| e.verdict == Verdict::Breach)
+                .count();
+            assert!(
+                response.actions.iter().all(|a| matches!(a, Action::Expose { .. })),
+                "{response:?}"
+            );
+            assert!(paused_by(&response).is_none(), "{response:?}");
         }
         assert_eq!(breached, 4);
         // A look without new telemetry: the inconclusive limit would pause; a dry run does not.
@@ -837,8 +845,8 @@ mod tests {
         assert!((p.alpha(2) - 0.02).abs() < 1e-15);
     }
 
-    fn refusal(step: &Step) -> &str {
-        match &step.events[..] {
+    fn refusal(response: &Response) -> &str {
+        match &response.events[..] {
             [Event { kind: EventKind::Refused { why, .. }, .. }] => why,
             other => panic!("not one refusal: {other:?}"),
         }
@@ -850,8 +858,9 @@ mod tests {
         let config = config();
         let mut p = Policy::new(&config, BuildId::new("1.4.0"));
         p.start(Minutes(0));
-        let started = |step: &Step| {
-            step.events
+        let started = |response: &Response| {
+            response
+                .events
                 .iter()
                 .filter_map(|e| match e.kind {
                     EventKind::StepStarted { step, attempt } => Some((step, attempt)),
@@ -908,8 +917,8 @@ mod tests {
             t.cohorts[Cohort::Holdback.index()].assigned[0] = holdback;
             t
         };
-        let checked = |step: &Step| {
-            step.events.iter().any(|e| matches!(e.kind, EventKind::SampleRatioChecked(_)))
+        let checked = |response: &Response| {
+            response.events.iter().any(|e| matches!(e.kind, EventKind::SampleRatioChecked(_)))
         };
         let mut p = Policy::new(&config, BuildId::new("1.4.0")).recording_evaluations();
         p.start(Minutes(0));
@@ -922,8 +931,8 @@ mod tests {
         assert_eq!(p.phase(), Phase::HoldbackPeriod { paused: false });
         // The holdback period splits 95 : 5: the holdback expects a twentieth, 20 of 400.
         assert!(!checked(&look(&mut p, 370, assigned(379, 20))));
-        let step = look(&mut p, 380, assigned(200, 200));
-        let Some(Reason::SampleRatio(ratio)) = paused_by(&step) else { panic!("{step:?}") };
+        let response = look(&mut p, 380, assigned(200, 200));
+        let Some(Reason::SampleRatio(ratio)) = paused_by(&response) else { panic!("{response:?}") };
         assert!((ratio.expected_share - 0.95).abs() < 1e-12, "{ratio:?}");
     }
 
@@ -957,8 +966,8 @@ mod tests {
         let mut p = Policy::new(&config, BuildId::new("1.4.0")).recording_evaluations();
         p.start(Minutes(0));
         let spent = |p: &mut Policy<'_>, at: u32, n: usize| {
-            let step = look(p, at, crashes(n, [(1, 1), (1, 1)]));
-            evaluations(&step, 0, None)[0].alpha_spent.unwrap()
+            let response = look(p, at, crashes(n, [(1, 1), (1, 1)]));
+            evaluations(&response, 0, None)[0].alpha_spent.unwrap()
         };
         // The first stage's gate holds at 120, the second's at 240; the last stage's at 360.
         for (at, n) in [(120, 20), (240, 30), (300, 40)] {
@@ -982,8 +991,8 @@ mod tests {
             look(&mut p, at, crashes(n, [(1, 1), (1, 1)]));
         }
         assert_eq!(p.phase(), Phase::HoldbackPeriod { paused: false });
-        let step = look(&mut p, 380, crashes(60, [(1, 1), (1, 1)]));
-        let e = evaluations(&step, 0, None)[0];
+        let response = look(&mut p, 380, crashes(60, [(1, 1), (1, 1)]));
+        let e = evaluations(&response, 0, None)[0];
         assert!(e.alpha_spent.unwrap() < 0.05, "{e:?}");
         assert_eq!(p.phase(), Phase::HoldbackPeriod { paused: false });
         look(&mut p, 420, crashes(80, [(1, 1), (1, 1)]));
@@ -1018,11 +1027,11 @@ mod tests {
         };
         assert_eq!(exposures(&p.observe(Minutes(120), &lagging(100))), vec![2_500]);
         for (now, as_of) in [(130, 110), (140, 120)] {
-            let step = p.observe(Minutes(now), &lagging(as_of));
-            assert_eq!(evaluations(&step, 0, None)[0].verdict, Verdict::NoData, "{as_of}");
+            let response = p.observe(Minutes(now), &lagging(as_of));
+            assert_eq!(evaluations(&response, 0, None)[0].verdict, Verdict::NoData, "{as_of}");
         }
-        let step = p.observe(Minutes(150), &lagging(121));
-        assert_eq!(evaluations(&step, 0, None)[0].verdict, Verdict::Pass);
+        let response = p.observe(Minutes(150), &lagging(121));
+        assert_eq!(evaluations(&response, 0, None)[0].verdict, Verdict::Pass);
     }
 
     /// A breach streak short of a kill holds the gate.
@@ -1031,8 +1040,8 @@ mod tests {
         let config = config();
         let mut p = Policy::new(&config, BuildId::new("1.4.0"));
         p.start(Minutes(0));
-        let step = look(&mut p, 120, telemetry(25, 0.9));
-        assert!(step.actions.is_empty(), "{step:?}");
+        let response = look(&mut p, 120, telemetry(25, 0.9));
+        assert!(response.actions.is_empty(), "{response:?}");
         assert_eq!(p.phase(), Phase::Stage { index: 0, paused: false });
     }
 
@@ -1045,10 +1054,10 @@ mod tests {
         config.guardrails = vec![on_feature.clone(), on_cells, on_feature];
         let mut p = Policy::new(&config, BuildId::new("1.4.0"));
         p.start(Minutes(0));
-        let step = look(&mut p, 60, cells(25, 0.9, 0.6));
+        let response = look(&mut p, 60, cells(25, 0.9, 0.6));
         let build = BuildId::new("1.4.0");
         assert_eq!(
-            step.actions,
+            response.actions,
             vec![
                 Action::Kill { build: build.clone(), scope: KillScope::Feature(1) },
                 Action::Kill { build: build.clone(), scope: KillScope::Segment(0) },
@@ -1092,8 +1101,8 @@ mod tests {
         let mut t = telemetry(25, 0.0);
         t.cohorts[Cohort::Treatment.index()].assigned[0] = 60;
         t.cohorts[Cohort::Holdback.index()].assigned[0] = 60;
-        let step = look(&mut p, 60, t);
-        let ratio = step
+        let response = look(&mut p, 60, t);
+        let ratio = response
             .events
             .iter()
             .find_map(|e| match e.kind {
@@ -1102,6 +1111,6 @@ mod tests {
             })
             .expect("checked");
         assert_eq!((ratio.p_value, ratio.threshold), (1.0, 1.0));
-        assert!(paused_by(&step).is_none(), "{step:?}");
+        assert!(paused_by(&response).is_none(), "{response:?}");
     }
 }

@@ -10,7 +10,7 @@
 //! to the grid, not a simulation.
 
 use crate::normal;
-use crate::spending::{Grid, Step, crossing, first_grid, next_grid};
+use crate::spending::{Grid, Stride, crossing, first_grid, next_grid};
 
 /// One look: its information (1/variance of the estimate, in the estimate's units) and the
 /// boundaries on z in force there. `upper` may be infinite (the look cannot reject) and `lower`
@@ -49,7 +49,7 @@ pub fn power(looks: &[Boundary], drift: f64) -> Vec<f64> {
                 grid = first_grid(lower, upper, mean);
             }
             Some(previous) => {
-                let step = Step::new(previous, look.information, drift);
+                let step = Stride::new(previous, look.information, drift);
                 if look.upper.is_finite() {
                     rejected += crossing(&grid, &step, look.upper).max(0.0);
                 }

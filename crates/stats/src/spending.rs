@@ -100,7 +100,7 @@ impl GroupSequential {
         } else if self.analyses == 0 {
             normal::quantile(1.0 - increment)
         } else {
-            self.solve(&Step::new(self.information, information, 0.0), increment)
+            self.solve(&Stride::new(self.information, information, 0.0), increment)
         };
         self.advance(information, bound);
         bound
@@ -116,7 +116,7 @@ impl GroupSequential {
             crossed = if bound.is_finite() { normal::sf(bound) } else { 0.0 };
             self.grid = first_grid(LOWER_Z, top, 0.0);
         } else {
-            let step = Step::new(self.information, information, 0.0);
+            let step = Stride::new(self.information, information, 0.0);
             crossed = if bound.is_finite() { crossing(&self.grid, &step, bound) } else { 0.0 };
             self.grid = next_grid(&self.grid, &step, LOWER_Z, top);
         }
@@ -136,7 +136,7 @@ impl GroupSequential {
 
     /// The boundary whose crossing probability is `increment`, by bisection on a bracket that
     /// always contains it (crossing falls from its whole remaining mass to zero as b rises).
-    fn solve(&self, step: &Step, increment: f64) -> f64 {
+    fn solve(&self, step: &Stride, increment: f64) -> f64 {
         let (mut lo, mut hi) = (LOWER_Z, 40.0);
         if crossing(&self.grid, step, lo) <= increment {
             return lo;
@@ -159,7 +159,7 @@ impl GroupSequential {
 /// The geometry of one step of the random walk, from information `before` to `now`. Under a drift
 /// θ the score Zₖ√Iₖ gains θ·(Iₖ − Iₖ₋₁) on average over the step, `shift` standardised
 /// increments; the null has none.
-pub(crate) struct Step {
+pub(crate) struct Stride {
     root_before: f64,
     root_now: f64,
     root_increment: f64,
@@ -168,10 +168,10 @@ pub(crate) struct Step {
     sd: f64,
 }
 
-impl Step {
-    pub(crate) fn new(before: f64, now: f64, drift: f64) -> Step {
+impl Stride {
+    pub(crate) fn new(before: f64, now: f64, drift: f64) -> Stride {
         let increment = now - before;
-        Step {
+        Stride {
             root_before: before.sqrt(),
             root_now: now.sqrt(),
             root_increment: increment.sqrt(),
@@ -199,13 +199,13 @@ pub(crate) fn first_grid(lower: f64, upper: f64, mean: f64) -> Grid {
 }
 
 /// P(no earlier crossing and Zₖ ≥ b), from the previous analysis's grid.
-pub(crate) fn crossing(grid: &Grid, step: &Step, b: f64) -> f64 {
+pub(crate) fn crossing(grid: &Grid, step: &Stride, b: f64) -> f64 {
     grid.iter().map(|&(z, wh)| wh * normal::sf(step.increment(z, b))).sum()
 }
 
 /// The next analysis's grid on [`lower`, `upper`]: the sub-density of Zₖ on paths that never
 /// crossed, from the previous grid.
-pub(crate) fn next_grid(grid: &Grid, step: &Step, lower: f64, upper: f64) -> Grid {
+pub(crate) fn next_grid(grid: &Grid, step: &Stride, lower: f64, upper: f64) -> Grid {
     let scale = step.root_now / step.root_increment;
     simpson_grid(lower, upper, MAX_STEP.min(step.sd / 6.0))
         .into_iter()

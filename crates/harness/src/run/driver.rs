@@ -99,8 +99,8 @@ impl<'a, C: Controller> Driver<'a, C> {
     fn run_commands(&mut self, now: Minutes, commands: &mut Commands<'_>) {
         while let Some(c) = commands.next_if(|c| c.at <= now) {
             self.observer.oracles.command(now, &c.command);
-            let step = self.controller.command(now, &c.command);
-            self.handle(now, step);
+            let response = self.controller.command(now, &c.command);
+            self.handle(now, response);
         }
     }
 
@@ -144,14 +144,14 @@ impl<'a, C: Controller> Driver<'a, C> {
     /// The evaluation at `now`: the controller observes the telemetry, through the pipeline if
     /// it has faults, and the world applies its reaction.
     fn evaluate(&mut self, now: Minutes) {
-        let step = match self.pipeline.as_mut() {
+        let response = match self.pipeline.as_mut() {
             Some(pipeline) => {
                 let delivered = pipeline.deliver(now, self.world.telemetry());
                 self.controller.observe(now, delivered)
             }
             None => self.controller.observe(now, self.world.telemetry()),
         };
-        self.handle(now, step);
+        self.handle(now, response);
     }
 
     /// Hands every rollback step result the world has to the controller, and the controller's
@@ -170,14 +170,14 @@ impl<'a, C: Controller> Driver<'a, C> {
                 {
                     self.observer.tally.stopped_at.get_or_insert(at);
                 }
-                let step = self.controller.step_result(at, &result);
-                self.handle(at, step);
+                let response = self.controller.step_result(at, &result);
+                self.handle(at, response);
             }
         }
     }
 
-    fn handle(&mut self, now: Minutes, step: rollcage_policy::Step) {
-        for action in &step.actions {
+    fn handle(&mut self, now: Minutes, response: rollcage_policy::Response) {
+        for action in &response.actions {
             self.world.apply(action);
             self.observer.oracles.action(now, action);
             if let Action::Expose { build, .. } = action {
@@ -194,7 +194,7 @@ impl<'a, C: Controller> Driver<'a, C> {
         let layout = self.scenario.policy.layout();
         let buckets = self.buckets;
         let holdback = |i: usize| layout.is_holdback(buckets[i]);
-        for event in step.events {
+        for event in response.events {
             self.observer.oracles.event(&event, self.world.saves(), &holdback);
             match &event.kind {
                 EventKind::StageStarted { build, stage, share } => {

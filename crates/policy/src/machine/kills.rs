@@ -5,7 +5,7 @@
 use std::ops::ControlFlow;
 
 use super::looks::Breaches;
-use super::{Phase, Policy, Step};
+use super::{Phase, Policy, Response};
 use crate::event::{Action, EventKind, KillScope, Reason};
 use crate::guardrail::Memory;
 use crate::telemetry::{MAX_CELLS, Telemetry};
@@ -18,27 +18,33 @@ impl Policy<'_> {
         index: usize,
         attempt: u32,
         start: Minutes,
-        step: &mut Step,
+        response: &mut Response,
     ) {
         self.phase = Phase::RollingBack { step: index, attempt };
-        step.actions.push(Action::RunStep {
+        response.actions.push(Action::RunStep {
             build: self.build.clone(),
             step: index,
             attempt,
             start,
         });
         if start == now {
-            step.event(now, EventKind::StepStarted { step: index, attempt });
+            response.event(now, EventKind::StepStarted { step: index, attempt });
         }
     }
 
-    pub(super) fn kill(&mut self, now: Minutes, scope: KillScope, reason: Reason, step: &mut Step) {
-        step.actions.push(Action::Kill { build: self.build.clone(), scope });
-        step.event(now, EventKind::Killed { build: self.build.clone(), scope, reason });
+    pub(super) fn kill(
+        &mut self,
+        now: Minutes,
+        scope: KillScope,
+        reason: Reason,
+        response: &mut Response,
+    ) {
+        response.actions.push(Action::Kill { build: self.build.clone(), scope });
+        response.event(now, EventKind::Killed { build: self.build.clone(), scope, reason });
         match scope {
             KillScope::Release => {
                 self.killed.push(self.build.clone());
-                self.run_step(now, 0, 1, now, step);
+                self.run_step(now, 0, 1, now, response);
             }
             KillScope::Feature(f) => self.killed_features[f] = true,
             KillScope::Segment(c) => self.killed_cells[c] = true,
@@ -68,10 +74,10 @@ impl Policy<'_> {
         &mut self,
         now: Minutes,
         breaches: Breaches,
-        step: &mut Step,
+        response: &mut Response,
     ) -> ControlFlow<()> {
         if let Some(e) = breaches.release {
-            self.kill(now, KillScope::Release, Reason::Guardrail(e), step);
+            self.kill(now, KillScope::Release, Reason::Guardrail(e), response);
             return ControlFlow::Break(());
         }
         // Several guardrails may breach on one feature or cell at a look: it is killed once, for
@@ -82,12 +88,12 @@ impl Policy<'_> {
                 continue;
             }
             killed.push(scope);
-            self.kill(now, scope, Reason::Guardrail(e), step);
+            self.kill(now, scope, Reason::Guardrail(e), response);
         }
         if let Some(reason) = breaches.pause {
             if !self.phase.is_paused() {
                 self.phase.set_paused(true);
-                step.event(now, EventKind::Paused { reason });
+                response.event(now, EventKind::Paused { reason });
             }
             return ControlFlow::Break(());
         }

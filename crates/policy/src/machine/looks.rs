@@ -4,7 +4,7 @@
 
 use rollcage_stats::srm::chi_square;
 
-use super::{Phase, Policy, Step};
+use super::{Phase, Policy, Response};
 use crate::config::{Guardrail, Multiplicity, Scope, Severity};
 use crate::event::{EventKind, KillScope, Reason, SampleRatio};
 use crate::guardrail::{Evaluation, Evidence, Look, Verdict, evaluate};
@@ -140,11 +140,11 @@ impl Policy<'_> {
         &self,
         now: Minutes,
         breaches: &mut Breaches,
-        step: &mut Step,
+        response: &mut Response,
     ) {
         let Some(ratio) = self.sample_ratio() else { return };
         if self.record_evaluations {
-            step.event(now, EventKind::SampleRatioChecked(ratio));
+            response.event(now, EventKind::SampleRatioChecked(ratio));
         }
         if ratio.p_value < ratio.threshold && !self.dry_run {
             breaches.pause.get_or_insert(Reason::SampleRatio(ratio));
@@ -158,7 +158,7 @@ impl Policy<'_> {
         &mut self,
         now: Minutes,
         fresh: bool,
-        step: &mut Step,
+        response: &mut Response,
     ) -> Breaches {
         let mut breaches = Breaches::default();
         let last = self.last_look(now);
@@ -174,7 +174,7 @@ impl Policy<'_> {
                 let look = Look { cell, live_cells, alpha, plan_share, last };
                 let e = self.evaluate_one(i, g, look, fresh);
                 if self.record_evaluations {
-                    step.event(now, EventKind::Evaluated(e));
+                    response.event(now, EventKind::Evaluated(e));
                 }
                 self.count_breach(i, g, cell, e, &mut breaches);
             }

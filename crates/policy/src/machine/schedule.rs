@@ -1,13 +1,13 @@
 //! The rollout's schedule: stages start, their gates hold, the holdback period follows the last
 //! stage, and the build is released when it ends.
 
-use super::{Phase, Policy, Step};
+use super::{Phase, Policy, Response};
 use crate::event::{Action, EventKind};
 use crate::telemetry::{Cohort, Telemetry};
 use crate::units::Minutes;
 
 impl Policy<'_> {
-    pub(super) fn enter_stage(&mut self, now: Minutes, index: usize, step: &mut Step) {
+    pub(super) fn enter_stage(&mut self, now: Minutes, index: usize, response: &mut Response) {
         let share = self.config.stages[index].share;
         debug_assert!(
             share <= self.config.layout().max_exposure(),
@@ -16,14 +16,15 @@ impl Policy<'_> {
         self.phase = Phase::Stage { index, paused: false };
         self.since = now;
         self.strata.push(Telemetry::default());
-        step.actions.push(Action::Expose { build: self.build.clone(), share });
-        step.event(now, EventKind::StageStarted { build: self.build.clone(), stage: index, share });
+        response.actions.push(Action::Expose { build: self.build.clone(), share });
+        response
+            .event(now, EventKind::StageStarted { build: self.build.clone(), stage: index, share });
     }
 
-    fn release(&mut self, now: Minutes, step: &mut Step) {
+    fn release(&mut self, now: Minutes, response: &mut Response) {
         self.phase = Phase::Released;
-        step.actions.push(Action::Release { build: self.build.clone() });
-        step.event(now, EventKind::Released { build: self.build.clone() });
+        response.actions.push(Action::Release { build: self.build.clone() });
+        response.event(now, EventKind::Released { build: self.build.clone() });
     }
 
     /// Whether stage `index`'s gate holds now, apart from guardrail breaches.
@@ -64,29 +65,29 @@ impl Policy<'_> {
     /// Moves the rollout along its schedule after a fresh look with nothing against it: a stage
     /// whose gate holds opens the next stage or the holdback period, and the holdback period's end
     /// releases the build.
-    pub(super) fn follow_schedule(&mut self, now: Minutes, step: &mut Step) {
+    pub(super) fn follow_schedule(&mut self, now: Minutes, response: &mut Response) {
         match self.phase {
             Phase::Stage { index, .. } => {
                 if let Some(held) = self.gate_holds(now, index) {
-                    step.event(now, held);
+                    response.event(now, held);
                     if index + 1 < self.config.stages.len() {
-                        self.enter_stage(now, index + 1, step);
+                        self.enter_stage(now, index + 1, response);
                     } else {
                         self.phase = Phase::HoldbackPeriod { paused: false };
                         self.since = now;
-                        step.event(
+                        response.event(
                             now,
                             EventKind::HoldbackPeriodStarted { build: self.build.clone() },
                         );
                         if self.config.holdback_period == Minutes::ZERO {
-                            self.release(now, step);
+                            self.release(now, response);
                         }
                     }
                 }
             }
             Phase::HoldbackPeriod { .. } => {
                 if now - self.since >= self.config.holdback_period {
-                    self.release(now, step);
+                    self.release(now, response);
                 }
             }
             Phase::Pending

@@ -2,8 +2,22 @@
 
 use rollcage_stats::Direction;
 
-/// A per-run metric. Every one is a mean over sessions (a rate is a mean of 0/1 outcomes).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A per-run metric. Every one is a mean over sessions (a rate is a mean of 0/1 outcomes). Its
+/// name in scenario files, reports and messages comes from the derive: the variant in snake case.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantNames,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Metric {
     /// Share of runs that crash.
     CrashRate,
@@ -31,19 +45,16 @@ impl Metric {
         self as usize
     }
 
+    /// Every metric's name, in the order of [`Metric::ALL`].
+    pub const NAMES: &'static [&'static str] = <Metric as strum::VariantNames>::VARIANTS;
+
     /// The name used in scenario files and reports.
     pub fn name(self) -> &'static str {
-        match self {
-            Metric::CrashRate => "crash_rate",
-            Metric::LatencyMs => "latency_ms",
-            Metric::CoinsPerRun => "coins_per_run",
-            Metric::ReturnRate => "return_rate",
-            Metric::SaveErrorRate => "save_error_rate",
-        }
+        self.into()
     }
 
     pub fn from_name(name: &str) -> Option<Metric> {
-        Metric::ALL.into_iter().find(|m| m.name() == name)
+        name.parse().ok()
     }
 
     /// The direction in which a change hurts players, unless a guardrail says otherwise.
@@ -68,5 +79,11 @@ mod tests {
             assert_eq!(Metric::from_name(m.name()), Some(m));
         }
         assert_eq!(Metric::from_name("crashes"), None);
+        // The names scenario files and reports have always used.
+        assert_eq!(
+            Metric::NAMES,
+            ["crash_rate", "latency_ms", "coins_per_run", "return_rate", "save_error_rate"]
+        );
+        assert_eq!(Metric::NAMES.len(), Metric::ALL.len());
     }
 }

@@ -8,6 +8,8 @@
 mod policy;
 mod world;
 
+use rollcage_policy::Metric;
+
 pub use crate::limits::*;
 pub use policy::*;
 pub use world::*;
@@ -84,8 +86,8 @@ const fn number_or_none(min: f64, max: f64) -> Kind {
     Kind::Number { min, max, default: None }
 }
 
-pub const METRICS: &[&str] =
-    &["crash_rate", "latency_ms", "coins_per_run", "return_rate", "save_error_rate"];
+/// The metrics' names, from the metric enum itself.
+pub const METRICS: &[&str] = Metric::NAMES;
 
 pub const METHODS: &[&str] = &["threshold", "naive_z", "bonferroni", "spending", "msprt", "sprt"];
 

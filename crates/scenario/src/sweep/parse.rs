@@ -11,9 +11,9 @@ use super::{
     METHODS, SCHEDULE, Schedule, Sweep, VARY_KEYS, values,
 };
 use crate::Diagnostic;
-use crate::limits::{MAX_RUNS, MAX_STAGE_HOURS, MAX_VARIANTS};
+use crate::limits::{MAX_RUNS, MAX_VARIANTS};
 use crate::reader::number;
-use crate::spec::{FAULT, GUARDRAIL, POLICY};
+use crate::spec::{FAULT, GUARDRAIL, POLICY, STAGE};
 
 /// Collects the problems of one sweep file.
 struct Problems {
@@ -104,10 +104,12 @@ fn schedule(p: &mut Problems, value: &Spanned<DeValue<'_>>) -> Option<Schedule> 
                 ),
             },
             "percent" => {
-                percent = Some((values(numbers(p, "percent", v, (0.01, 100.0))), v.span()))
+                let bounds = STAGE.bounds("percent");
+                percent = Some((values(numbers(p, "percent", v, bounds)), v.span()))
             }
             "hours" => {
-                hours = Some((values(numbers(p, "hours", v, (0.0, MAX_STAGE_HOURS))), v.span()))
+                let bounds = STAGE.bounds("min_duration_h");
+                hours = Some((values(numbers(p, "hours", v, bounds)), v.span()))
             }
             _ => unknown(p, k, &["name", "percent", "hours"], "[[schedule]]"),
         }

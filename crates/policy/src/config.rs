@@ -22,21 +22,25 @@ pub struct Stage {
     pub approval: bool,
 }
 
-/// What a guardrail breach does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a guardrail breach does. Its names come from the derive, in the order scenario files list
+/// them.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::VariantNames,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Severity {
-    /// Stop expanding and wait for an operator.
-    Pause,
     /// Kill the build: every player goes back to the old one.
     Rollback,
+    /// Stop expanding and wait for an operator.
+    Pause,
 }
 
 impl Severity {
+    /// Every severity's name.
+    pub const NAMES: &'static [&'static str] = <Severity as strum::VariantNames>::VARIANTS;
+
     pub fn name(self) -> &'static str {
-        match self {
-            Severity::Pause => "pause",
-            Severity::Rollback => "rollback",
-        }
+        self.into()
     }
 }
 
@@ -51,8 +55,19 @@ pub struct Comparison {
     pub statistic: Statistic,
 }
 
-/// What a comparison tests.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// What a comparison tests. Its names come from the derive.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantNames,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Statistic {
     /// The difference of the cohorts' means (with `variance` as the variance model).
     #[default]
@@ -64,11 +79,11 @@ pub enum Statistic {
 }
 
 impl Statistic {
+    /// Every statistic's name.
+    pub const NAMES: &'static [&'static str] = <Statistic as strum::VariantNames>::VARIANTS;
+
     pub fn name(self) -> &'static str {
-        match self {
-            Statistic::Mean => "mean",
-            Statistic::MannWhitney => "mann_whitney",
-        }
+        self.into()
     }
 }
 
@@ -122,7 +137,18 @@ impl Method {
 }
 
 /// How the error rates of several statistical guardrails are combined.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantNames,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Multiplicity {
     /// Each guardrail at its own alpha: the chance that some guardrail fires on a harmless build
     /// grows with the number of guardrails.
@@ -137,12 +163,11 @@ pub enum Multiplicity {
 }
 
 impl Multiplicity {
+    /// Every multiplicity correction's name.
+    pub const NAMES: &'static [&'static str] = <Multiplicity as strum::VariantNames>::VARIANTS;
+
     pub fn name(self) -> &'static str {
-        match self {
-            Multiplicity::None => "none",
-            Multiplicity::Bonferroni => "bonferroni",
-            Multiplicity::Holm => "holm",
-        }
+        self.into()
     }
 }
 

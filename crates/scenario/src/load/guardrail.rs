@@ -54,8 +54,9 @@ pub(super) fn rank_statistic(
     method: &str,
     metric: Option<Metric>,
 ) -> Option<Statistic> {
-    if t.text("statistic")? != "mann_whitney" {
-        return Some(Statistic::Mean);
+    match t.text("statistic")?.parse::<Statistic>().ok()? {
+        Statistic::Mean => return Some(Statistic::Mean),
+        Statistic::MannWhitney => {}
     }
     let at = t.span_of("statistic");
     if metric.is_some_and(|m| m != Metric::LatencyMs) {
@@ -113,7 +114,7 @@ pub(super) fn guardrail(r: &mut Reader, t: &Obj<'_, '_>, cx: &Context<'_>) -> Op
         direction,
         method,
         min_sample: t.integer("min_sample")? as u64,
-        severity: if t.text("severity")? == "pause" { Severity::Pause } else { Severity::Rollback },
+        severity: t.text("severity")?.parse::<Severity>().ok()?,
         breaches_required: t.integer("breaches_required")? as u32,
         scope,
         inconclusive_limit: t.integer("inconclusive_limit")? as u32,

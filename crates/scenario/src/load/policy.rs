@@ -289,11 +289,7 @@ pub(super) fn policy(r: &mut Reader, t: &Obj<'_, '_>, cx: &Context<'_>) -> Optio
             features: cx.features?.to_vec(),
             cells,
             cell_shares,
-            multiplicity: match t.text("multiplicity")? {
-                "bonferroni" => Multiplicity::Bonferroni,
-                "holm" => Multiplicity::Holm,
-                _ => Multiplicity::None,
-            },
+            multiplicity: t.text("multiplicity")?.parse::<Multiplicity>().ok()?,
             srm: (srm_alpha > 0.0).then_some(SrmCheck { alpha: srm_alpha, looks: traffic.looks }),
         },
         evaluation_interval: interval,

@@ -4,6 +4,8 @@ use super::{
     ACTIONS, Kind, METHODS, METRICS, STEPS, STRATEGIES, TableSpec, number, number_or_none,
     optional, required,
 };
+use rollcage_policy::{Multiplicity, Severity, Statistic};
+
 use crate::limits::{
     MAX_GUARDRAILS, MAX_HOLDBACK_PERIOD_HOURS, MAX_HOURS, MAX_STAGE_HOURS, MAX_STAGES, MAX_STEPS,
 };
@@ -113,7 +115,7 @@ pub static GUARDRAIL: TableSpec = TableSpec {
         ),
         optional(
             "severity",
-            Kind::Choice { values: &["rollback", "pause"], default: Some("rollback") },
+            Kind::Choice { values: Severity::NAMES, default: Some("rollback") },
             "rollback kills the build; pause stops the rollout until an operator resumes it.",
         ),
         optional(
@@ -134,7 +136,7 @@ pub static GUARDRAIL: TableSpec = TableSpec {
         ),
         optional(
             "statistic",
-            Kind::Choice { values: &["mean", "mann_whitney"], default: Some("mean") },
+            Kind::Choice { values: Statistic::NAMES, default: Some("mean") },
             "mean: compare the cohorts' means; mann_whitney: the Mann-Whitney rank test on the latency distributions, stratified by stage (latency_ms only, with naive_z, bonferroni or spending; relative margin; sessions taken as independent).",
         ),
     ],
@@ -214,7 +216,7 @@ pub static POLICY: TableSpec = TableSpec {
         ),
         optional(
             "multiplicity",
-            Kind::Choice { values: &["none", "bonferroni", "holm"], default: Some("none") },
+            Kind::Choice { values: Multiplicity::NAMES, default: Some("none") },
             "How the statistical guardrails' alphas combine: none (each at its own; some guardrail fires on a harmless build more often than any alpha), bonferroni (each at alpha divided by their number) or holm (the same, and a guardrail that breached passes its share on to the others).",
         ),
         optional(

@@ -4,17 +4,16 @@
 //! bounds, files with thousands of problems, and sweep variants the scenario format refuses.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 mod common;
+#[path = "common/refusal.rs"]
+mod refusal;
 use common::rollcage;
+use refusal::refused;
 
 /// A fresh scratch directory holding nothing but what a test writes.
 fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bad-files").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    refusal::scratch("bad-files", name)
 }
 
 fn fixture() -> String {
@@ -31,26 +30,17 @@ fn line_of(text: &str, prefix: &str) -> usize {
 
 /// `rollcage simulate FILE --out DIR/reports`, which must refuse with exit 2, print `needles`, and
 /// leave `DIR` holding only `FILE`.
-fn refused(dir: &Path, file: &str, needles: &[&str]) -> String {
+fn simulate_refused(dir: &Path, file: &str, needles: &[&str]) -> String {
     let out = dir.join("reports");
     let output =
         rollcage(&["simulate", dir.join(file).to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    check(&output, needles);
+    refused(&output, needles);
     let left: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(left, vec![file.to_string()], "something was written");
     String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn check(output: &Output, needles: &[&str]) {
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(output.stdout.is_empty(), "{}", String::from_utf8_lossy(&output.stdout));
-    for needle in needles {
-        assert!(stderr.contains(needle), "`{needle}` not in:\n{stderr}");
-    }
 }
 
 #[test]
@@ -63,7 +53,7 @@ fn a_rollout_longer_than_90_days_is_refused_where_it_adds_up() {
     std::fs::write(dir.join("long.toml"), &text).unwrap();
     let last = text.rfind("min_duration_h = 480").unwrap();
     let line = text[..last].matches('\n').count() + 1;
-    refused(
+    simulate_refused(
         &dir,
         "long.toml",
         &[
@@ -81,7 +71,7 @@ fn a_policy_that_could_never_leave_a_stage_is_refused() {
     let dir = scratch("no-holdback");
     let text = fixture().replace("holdback_percent = 5\n", "holdback_percent = 0\n");
     std::fs::write(dir.join("stuck.toml"), &text).unwrap();
-    let stderr = refused(
+    let stderr = simulate_refused(
         &dir,
         "stuck.toml",
         &[
@@ -103,7 +93,7 @@ fn files_that_are_not_utf8_text_are_located() {
     binary[at] = 0xFF;
     std::fs::write(dir.join("binary.toml"), &binary).unwrap();
     let line = line_of(&text, "players = 3000");
-    refused(
+    simulate_refused(
         &dir,
         "binary.toml",
         &[&format!("binary.toml:{line}:11: byte 0xFF at offset {at} is not UTF-8 text")],
@@ -112,7 +102,11 @@ fn files_that_are_not_utf8_text_are_located() {
     let utf16: Vec<u8> =
         [0xFF, 0xFE].into_iter().chain(text.encode_utf16().flat_map(u16::to_le_bytes)).collect();
     std::fs::write(dir.join("utf16.toml"), utf16).unwrap();
-    refused(&dir, "utf16.toml", &["utf16.toml:1:1: the file is UTF-16", "save it as UTF-8"]);
+    simulate_refused(
+        &dir,
+        "utf16.toml",
+        &["utf16.toml:1:1: the file is UTF-16", "save it as UTF-8"],
+    );
 }
 
 #[test]
@@ -120,12 +114,12 @@ fn files_past_the_size_and_nesting_bounds_are_refused() {
     let dir = scratch("bounds");
     let big = fixture() + &"# padding\n".repeat(120_000);
     std::fs::write(dir.join("big.toml"), big).unwrap();
-    refused(&dir, "big.toml", &["big.toml is larger than 1024 KiB"]);
+    simulate_refused(&dir, "big.toml", &["big.toml is larger than 1024 KiB"]);
     std::fs::remove_file(dir.join("big.toml")).unwrap();
     let text = fixture() + "\n[" + &vec!["deep"; 100].join(".") + "]\n";
     std::fs::write(dir.join("deep.toml"), &text).unwrap();
     let line = text.lines().count();
-    refused(
+    simulate_refused(
         &dir,
         "deep.toml",
         &[
@@ -141,7 +135,7 @@ fn thousands_of_problems_print_fifty_and_a_count() {
     let keys: String = (0..20_000).map(|i| format!("stray_key_{i} = 1\n")).collect();
     let text = fixture().replacen("[population]\n", &format!("[population]\n{keys}"), 1);
     std::fs::write(dir.join("many.toml"), text).unwrap();
-    let stderr = refused(
+    let stderr = simulate_refused(
         &dir,
         "many.toml",
         &[
@@ -170,7 +164,7 @@ fn a_sweep_variant_is_refused_at_the_value_that_causes_it() {
     ]);
     // The last stage (95%) and a 10% holdback pass 100%: blamed once, on the 10, for the four
     // variants that take it.
-    check(
+    refused(
         &output,
         &[
             "sweep.toml:7:24",
@@ -200,7 +194,7 @@ fn a_grid_too_large_to_build_is_refused_by_its_size() {
     );
     std::fs::write(dir.join("sweep.toml"), sweep).unwrap();
     let output = rollcage(&["sweep", dir.join("sweep.toml").to_str().unwrap()]);
-    check(
+    refused(
         &output,
         &["sweep.toml:5:10", "this grid has 1000000000000 variants; at most 5000 are allowed"],
     );
@@ -251,7 +245,7 @@ fn an_edited_part_is_refused_by_merge_and_by_resume() {
         shards[1].to_str().unwrap(),
     ]);
     let changed = format!("{} was changed after rollcage saved it", edited.display());
-    check(&merge, &[&changed, "nothing was written"]);
+    refused(&merge, &[&changed, "nothing was written"]);
     assert!(!merged.exists(), "a refused merge wrote something");
     let before = std::fs::read(&edited).unwrap();
     let resume = rollcage(&[
@@ -264,7 +258,7 @@ fn an_edited_part_is_refused_by_merge_and_by_resume() {
         "--out",
         shards[0].to_str().unwrap(),
     ]);
-    check(&resume, &[&changed, "nothing was simulated"]);
+    refused(&resume, &[&changed, "nothing was simulated"]);
     assert_eq!(std::fs::read(&edited).unwrap(), before, "the refused part was touched");
 }
 
@@ -279,7 +273,7 @@ fn an_edited_sweep_row_is_refused_on_resume() {
     let row = out.join("sweep/small/variant-00002.csv");
     edit_a_number(&row);
     let again = rollcage(&args);
-    check(
+    refused(
         &again,
         &[&format!("{} was changed after rollcage saved it", row.display()), "nothing was run"],
     );

@@ -2,27 +2,16 @@
 //! file and what is wrong with it, nothing simulated and nothing written. One test per class.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 mod common;
+#[path = "common/refusal.rs"]
+mod refusal;
 use common::{command, rollcage};
+use refusal::refused;
 
 /// A fresh, empty scratch directory for one test.
 fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("refusals").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Exit 2, nothing on stdout, and stderr holding every one of `needles`.
-fn refused(output: &Output, needles: &[&str]) {
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(output.stdout.is_empty(), "{}", String::from_utf8_lossy(&output.stdout));
-    for needle in needles {
-        assert!(stderr.contains(needle), "`{needle}` not in:\n{stderr}");
-    }
+    refusal::scratch("refusals", name)
 }
 
 /// Every file and directory under `dir`, relative to it.

@@ -377,6 +377,70 @@ mod tests {
         assert_eq!(same.std_error, taught.std_error);
     }
 
+    /// Players with ten sessions each, the first `crashing` of them crashing in `crashes` of
+    /// their sessions, the others in one.
+    fn repeat_players(players: usize, crashing: usize, crashes: usize) -> Moments {
+        let values: Vec<Vec<f64>> = (0..players)
+            .map(|i| {
+                let k = if i < crashing { crashes } else { 1 };
+                (0..10).map(|s| if s < k { 1.0 } else { 0.0 }).collect()
+            })
+            .collect();
+        Moments::from_players(values.iter().map(Vec::as_slice))
+    }
+
+    /// The holdback's variance is learnt from every player on the old build: a holdback of 40 in
+    /// which four players crash half the time looks far more varied than the 400 unexposed
+    /// players beside it, who all crash once in ten, and with them its standard error is what the
+    /// contrast gives with those players as the holdback's population. They change nothing else,
+    /// and after a restart the history's unexposed teach it too.
+    #[test]
+    fn the_old_builds_players_teach_the_holdbacks_variance() {
+        let g = guardrail(Method::NaiveZ(Comparison {
+            variance: VarianceModel::Clustered,
+            margin: Margin::Relative(0.1),
+            ..TEST
+        }));
+        let mut data = Telemetry::default();
+        let crash = Metric::CrashRate.index();
+        data.cohorts[Cohort::Treatment.index()].cells[0][crash] = repeat_players(40, 2, 5);
+        data.cohorts[Cohort::Holdback.index()].cells[0][crash] = repeat_players(40, 4, 5);
+        let alone = check(&g, &[data]);
+        data.cohorts[Cohort::Unexposed.index()].cells[0][crash] = repeat_players(400, 0, 5);
+        let taught = check(&g, &[data]);
+        assert_eq!(
+            (taught.estimate, taught.treatment_count),
+            (alone.estimate, alone.treatment_count)
+        );
+        let (taught_se, alone_se) = (taught.std_error.unwrap(), alone.std_error.unwrap());
+        assert!(taught_se < 0.95 * alone_se, "{taught:?} {alone:?}");
+        let mut old_build = repeat_players(40, 4, 5);
+        old_build.merge(&repeat_players(400, 0, 5));
+        let stratum = rollcage_stats::Stratum {
+            treatment: repeat_players(40, 2, 5),
+            control: repeat_players(40, 4, 5),
+            population: [None, Some(old_build)],
+            ..Default::default()
+        };
+        let spec = rollcage_stats::HarmSpec {
+            direction: Direction::Increase,
+            margin: Margin::Relative(0.1),
+            variance: VarianceModel::Clustered,
+        };
+        let direct = rollcage_stats::stratified_harm(&[stratum], &spec).unwrap();
+        assert!((taught_se - direct.std_error).abs() < 1e-15, "{direct:?}");
+        // A restart keeps the old build's players of the hours before it.
+        let mut before = data;
+        before.cohorts[Cohort::Unexposed.index()].cells[0][crash] = Moments::default();
+        let mut history = data;
+        history.cohorts[Cohort::Holdback.index()].cells[0][crash] = Moments::default();
+        let look = everyone(0.05);
+        let evidence = Evidence { strata: std::slice::from_ref(&before), history: &[history] };
+        let restarted = evaluate(0, &g, evidence, look, &mut Memory::new());
+        let without = evaluate(0, &g, only(&[before]), look, &mut Memory::new());
+        assert!(restarted.std_error.unwrap() < without.std_error.unwrap(), "{restarted:?}");
+    }
+
     #[test]
     fn msprt_interval_excludes_zero_exactly_when_it_breaches() {
         let g = guardrail(Method::Msprt { test: TEST, mixture_sd: 0.01 });

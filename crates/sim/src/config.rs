@@ -275,6 +275,12 @@ pub struct WorldConfig {
     /// that a comparison stratified by stage can cluster by player across stages (some guardrail
     /// compares means with the clustered variance). Costs one number per player and watched metric.
     pub carry_players: bool,
+    /// Whether telemetry reports the sessions of eligible players still on the old build, whose
+    /// outcomes nothing else needs (some guardrail learns the old build's between-player variance
+    /// from every player on it, not from the holdback alone: see [`rollcage_stats::contrast`]).
+    /// Their outcomes come from a stream of their own, so the rest of the world is the same
+    /// with or without them.
+    pub report_unexposed: bool,
     /// How the telemetry pipeline fails to deliver what happened.
     pub observation: Observation,
     /// A targeting bug that serves the old build to some players the rollout meant to expose.

@@ -55,11 +55,14 @@ pub enum Stream {
     Delivery = 8,
     /// Whether the release carries its faults in this run (when only a share of runs does).
     Truth = 9,
+    /// The outcomes of sessions played on the old build by eligible players not yet exposed,
+    /// drawn only for the telemetry (see [`crate::WorldConfig::report_unexposed`]).
+    Unexposed = 10,
 }
 
 impl Stream {
     /// Every stream, in the order of their numbers.
-    pub const ALL: [Stream; 9] = [
+    pub const ALL: [Stream; 10] = [
         Stream::Population,
         Stream::Sessions,
         Stream::Sabotage,
@@ -69,5 +72,6 @@ impl Stream {
         Stream::Observation,
         Stream::Delivery,
         Stream::Truth,
+        Stream::Unexposed,
     ];
 }

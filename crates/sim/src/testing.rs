@@ -61,6 +61,7 @@ pub fn world(players: u32) -> WorldConfig {
         watched: [true; rollcage_policy::Metric::COUNT],
         latency_histogram: true,
         carry_players: true,
+        report_unexposed: true,
         observation: crate::config::Observation::default(),
         assignment_bug: None,
         sabotage: None,

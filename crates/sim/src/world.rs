@@ -156,6 +156,7 @@ pub struct World<'a> {
     operations_rng: ChaCha8Rng,
     sabotage_rng: ChaCha8Rng,
     observation_rng: ChaCha8Rng,
+    unexposed_rng: ChaCha8Rng,
     /// Whether sessions that end now reach the telemetry (false during a lost window).
     reporting: bool,
     now: Minutes,

@@ -32,9 +32,14 @@ fn random_streams_are_pinned() {
             Stream::Observation => [2_810_891_104_575_070_196, 16_383_277_371_212_107_206],
             Stream::Delivery => [17_017_471_174_019_448_113, 18_002_334_325_753_384_538],
             Stream::Truth => [13_085_355_483_805_369_152, 3_453_847_163_770_648_541],
+            Stream::Unexposed => [1_895_029_374_145_403_750, 6_571_398_014_814_819_732],
         }
     };
-    assert_eq!(Stream::ALL.map(|s| s as u64), [1, 2, 3, 4, 5, 6, 7, 8, 9], "every stream, once");
+    assert_eq!(
+        Stream::ALL.map(|s| s as u64),
+        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+        "every stream, once"
+    );
     for stream in Stream::ALL {
         let mut rng = seed.stream(stream);
         assert_eq!([rng.next_u64(), rng.next_u64()], pinned(stream), "{stream:?}");
@@ -92,6 +97,35 @@ fn baseline_crash_rate_and_latency_are_as_configured() {
     let returns = snapshot.cohort(Cohort::Holdback).metric(Metric::ReturnRate);
     assert!(returns.count > 0, "returns observed a day later");
     assert!((returns.mean().unwrap() - 0.6).abs() < 0.02);
+}
+
+/// The sessions of players not yet exposed reach the telemetry only when a guardrail asks for
+/// them, and from a stream of their own: every session the observer sees, and the treatment's and
+/// the holdback's telemetry, are the same either way. Reported, they are every unexposed session
+/// that ended by the snapshot, at the old build's crash rate (0.022, as above; the tolerance is 5
+/// binomial standard errors inflated 1.5× for clustering by player).
+#[test]
+fn unexposed_sessions_are_reported_from_their_own_stream() {
+    let mut config = common::world_config(10_000);
+    let b = buckets(&config.assignment, 10_000);
+    let actions = [(0, expose(1_000))];
+    let (sessions, reported) = run(&mut World::new(&config, &b, RunSeed(5)), 24, &actions);
+    config.report_unexposed = false;
+    let (same, quiet) = run(&mut World::new(&config, &b, RunSeed(5)), 24, &actions);
+    assert_eq!(sessions, same);
+    for cohort in [Cohort::Treatment, Cohort::Holdback] {
+        assert_eq!(reported.cohort(cohort), quiet.cohort(cohort), "{cohort:?}");
+    }
+    assert_eq!(quiet.cohort(Cohort::Unexposed).sessions(), 0);
+    let ended = sessions
+        .iter()
+        .filter(|s| s.cohort == Cohort::Unexposed && s.start.0 + 12 < 24 * 60)
+        .count() as u64;
+    let crash = reported.cohort(Cohort::Unexposed).metric(Metric::CrashRate);
+    assert_eq!(crash.count, ended);
+    let rate = crash.mean().unwrap();
+    let se = (0.022 * 0.978 / crash.count as f64).sqrt();
+    assert!((rate - 0.022).abs() < 5.0 * 1.5 * se, "crash rate {rate} over {ended} sessions");
 }
 
 #[test]

@@ -24,6 +24,20 @@ pub(super) fn pooled(strata: &[Telemetry], cohort: Cohort, g: &Guardrail, look: 
     m
 }
 
+/// Every player on the old build in `cell` (`None`: in every live cell of the look), holdback
+/// and unexposed alike: the holdback's variance components are learnt from them, in the cells
+/// the look compares, and a segment cell's between-player one in every live cell (see
+/// [`rollcage_stats::contrast`]).
+/// A holdback of a few hundred players cannot tell its between-player component from noise, and
+/// its own estimates move with its mean; the unexposed play the same build, drawn from the same
+/// players by the same hash, and never see the new build, so a harmful build cannot widen them.
+fn old_build(s: &Telemetry, g: &Guardrail, look: &Look, cell: Option<usize>) -> Moments {
+    let at = Look { cell, ..*look };
+    let mut m = moments(s, Cohort::Holdback, g, &at);
+    m.merge(&moments(s, Cohort::Unexposed, g, &at));
+    m
+}
+
 /// The harm a look tests: an estimate beyond the margin, its standard error, and the information
 /// behind it (Σ nₜnₕ/(nₜ + nₕ) over stages, what spending functions measure).
 pub(super) struct Harm {
@@ -79,11 +93,13 @@ pub(super) fn harm(
 ) -> Option<Harm> {
     match test.statistic {
         Statistic::Mean => {
-            // The history's treatment measured a build that no longer runs: only its holdback
-            // enters, and only the variance components.
+            // The history's treatment measured a build that no longer runs: only the old build's
+            // players enter, and only the variance components.
             let history = evidence.history.iter().map(|s| {
                 let mut held = Telemetry::default();
-                held.cohorts[Cohort::Holdback.index()] = *s.cohort(Cohort::Holdback);
+                for c in [Cohort::Holdback, Cohort::Unexposed] {
+                    held.cohorts[c.index()] = *s.cohort(c);
+                }
                 held
             });
             let data: Vec<Stratum> = history
@@ -95,9 +111,13 @@ pub(super) fn harm(
                     control: moments(s, Cohort::Holdback, g, look),
                     carried: [Cohort::Treatment, Cohort::Holdback]
                         .map(|c| s.cohort(c).carried_in(g.metric, look.cell, look.live_cells)),
-                    population: [Cohort::Treatment, Cohort::Holdback].map(|c| {
-                        look.cell.map(|_| s.cohort(c).metric_in(g.metric, look.live_cells))
-                    }),
+                    population: [None, Some(old_build(s, g, look, look.cell))],
+                    between_population: [
+                        look.cell.map(|_| {
+                            s.cohort(Cohort::Treatment).metric_in(g.metric, look.live_cells)
+                        }),
+                        look.cell.map(|_| old_build(s, g, look, None)),
+                    ],
                 })
                 .collect();
             let spec =

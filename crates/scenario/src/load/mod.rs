@@ -184,6 +184,9 @@ pub(crate) fn scenario(r: &mut Reader, root: &Obj<'_, '_>) -> Option<Scenario> {
         watched: watched(&built.policy.guardrails),
         latency_histogram: latency_histogram(&built.policy.guardrails),
         carry_players: carry_players(&built.policy.guardrails),
+        // The same comparisons learn the old build's between-player variance from every player
+        // on it.
+        report_unexposed: carry_players(&built.policy.guardrails),
         observation,
         assignment_bug,
         sabotage: None,

@@ -169,10 +169,14 @@ impl World<'_> {
             exploit_coins: 0,
         };
         // An eligible player not yet exposed, whose save no new build ever touched, plays the old
-        // build with nothing watching: no guardrail compares with them, no report counts their
-        // outcomes, and nothing about their save can move a measure. Only the arrival matters.
+        // build with nothing watching: no report counts their outcomes and nothing about their
+        // save can move a measure. Only the arrival matters, and the outcome's telemetry when a
+        // guardrail learns the old build's variance from them.
         if cohort == Cohort::Unexposed && !self.saves[index].touched {
             observer.session(&event);
+            if self.config.report_unexposed {
+                self.report_unexposed(rules, &event, &player, view_index);
+            }
             return;
         }
         let effect = self.effect_on(build, view_index, player.segment, rules.leak_platform);
@@ -193,6 +197,31 @@ impl World<'_> {
             completed: played.completed,
         };
         self.end(rules, start, session, &draws, &effect);
+    }
+
+    /// Plays an untouched unexposed player's session on the old build for the telemetry alone:
+    /// its outcome is drawn from a stream of its own, and the save is left as it was (build 0
+    /// changes nothing in it, and a completed run is not added to it), so the world the other
+    /// sessions see is the same whether or not these are reported.
+    #[inline(always)]
+    fn report_unexposed(
+        &mut self,
+        rules: &StepRules,
+        event: &SessionEvent,
+        player: &Slot,
+        view_index: usize,
+    ) {
+        let effect = self.effect_on(0, view_index, player.segment, rules.leak_platform);
+        let draws = Draws::new(&mut self.unexposed_rng);
+        let played = self.play(rules, event, player, &effect, &draws);
+        let session = Ended {
+            player: event.player,
+            cohort: Cohort::Unexposed,
+            build: 0,
+            values: played.values,
+            completed: None,
+        };
+        self.end(rules, event.start.0, session, &draws, &effect);
     }
 
     /// The flags as the player's client last fetched them before `start`, and their index in the

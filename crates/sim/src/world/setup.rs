@@ -48,6 +48,7 @@ impl<'a> World<'a> {
             operations_rng: seed.stream(Stream::Operations),
             sabotage_rng: seed.stream(Stream::Sabotage),
             observation_rng: seed.stream(Stream::Observation),
+            unexposed_rng: seed.stream(Stream::Unexposed),
             reporting: true,
             now: Minutes::ZERO,
             builds: vec![Build { id: BuildId::new("(old build)"), faulty: false }],

@@ -441,6 +441,29 @@ mod tests {
         assert!(restarted.std_error.unwrap() < without.std_error.unwrap(), "{restarted:?}");
     }
 
+    /// A segment cell's look learns the holdback's within-player variance from the old build's
+    /// players in that cell and its between-player variance from them in every live cell: the
+    /// unexposed of another live cell move the cell's standard error, those of a killed cell do
+    /// not.
+    #[test]
+    fn a_cells_between_player_variance_comes_from_every_live_cell() {
+        let g =
+            guardrail(Method::NaiveZ(Comparison { variance: VarianceModel::Clustered, ..TEST }));
+        let crash = Metric::CrashRate.index();
+        let mut data = Telemetry::default();
+        data.cohorts[Cohort::Treatment.index()].cells[0][crash] = repeat_players(40, 2, 5);
+        data.cohorts[Cohort::Holdback.index()].cells[0][crash] = repeat_players(40, 4, 5);
+        data.cohorts[Cohort::Unexposed.index()].cells[0][crash] = repeat_players(400, 0, 5);
+        let look = Look { cell: Some(0), live_cells: 0b11, ..everyone(0.05) };
+        let cell_alone = evaluate(0, &g, only(&[data]), look, &mut Memory::new());
+        data.cohorts[Cohort::Unexposed.index()].cells[1][crash] = repeat_players(400, 100, 6);
+        let other_live = evaluate(0, &g, only(&[data]), look, &mut Memory::new());
+        assert!(other_live.std_error.unwrap() > cell_alone.std_error.unwrap(), "{other_live:?}");
+        let killed = Look { live_cells: 0b01, ..look };
+        let other_killed = evaluate(0, &g, only(&[data]), killed, &mut Memory::new());
+        assert_eq!(other_killed.std_error, cell_alone.std_error);
+    }
+
     #[test]
     fn msprt_interval_excludes_zero_exactly_when_it_breaches() {
         let g = guardrail(Method::Msprt { test: TEST, mixture_sd: 0.01 });

@@ -47,16 +47,16 @@
 //!   Both of its components are learnt from a larger set of players on the same build where
 //!   there is one ([`Stratum::population`]): the holdback and the eligible players the rollout
 //!   has not exposed yet, in the compared cells (and, for a segment cell's comparison, the
-//!   between-player one in every live cell, [`Stratum::between_population`]). Two things go wrong with the holdback's own
-//!   players. A few hundred of them cannot tell the between-player component from its noise, and
-//!   a truncated noisy estimate overstates it: with 200 players who differ strongly the standard
-//!   error overstated the estimate's spread by up to 12%. And the holdback's own within-player
-//!   variance falls with its mean (a crash rate's variance is about the rate), so the statistic
-//!   is largest exactly when its standard error is smallest: per-platform crash guardrails
-//!   crossed a z of 2.58 up to 1.6 times as often as a normal does, and O'Brien–Fleming
-//!   spending killed 5.5% [4.9%, 6.3%] of good builds at an alpha of 5%. Learnt from the old build's
-//!   players, the variance is calibrated, the tails are the normal's, and the rate is under
-//!   alpha.
+//!   between-player one in every live cell, [`Stratum::between_population`]). Two things go
+//!   wrong with the holdback's own players. A few hundred of them cannot tell the between-player
+//!   component from its noise, and a truncated noisy estimate overstates it: with 200 players
+//!   who differ strongly the standard error overstated the estimate's spread by up to 12%. And
+//!   the holdback's own within-player variance falls with its mean (a crash rate's variance is
+//!   about the rate), so the statistic is largest exactly when its standard error is smallest:
+//!   per-platform crash guardrails crossed a z of 2.58 up to 1.6 times as often as a normal
+//!   does, and O'Brien–Fleming spending killed 5.5% [4.9%, 6.3%] of good builds at an alpha of
+//!   5%. Learnt from the old build's players, the variance is calibrated, the tails are the
+//!   normal's, and the rate is under alpha.
 //!
 //! Neither uses the other cohort's players (the holdback and the unexposed never play the build),
 //! so a harmful build's larger variance never inflates the holdback's and costs no power. Measured on strongly
@@ -699,33 +699,49 @@ mod tests {
         assert_eq!(h.degrees_of_freedom, f64::INFINITY);
     }
 
-    /// The clustered variance's degrees of freedom by hand, in one stratum of players with two
-    /// sessions each (so each cohort's effective players are its players): Satterthwaite's
+    /// The clustered variance and its degrees of freedom by hand, in one stratum: Satterthwaite's
     /// total²/Σ termᵢ²/dfᵢ over the within terms (N − k degrees of freedom) and the between terms
-    /// (k − 1), with the holdback's components learnt from its population.
+    /// (effective players less one). The treatment's players play one or three times and it is
+    /// judged on its own players, weighted by their totals; the holdback (times the relative
+    /// margin's 1.5) takes its within-player component from its population and its
+    /// between-player one from the wider set, both weighted by the players' means, whatever the
+    /// treatment's wider set says.
     #[test]
-    fn clustered_degrees_of_freedom_follow_satterthwaite() {
-        let pairs = |players: usize, both: usize, one: usize| {
-            let values: Vec<[f64; 2]> = (0..players)
-                .map(|i| match i {
-                    i if i < both => [1.0, 1.0],
-                    i if i < both + one => [1.0, 0.0],
-                    _ => [0.0, 0.0],
+    fn clustered_components_come_from_where_they_should() {
+        let players = |sessions: &[usize], crashing: usize| -> (Moments, f64, f64) {
+            let values: Vec<Vec<f64>> = sessions
+                .iter()
+                .enumerate()
+                .map(|(i, &n)| {
+                    (0..n).map(|s| f64::from(u8::from(i < crashing && s == 0))).collect()
                 })
                 .collect();
+            let m = Moments::from_players(values.iter().map(Vec::as_slice));
+            let sq: f64 = sessions.iter().map(|&n| (n * n) as f64).sum();
+            let fourth: f64 = sessions.iter().map(|&n| (n * n * n * n) as f64).sum();
+            (m, sq, sq * sq / fourth)
+        };
+        let uneven: Vec<usize> = (0..40).map(|i| if i % 3 == 0 { 3 } else { 1 }).collect();
+        let (treatment, t_sq, t_players) = players(&uneven, 9);
+        let (control, c_sq, _) = players(&[2; 60], 12);
+        let (old_build, _, _) = players(&[2; 600], 70);
+        // A wider set whose players differ: 60 of them crash every time.
+        let wider = {
+            let values: Vec<[f64; 2]> =
+                (0..900).map(|i| if i < 60 { [1.0, 1.0] } else { [0.0, 0.0] }).collect();
             Moments::from_players(values.iter().map(|v| v.as_slice()))
         };
-        let (treatment, control, old_build) =
-            (pairs(40, 6, 4), pairs(60, 3, 9), pairs(600, 40, 60));
+        let (other_cells, _, _) = players(&[4; 300], 150);
         let stratum = Stratum {
             treatment,
             control,
             population: [None, Some(old_build)],
+            between_population: [Some(other_cells), Some(wider)],
             ..Stratum::default()
         };
         let spec = HarmSpec {
             direction: Direction::Increase,
-            margin: Margin::Absolute(0.0),
+            margin: Margin::Relative(0.5),
             variance: VarianceModel::Clustered,
         };
         let h = stratified_harm(&[stratum], &spec).unwrap();
@@ -736,20 +752,70 @@ mod tests {
         };
         let t = components(&treatment, Weighting::Totals);
         let c = components(&old_build, Weighting::Means);
-        let (nt, nc) = (80.0, 120.0);
+        let c_between = components(&wider, Weighting::Means).between;
+        assert!(c_between > 0.0, "{c_between}");
+        let (nt, nc) = (treatment.count as f64, 120.0);
         let (st, sc) = (nc / (nt + nc), nt / (nt + nc));
-        // Every player has two sessions: Σnᵢ² = 4k, and the design's within part is the share² N.
+        // The holdback enters the harm times 1.5 (the margin); every holdback player has two
+        // sessions: 60 effective players.
         let terms = [
             (st * st * nt * t.within, nt - 40.0),
-            ((st * st * 160.0 * t.between).max(-0.5 * st * st * nt * t.within), 39.0),
-            (sc * sc * nc * c.within, c.within_df),
-            (sc * sc * 240.0 * c.between.max(0.0), 59.0),
+            ((st * st * t_sq * t.between).max(-0.5 * st * st * nt * t.within), t_players - 1.0),
+            (2.25 * sc * sc * nc * c.within, c.within_df),
+            (2.25 * sc * sc * c_sq * c_between.max(0.0), 59.0),
         ];
         let total: f64 = terms.iter().map(|(v, _)| v).sum();
         let spread: f64 = terms.iter().map(|(v, df)| v * v / df).sum();
         let w = nt * nc / (nt + nc);
         assert!((h.std_error - total.sqrt() / w).abs() < 1e-15, "{h:?}");
         assert!((h.degrees_of_freedom - total * total / spread).abs() < 1e-9, "{h:?}");
+    }
+
+    /// For a harm that is a decrease the signs swap: with a relative margin of 0.5 the holdback
+    /// enters times +0.5 and is weighted by its totals, the treatment times −1 by its means.
+    #[test]
+    fn a_decrease_swaps_the_cohorts_weightings() {
+        let pairs = |players: usize, both: usize| {
+            let values: Vec<[f64; 2]> =
+                (0..players).map(|i| if i < both { [1.0, 1.0] } else { [0.0, 1.0] }).collect();
+            Moments::from_players(values.iter().map(|v| v.as_slice()))
+        };
+        let (treatment, control) = (pairs(50, 20), pairs(70, 35));
+        let stratum = Stratum { treatment, control, ..Stratum::default() };
+        let spec = HarmSpec {
+            direction: Direction::Decrease,
+            margin: Margin::Relative(0.5),
+            variance: VarianceModel::Clustered,
+        };
+        let h = stratified_harm(&[stratum], &spec).unwrap();
+        let components = |m: &Moments, weighting| {
+            let mut sums = ComponentSums::default();
+            sums.add(m);
+            sums.components(weighting).unwrap()
+        };
+        let (t, c) =
+            (components(&treatment, Weighting::Means), components(&control, Weighting::Totals));
+        let (nt, nc) = (100.0, 140.0);
+        let (st, sc) = (nc / (nt + nc), nt / (nt + nc));
+        let c_within = 0.25 * sc * sc * nc * c.within;
+        let total = st * st * nt * t.within
+            + st * st * 200.0 * t.between.max(0.0)
+            + c_within
+            + (0.25 * sc * sc * 280.0 * c.between).max(-0.5 * c_within);
+        let w = nt * nc / (nt + nc);
+        assert!((h.std_error - total.sqrt() / w).abs() < 1e-15, "{h:?} {t:?} {c:?}");
+    }
+
+    /// An absolute margin is taken off the difference: harm is μₜ − μ꜀ − m.
+    #[test]
+    fn an_absolute_margin_is_subtracted() {
+        let s = Stratum {
+            treatment: binary(1000, 30),
+            control: binary(1000, 20),
+            ..Stratum::default()
+        };
+        let h = stratified_harm(&[s], &spec(Direction::Increase, Margin::Absolute(0.004))).unwrap();
+        assert!((h.estimate - 0.006).abs() < 1e-15, "{h:?}");
     }
 
     #[test]

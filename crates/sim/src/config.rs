@@ -276,7 +276,7 @@ pub struct WorldConfig {
     /// compares means with the clustered variance). Costs one number per player and watched metric.
     pub carry_players: bool,
     /// Whether telemetry reports the sessions of eligible players still on the old build, whose
-    /// outcomes nothing else needs (some guardrail learns the old build's between-player variance
+    /// outcomes nothing else needs (some guardrail learns the old build's variance components
     /// from every player on it, not from the holdback alone: see [`rollcage_stats::contrast`]).
     /// Their outcomes come from a stream of their own, so the rest of the world is the same
     /// with or without them.

@@ -357,24 +357,24 @@ fn clustered_variance(
         let weighting = if f > 0.0 { Weighting::Totals } else { Weighting::Means };
         // Every stratum with data teaches the components, the ones the estimate leaves out too (a
         // holdback's hours before a partial kill restarted the comparison are the same players).
-        let mut sums = [ComponentSums::default(); 3];
+        let [mut own, mut population, mut wider] = [ComponentSums::default(); 3];
         for s in all {
-            let own = if cohort == 0 { &s.treatment } else { &s.control };
-            let population = s.population[cohort].as_ref().unwrap_or(own);
-            sums[0].add(own);
-            sums[1].add(population);
-            sums[2].add(s.between_population[cohort].as_ref().unwrap_or(population));
+            let players = if cohort == 0 { &s.treatment } else { &s.control };
+            let around = s.population[cohort].as_ref().unwrap_or(players);
+            own.add(players);
+            population.add(around);
+            wider.add(s.between_population[cohort].as_ref().unwrap_or(around));
         }
         // The cohort whose variance must not move with its mean takes its components from its
-        // population: the old build's players for the holdback, which do not move with its mean.
-        let Components { within, mut between, within_df } = if weighting == Weighting::Means {
-            sums[1].components(weighting)?
-        } else {
-            sums[0].components(weighting)?
+        // population (the old build's players for the holdback, which do not move with its
+        // mean), the between-player one from the wider set where there is one.
+        let Components { within, between, within_df } = match weighting {
+            Weighting::Totals => own.components(weighting)?,
+            Weighting::Means => Components {
+                between: wider.components(weighting)?.between,
+                ..population.components(weighting)?
+            },
         };
-        if weighting == Weighting::Means {
-            between = sums[2].components(weighting)?.between;
-        }
         let d = Design::of(strata, cohort, weighting);
         let within_term = f * f * within * d.within;
         // Rounding can leave the carries' cross terms a hair below what they offset.
@@ -621,9 +621,10 @@ mod tests {
     /// players (three sessions on average, activity spread 1.2, crash-proneness spread 1.0, rare
     /// crashes) beside a treatment of 1000, with no harm: the holdback's between-player
     /// component, learnt from its own 200 players and kept at zero or above, overstated the
-    /// estimate's variance by a fifth. Learnt from the 2000 players on the old build (the holdback
-    /// and 1800 unexposed), the mean estimated variance matches the estimates' spread. 4000 replications;
-    /// the tolerance is four relative standard errors of a sample variance, √(2/(R − 1)).
+    /// estimate's variance by a fifth. Learnt from the 2000 players on the old build (the
+    /// holdback and 1800 unexposed), the mean estimated variance matches the estimates' spread.
+    /// 4000 replications; the tolerance is four relative standard errors of a sample variance,
+    /// √(2/(R − 1)).
     #[test]
     fn a_small_holdback_learns_its_variance_from_the_old_builds_players() {
         use rand::SeedableRng;

@@ -170,6 +170,7 @@ pub(crate) fn scenario(r: &mut Reader, root: &Obj<'_, '_>) -> Option<Scenario> {
     let (observation, assignment_bug) = (observation?, bug.map_or(Some(None), |b| b.map(Some))?);
     (events_complete && commands_complete).then_some(())?;
     let kill_propagation_bound = kill_propagation_bound(&population);
+    let clustered = carry_players(&built.policy.guardrails);
     let world = WorldConfig {
         population,
         baseline,
@@ -183,10 +184,9 @@ pub(crate) fn scenario(r: &mut Reader, root: &Obj<'_, '_>) -> Option<Scenario> {
         rollback: std::mem::take(&mut built.rollback),
         watched: watched(&built.policy.guardrails),
         latency_histogram: latency_histogram(&built.policy.guardrails),
-        carry_players: carry_players(&built.policy.guardrails),
-        // The same comparisons learn the old build's between-player variance from every player
-        // on it.
-        report_unexposed: carry_players(&built.policy.guardrails),
+        carry_players: clustered,
+        // The same comparisons learn the old build's variance components from every player on it.
+        report_unexposed: clustered,
         observation,
         assignment_bug,
         sabotage: None,

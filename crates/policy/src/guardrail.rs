@@ -357,7 +357,7 @@ mod tests {
         }));
         let g = Guardrail { min_sample: 50, ..g };
         let look = everyone(0.025);
-        let restarted = [snapshot(60, 4, 60, 0)];
+        let restarted = [snapshot(60, 3, 60, 0)];
         let alone = evaluate(0, &g, only(&restarted), look, &mut Memory::new());
         assert_eq!(alone.verdict, Verdict::Breach, "{alone:?}");
         let before = [snapshot(200, 30, 200, 4)];
@@ -419,7 +419,7 @@ mod tests {
         let stratum = rollcage_stats::Stratum {
             treatment: repeat_players(40, 2, 5),
             control: repeat_players(40, 4, 5),
-            population: [None, Some(old_build)],
+            old_build: Some(old_build),
             ..Default::default()
         };
         let spec = rollcage_stats::HarmSpec {

@@ -28,50 +28,73 @@
 //! weight is fixed, so a telemetry pipeline keeps each player's carry as one number and adds it up
 //! over the stratum's observations as they arrive ([`Carried`]).
 //!
-//! Each cohort's components come from its own players, by the method of moments: unbiased
-//! however unevenly players play (the moment equations count what estimating the cohort's mean
-//! from the same players takes away, which is what a plain cluster-robust sum of squares misses:
-//! it falls short by as much as a fifth among strongly different players). How the between-player
-//! component is estimated depends on the sign the cohort enters the harm with, because an
-//! estimated variance that moves with the cohort's mean errs on one side only:
-//! - The cohort that enters with a plus sign (the treatment, for a metric whose harm is an
-//!   increase) weighs players as the variance does ([`Weighting::Totals`]). When a few heavy
-//!   players dominate, its estimate rises and falls with its mean, which only makes the test more
-//!   careful when the cohort looks bad. It is left unbiased, below zero too (a truncation at zero
-//!   would overstate the variance wherever the component is small against its noise), but the
-//!   cohort's variance never falls below half its within-player part.
-//! - The other (the holdback, for an increase) weighs players as the mean does, through the
-//!   players' means ([`Weighting::Means`]), so that a few heavy players who happen to do well do
-//!   not shrink its variance as they shrink its mean: that would make the test bold exactly when
-//!   the holdback looks good, which is a false kill. It is truncated at zero, for the same reason.
-//!   Both of its components are learnt from a larger set of players on the same build where
-//!   there is one ([`Stratum::population`]): the holdback and the eligible players the rollout
-//!   has not exposed yet, in the compared cells (and, for a segment cell's comparison, the
-//!   between-player one in every live cell, [`Stratum::between_population`]). Two things go
-//!   wrong with the holdback's own players. A few hundred of them cannot tell the between-player
-//!   component from its noise, and a truncated noisy estimate overstates it: with 200 players
-//!   who differ strongly the standard error overstated the estimate's spread by up to 12%. And
-//!   the holdback's own within-player variance falls with its mean (a crash rate's variance is
-//!   about the rate), so the statistic is largest exactly when its standard error is smallest:
-//!   per-platform crash guardrails crossed a z of 2.58 up to 1.6 times as often as a normal
-//!   does, and O'Brien–Fleming spending killed 5.5% [4.9%, 6.3%] of good builds at an alpha of
-//!   5%. Learnt from the old build's players, the variance is calibrated, the tails are the
-//!   normal's, and the rate is under alpha.
+//! The components are estimated by the method of moments: unbiased however unevenly players
+//! play (the moment equations count what estimating a cohort's mean from the same players takes
+//! away, which is what a plain cluster-robust sum of squares misses: it falls short by as much as
+//! a fifth among strongly different players). Where each cohort's components are learnt from, and
+//! how, is set by one rule: a variance estimated from the same data as the cohort's mean moves
+//! with that mean, and the statistic is then largest exactly where its standard error is smallest
+//! (or the other way round), which a normal or t reference does not know.
+//! - The between-player component is weighted according to the sign the cohort enters the harm
+//!   with. The cohort that enters with a plus sign (the treatment, for a metric whose harm is an
+//!   increase) weighs players as the variance does ([`Weighting::Totals`]); the other weighs them
+//!   as the mean does, through the players' means ([`Weighting::Means`]), so that a few heavy
+//!   players who happen to do well do not shrink its variance as they shrink its mean. A
+//!   Totals estimate is left unbiased, below zero too (a truncation at zero would overstate the
+//!   variance wherever the component is small against its noise), but the cohort's variance never
+//!   falls below half its within-player part; a Means estimate is truncated at zero.
+//! - The control's components are learnt from every player on the old build in the compared
+//!   cells ([`Stratum::old_build`]): the holdback and the eligible players the rollout has not
+//!   exposed yet (and, for a segment cell's comparison, the between-player one from them in every
+//!   live cell, [`Stratum::between_population`]). They play the same build, are drawn by the same
+//!   hash and never see the new build, so a harmful build cannot widen them, and they do not move
+//!   with the holdback's mean. Two things went wrong with the holdback's own players. A few
+//!   hundred of them cannot tell the between-player component from its noise, and a truncated
+//!   noisy estimate overstates it: with 200 players who differ strongly the standard error
+//!   overstated the estimate's spread by up to 12%. And the holdback's own within-player variance
+//!   falls with its mean (a crash rate's variance is about the rate), so per-platform crash
+//!   guardrails crossed a z of 2.58 up to 1.6 times as often as a normal does, and O'Brien–Fleming
+//!   spending killed 5.5% [4.9%, 6.3%] of good builds at an alpha of 5%.
+//! - The treatment's within-player component is a third its own and two thirds the old build's
+//!   (`OWN_WITHIN_SHARE`); its between-player one is its own. The treatment's own within-player
+//!   variance rises with its mean (a crash rate's, a latency's), so the statistic is squeezed when
+//!   the build looks bad: at a rollout's first stage, 200 players on the new build, its skewness
+//!   was −1.0, a z above 2.33 came a fifth as often as a normal's, and Pocock spending used 64% of
+//!   its alpha. The old build's variance alone is what the null hypothesis of no change implies,
+//!   and does not move with the treatment's mean; but then the difference's own skewness (a few
+//!   crashes are a Poisson count) is left uncorrected, and the statistic's skewness was +0.34: a
+//!   z above 2.33 came 1.5 times as often as a normal's. To first order, a statistic whose
+//!   variance moves with the mean as a count's does has a skewness of γ(1 − 3a), where γ is the
+//!   difference's own and a the share of the variance estimated from the same data: −2γ with
+//!   a = 1, +γ with a = 0, and none with a = ⅓. Measured: −1.0 became +0.01, and the tails
+//!   are the normal's from the first look on. The between-player component stays the treatment's
+//!   own: a new build may change how differently players fare without changing the mean, and
+//!   the old build's players cannot know that. The treatment's within-player share learnt from
+//!   the old build does assume the new build's sessions vary about their player's mean as the old
+//!   build's do (for a crash or return rate the mean alone fixes that).
 //!
-//! Neither uses the other cohort's players (the holdback and the unexposed never play the build),
-//! so a harmful build's larger variance never inflates the holdback's and costs no power. Measured on strongly
-//! heterogeneous players (activity spread 2, crash-proneness spread 1.5), a delta-method
-//! statistic's one-sided tail at 2.5% was 6–7%, the same estimator with the holdback weighed by
-//! its totals 3.6%, this one with the Student t reference below 2.5% or under.
+//! A harmful build's larger variance never inflates the control's, so it costs no power. Measured
+//! on strongly heterogeneous players (activity spread 2, crash-proneness spread 1.5), a
+//! delta-method statistic's one-sided tail at 2.5% was 6–7%, the same estimator with the holdback
+//! weighed by its totals 3.6%, this one with the Student t reference below 2.5% or under.
 //!
 //! The components of a few players who play far more than the rest are uncertain, so the
 //! statistic is referred to a Student t distribution with Satterthwaite's degrees of freedom
 //! (each component's variance weighted by its share of the total: within-player components carry
-//! their N − k degrees of freedom, between-player ones the effective number of players
+//! their N − k degrees of freedom, the treatment's two shares each their own, between-player ones
+//! the effective number of players
 //! (Σnᵢ²)²/Σnᵢ⁴, averaged over the strata by their share of the term).
 
-use crate::components::{ComponentSums, Components, Weighting};
+use crate::components::{ComponentSums, Weighting};
 use crate::moments::{Moments, VarianceModel};
+
+/// The cohorts' places in a [`Stratum`]'s pairs.
+const TREATMENT: usize = 0;
+const CONTROL: usize = 1;
+
+/// The share of the treatment's within-player variance learnt from its own players; the rest is
+/// learnt from the old build's (see the module's introduction).
+const OWN_WITHIN_SHARE: f64 = 1.0 / 3.0;
 
 /// Which way a metric moves when a build hurts players.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,16 +150,15 @@ pub struct Stratum {
     /// What the treatment's and the control's players carry into this stratum from the earlier
     /// strata of the same contrast (zero for the first, or when nobody keeps carries).
     pub carried: [Carried; 2],
-    /// Where the treatment's and the control's variance components are learnt from when the
-    /// compared players are a few of a larger set on the same build and in the same cells: the
-    /// control's from every player on the old build in the compared cells (`None`: from the
-    /// compared players). Used for the cohort whose estimate must not move with its mean (see the
-    /// module's introduction).
-    pub population: [Option<Moments>; 2],
-    /// Where that cohort's between-player component is learnt from when a wider set than its
-    /// `population` shares it: a segment cell's comparison learns it from the build's players
-    /// in every live cell, where the cell alone has too few players to tell it from noise
-    /// (`None`: from the `population`).
+    /// Every player on the old build in the compared cells, the control's players among them
+    /// (`None`: the control's players alone). The control's variance components are learnt from
+    /// them, and two thirds of the treatment's within-player one (see the module's introduction).
+    pub old_build: Option<Moments>,
+    /// Where the treatment's and the control's between-player components are learnt from when a
+    /// wider set shares them: a segment cell's comparison learns them from the build's players in
+    /// every live cell, where the cell alone has too few players to tell them from noise (`None`:
+    /// the control's from the `old_build`, the treatment's from its own players). The treatment's
+    /// is used when it is weighted by its players' means.
     pub between_population: [Option<Moments>; 2],
 }
 
@@ -357,26 +379,43 @@ fn clustered_variance(
         let weighting = if f > 0.0 { Weighting::Totals } else { Weighting::Means };
         // Every stratum with data teaches the components, the ones the estimate leaves out too (a
         // holdback's hours before a partial kill restarted the comparison are the same players).
-        let [mut own, mut population, mut wider] = [ComponentSums::default(); 3];
+        let [mut own, mut old_build, mut wider] = [ComponentSums::default(); 3];
         for s in all {
-            let players = if cohort == 0 { &s.treatment } else { &s.control };
-            let around = s.population[cohort].as_ref().unwrap_or(players);
+            let players = if cohort == TREATMENT { &s.treatment } else { &s.control };
+            let population = s.old_build.as_ref().unwrap_or(&s.control);
             own.add(players);
-            population.add(around);
+            old_build.add(population);
+            let around = if cohort == TREATMENT { players } else { population };
             wider.add(s.between_population[cohort].as_ref().unwrap_or(around));
         }
-        // The cohort whose variance must not move with its mean takes its components from its
-        // population (the old build's players for the holdback, which do not move with its
-        // mean), the between-player one from the wider set where there is one.
-        let Components { within, between, within_df } = match weighting {
-            Weighting::Totals => own.components(weighting)?,
-            Weighting::Means => Components {
-                between: wider.components(weighting)?.between,
-                ..population.components(weighting)?
-            },
-        };
         let d = Design::of(strata, cohort, weighting);
-        let within_term = f * f * within * d.within;
+        let old = old_build.components(weighting);
+        // The within-player component as shares of estimates, each with its degrees of freedom.
+        let (within, between) = if cohort == CONTROL {
+            // The control's components come from the old build's players, which do not move with
+            // its mean; the between-player one from the wider set where there is one.
+            (vec![(1.0, old?)], wider.components(weighting)?.between)
+        } else {
+            // The treatment's within-player component is a third its own and two thirds the old
+            // build's (see the module's introduction); its between-player one its own, from the
+            // wider set where its weighting leans on the mean.
+            let own = own.components(weighting)?;
+            let between = match weighting {
+                Weighting::Totals => own.between,
+                Weighting::Means => wider.components(weighting)?.between,
+            };
+            let within = match old {
+                Some(old) => vec![(OWN_WITHIN_SHARE, own), (1.0 - OWN_WITHIN_SHARE, old)],
+                None => vec![(1.0, own)],
+            };
+            (within, between)
+        };
+        let mut within_term = 0.0;
+        for (share, c) in &within {
+            let term = f * f * share * c.within * d.within;
+            within_term += term;
+            spread += term * term / c.within_df.max(1.0);
+        }
         // Rounding can leave the carries' cross terms a hair below what they offset.
         let design = d.between.max(0.0);
         let between_term = if weighting == Weighting::Means {
@@ -389,7 +428,6 @@ fn clustered_variance(
             (f * f * between * design).max(-0.5 * within_term)
         };
         total += within_term + between_term;
-        spread += within_term * within_term / within_df.max(1.0);
         // Fewer than two effective players still leave one degree of freedom.
         spread += between_term * between_term / (d.effective_players() - 1.0).max(1.0);
     }
@@ -476,11 +514,7 @@ mod tests {
         use rand_distr::{Distribution, Normal, Poisson};
 
         const REPLICATIONS: usize = 2000;
-        let spec = HarmSpec {
-            direction: Direction::Increase,
-            margin: Margin::Absolute(0.0),
-            variance: VarianceModel::Clustered,
-        };
+        let spec = no_harm_clustered();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
         let frailty: Normal<f64> = Normal::new(0.0, 1.2).unwrap();
         // Treatment players exposed by stratum: 150, then 300, then 450 (the earlier ones stay).
@@ -534,6 +568,19 @@ mod tests {
         assert!(independent < 1.0 - tolerance, "independent/empirical {independent:.3}");
     }
 
+    /// A crash rate's comparison with no margin, its variance clustered by player.
+    fn no_harm_clustered() -> HarmSpec {
+        HarmSpec {
+            variance: VarianceModel::Clustered,
+            ..spec(Direction::Increase, Margin::Absolute(0.0))
+        }
+    }
+
+    /// The statistic on the normal scale: the z with the tail its t has.
+    fn normal_z(h: &HarmEstimate) -> f64 {
+        crate::student::normal_equivalent(h.estimate / h.std_error, h.degrees_of_freedom)
+    }
+
     /// A cohort of `players` players who differ strongly, in the sums a telemetry pipeline keeps:
     /// a player's sessions are Poisson around `sessions` times a log-normal activity (mean 1,
     /// spread `spread[0]`), and each crashes with 2% times a log-normal crash-proneness (spread
@@ -580,11 +627,7 @@ mod tests {
         use rand::{RngExt, SeedableRng};
 
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
-        let spec = HarmSpec {
-            direction: Direction::Increase,
-            margin: Margin::Absolute(0.0),
-            variance: VarianceModel::Clustered,
-        };
+        let spec = no_harm_clustered();
         let cohort = |rng: &mut rand_chacha::ChaCha8Rng, players: usize| {
             crash_cohort(rng, players, 7.5, [2.0, 1.5])
         };
@@ -598,8 +641,7 @@ mod tests {
                 ..Stratum::default()
             };
             let h = stratified_harm(&[stratum], &spec).unwrap();
-            let z =
-                crate::student::normal_equivalent(h.estimate / h.std_error, h.degrees_of_freedom);
+            let z = normal_z(&h);
             ours += usize::from(z > critical);
             // The delta method: Σᵢ(yᵢ − R·nᵢ)²/N² per cohort, times k/(k − 1).
             let sandwich = |m: &Moments| {
@@ -615,6 +657,45 @@ mod tests {
         let (ours, delta) = (ours as f64 / r, delta as f64 / r);
         assert!(ours <= 0.025 + tolerance, "random effects with t: {ours}");
         assert!(delta > 0.025 + tolerance, "the delta method was expected to overshoot: {delta}");
+    }
+
+    /// The regression the treatment's within-player share fixes. A new build on 200 players at
+    /// a rollout's first stage (a session and a half each, 2% crashes: a handful of them) beside
+    /// a holdback of 1000 and 2000 unexposed players, with no harm. Judged on its own variance,
+    /// which rises with its mean, the statistic was squeezed when the build looked bad: a z above
+    /// 2.33 came a seventh as often as a normal's. On the old build's variance alone it came 1.8
+    /// times as often (the handful of crashes is itself skewed). With a third of its
+    /// within-player variance its own and two thirds the old build's, both tails are the
+    /// normal's 1%. 4000 replications; the tolerance is four binomial standard errors.
+    #[test]
+    fn a_small_new_build_is_not_squeezed_by_its_own_variance() {
+        use rand::SeedableRng;
+
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(31);
+        let spec = no_harm_clustered();
+        let cohort = |rng: &mut rand_chacha::ChaCha8Rng, players: usize| {
+            crash_cohort(rng, players, 1.5, [0.8, 0.5])
+        };
+        let replications = 4000;
+        let critical = crate::normal::quantile(0.99);
+        let (mut above, mut below) = (0, 0);
+        for _ in 0..replications {
+            let (treatment, control) = (cohort(&mut rng, 200), cohort(&mut rng, 1000));
+            let mut old_build = cohort(&mut rng, 2000);
+            old_build.merge(&control);
+            let stratum =
+                Stratum { treatment, control, old_build: Some(old_build), ..Stratum::default() };
+            let h = stratified_harm(&[stratum], &spec).unwrap();
+            let z = normal_z(&h);
+            above += usize::from(z > critical);
+            below += usize::from(z < -critical);
+        }
+        let r = f64::from(replications);
+        let tolerance = 4.0 * (0.01 * 0.99 / r).sqrt();
+        for (tail, count) in [("above", above), ("below", below)] {
+            let rate = count as f64 / r;
+            assert!((rate - 0.01).abs() <= tolerance, "z {tail} ±2.33: {rate}");
+        }
     }
 
     /// The regression the old build's population fixes. A holdback of 200 strongly different
@@ -648,7 +729,7 @@ mod tests {
             let h = stratified_harm(&[alone], &spec).unwrap();
             estimates.push(h.estimate);
             own += h.std_error * h.std_error;
-            let taught = Stratum { population: [None, Some(old_build)], ..alone };
+            let taught = Stratum { old_build: Some(old_build), ..alone };
             learnt += stratified_harm(&[taught], &spec).unwrap().std_error.powi(2);
         }
         let r = f64::from(replications);
@@ -702,11 +783,12 @@ mod tests {
 
     /// The clustered variance and its degrees of freedom by hand, in one stratum: Satterthwaite's
     /// total²/Σ termᵢ²/dfᵢ over the within terms (N − k degrees of freedom) and the between terms
-    /// (effective players less one). The treatment's players play one or three times and it is
-    /// judged on its own players, weighted by their totals; the holdback (times the relative
-    /// margin's 1.5) takes its within-player component from its population and its
-    /// between-player one from the wider set, both weighted by the players' means, whatever the
-    /// treatment's wider set says.
+    /// (effective players less one). The treatment's players play one or three times; its
+    /// within-player component is a third its own and two thirds the old build's (each share a
+    /// term of its own degrees of freedom), its between-player one its own, weighted by their
+    /// totals, whatever its wider set says. The holdback (times the relative margin's 1.5) takes
+    /// its within-player component from the old build and its between-player one from the wider
+    /// set, both weighted by the players' means.
     #[test]
     fn clustered_components_come_from_where_they_should() {
         let players = |sessions: &[usize], crashing: usize| -> (Moments, f64, f64) {
@@ -736,7 +818,7 @@ mod tests {
         let stratum = Stratum {
             treatment,
             control,
-            population: [None, Some(old_build)],
+            old_build: Some(old_build),
             between_population: [Some(other_cells), Some(wider)],
             ..Stratum::default()
         };
@@ -753,15 +835,19 @@ mod tests {
         };
         let t = components(&treatment, Weighting::Totals);
         let c = components(&old_build, Weighting::Means);
+        // The within-player component does not depend on the weighting.
+        assert_eq!(c.within, components(&old_build, Weighting::Totals).within);
         let c_between = components(&wider, Weighting::Means).between;
         assert!(c_between > 0.0, "{c_between}");
         let (nt, nc) = (treatment.count as f64, 120.0);
         let (st, sc) = (nc / (nt + nc), nt / (nt + nc));
         // The holdback enters the harm times 1.5 (the margin); every holdback player has two
         // sessions: 60 effective players.
+        let t_within = st * st * nt * (t.within / 3.0 + 2.0 * c.within / 3.0);
         let terms = [
-            (st * st * nt * t.within, nt - 40.0),
-            ((st * st * t_sq * t.between).max(-0.5 * st * st * nt * t.within), t_players - 1.0),
+            (st * st * nt * t.within / 3.0, nt - 40.0),
+            (st * st * nt * 2.0 * c.within / 3.0, c.within_df),
+            ((st * st * t_sq * t.between).max(-0.5 * t_within), t_players - 1.0),
             (2.25 * sc * sc * nc * c.within, c.within_df),
             (2.25 * sc * sc * c_sq * c_between.max(0.0), 59.0),
         ];
@@ -773,7 +859,8 @@ mod tests {
     }
 
     /// For a harm that is a decrease the signs swap: with a relative margin of 0.5 the holdback
-    /// enters times +0.5 and is weighted by its totals, the treatment times −1 by its means.
+    /// enters times +0.5 and is weighted by its totals, the treatment times −1 by its means; the
+    /// sources stay with the cohorts.
     #[test]
     fn a_decrease_swaps_the_cohorts_weightings() {
         let pairs = |players: usize, both: usize| {
@@ -799,7 +886,9 @@ mod tests {
         let (nt, nc) = (100.0, 140.0);
         let (st, sc) = (nc / (nt + nc), nt / (nt + nc));
         let c_within = 0.25 * sc * sc * nc * c.within;
-        let total = st * st * nt * t.within
+        // The treatment's within-player component is a third its own and two thirds the old
+        // build's, which is the holdback alone here.
+        let total = st * st * nt * (t.within + 2.0 * c.within) / 3.0
             + st * st * 200.0 * t.between.max(0.0)
             + c_within
             + (0.25 * sc * sc * 280.0 * c.between).max(-0.5 * c_within);

@@ -26,8 +26,8 @@ pub(super) fn pooled(strata: &[Telemetry], cohort: Cohort, g: &Guardrail, look: 
 
 /// Every player on the old build in `cell` (`None`: in every live cell of the look), holdback
 /// and unexposed alike: the holdback's variance components are learnt from them, in the cells
-/// the look compares, and a segment cell's between-player one in every live cell (see
-/// [`rollcage_stats::contrast`]).
+/// the look compares, and a segment cell's between-player one in every live cell, and so are two
+/// thirds of the new build's within-player one (see [`rollcage_stats::contrast`]).
 /// A holdback of a few hundred players cannot tell its between-player component from noise, and
 /// its own estimates move with its mean; the unexposed play the same build, drawn from the same
 /// players by the same hash, and never see the new build, so a harmful build cannot widen them.
@@ -111,7 +111,7 @@ pub(super) fn harm(
                     control: moments(s, Cohort::Holdback, g, look),
                     carried: [Cohort::Treatment, Cohort::Holdback]
                         .map(|c| s.cohort(c).carried_in(g.metric, look.cell, look.live_cells)),
-                    population: [None, Some(old_build(s, g, look, look.cell))],
+                    old_build: Some(old_build(s, g, look, look.cell)),
                     between_population: [
                         look.cell.map(|_| {
                             s.cohort(Cohort::Treatment).metric_in(g.metric, look.live_cells)

@@ -916,5 +916,27 @@ mod tests {
         let ok = Stratum { treatment: binary(10, 1), control: binary(10, 2), ..Stratum::default() };
         let h = stratified_harm(&[empty, ok], &s).unwrap();
         assert_eq!(h.treatment_count, 10);
+        // A single observation has a mean but no session variance: left out under the session
+        // model, in under the clustered one (whose variance comes from every stratum's players).
+        let single = Stratum { treatment: binary(1, 1), control: binary(10, 2), ..ok };
+        let h = stratified_harm(&[single, ok], &s).unwrap();
+        assert_eq!(h.treatment_count, 10);
+        let clustered = HarmSpec { variance: VarianceModel::Clustered, ..s };
+        let h = stratified_harm(&[single, ok], &clustered).unwrap();
+        assert_eq!(h.treatment_count, 11);
+    }
+
+    /// The strata built from each player's observations put the first cohort in the treatment
+    /// and the second in the control: the harm of a treatment whose every session is 1 against a
+    /// control whose every session is 0 is +1.
+    #[test]
+    fn strata_from_players_keep_the_cohorts_apart() {
+        let treatment = vec![vec![vec![1.0, 1.0], vec![1.0]]];
+        let control = vec![vec![vec![0.0], vec![0.0, 0.0], vec![0.0]]];
+        let strata = strata_from_players([&treatment, &control], VarianceModel::Clustered);
+        assert_eq!((strata[0].treatment.count, strata[0].control.count), (3, 4));
+        let h =
+            stratified_harm(&strata, &spec(Direction::Increase, Margin::Absolute(0.0))).unwrap();
+        assert_eq!((h.estimate, h.treatment_mean, h.control_mean), (1.0, 1.0, 0.0));
     }
 }

@@ -361,48 +361,54 @@ impl Design {
     }
 }
 
+/// The component sums of the players `pick` chooses in each stratum.
+fn sums_over<'a>(all: &'a [Stratum], pick: impl Fn(&'a Stratum) -> &'a Moments) -> ComponentSums {
+    let mut sums = ComponentSums::default();
+    all.iter().for_each(|s| sums.add(pick(s)));
+    sums
+}
+
 /// The clustered variance (times W²) of the contrast over the `strata` it uses and its degrees of
 /// freedom, each cohort on its own random-effects components learnt from `all` the strata given,
 /// the between-player one weighted by the sign the cohort enters the harm with (see the module's
 /// introduction). `None` when a cohort's components cannot be estimated.
-fn clustered_variance(
+fn clustered_variance<'a>(
     strata: &[&Stratum],
-    all: &[Stratum],
+    all: &'a [Stratum],
     factors: [f64; 2],
 ) -> Option<(f64, f64)> {
     // The variance, and Σ termᵢ²/dfᵢ over its terms for Satterthwaite's degrees of freedom.
     let (mut total, mut spread) = (0.0, 0.0);
+    // Every stratum with data teaches the components, the ones the estimate leaves out too (a
+    // holdback's hours before a partial kill restarted the comparison are the same players).
+    let old_build_of = |s: &'a Stratum| s.old_build.as_ref().unwrap_or(&s.control);
+    let old_build = sums_over(all, old_build_of);
     for (cohort, &f) in factors.iter().enumerate() {
         if f == 0.0 {
             continue;
         }
         let weighting = if f > 0.0 { Weighting::Totals } else { Weighting::Means };
-        // Every stratum with data teaches the components, the ones the estimate leaves out too (a
-        // holdback's hours before a partial kill restarted the comparison are the same players).
-        let [mut own, mut old_build, mut wider] = [ComponentSums::default(); 3];
-        for s in all {
-            let players = if cohort == TREATMENT { &s.treatment } else { &s.control };
-            let population = s.old_build.as_ref().unwrap_or(&s.control);
-            own.add(players);
-            old_build.add(population);
-            let around = if cohort == TREATMENT { players } else { population };
-            wider.add(s.between_population[cohort].as_ref().unwrap_or(around));
-        }
+        let wider = || {
+            sums_over(all, |s| {
+                let around = if cohort == TREATMENT { &s.treatment } else { old_build_of(s) };
+                s.between_population[cohort].as_ref().unwrap_or(around)
+            })
+        };
         let d = Design::of(strata, cohort, weighting);
         let old = old_build.components(weighting);
         // The within-player component as shares of estimates, each with its degrees of freedom.
         let (within, between) = if cohort == CONTROL {
             // The control's components come from the old build's players, which do not move with
             // its mean; the between-player one from the wider set where there is one.
-            (vec![(1.0, old?)], wider.components(weighting)?.between)
+            (vec![(1.0, old?)], wider().components(weighting)?.between)
         } else {
             // The treatment's within-player component is a third its own and two thirds the old
             // build's (see the module's introduction); its between-player one its own, from the
             // wider set where its weighting leans on the mean.
-            let own = own.components(weighting)?;
+            let own = sums_over(all, |s| &s.treatment).components(weighting)?;
             let between = match weighting {
                 Weighting::Totals => own.between,
-                Weighting::Means => wider.components(weighting)?.between,
+                Weighting::Means => wider().components(weighting)?.between,
             };
             let within = match old {
                 Some(old) => vec![(OWN_WITHIN_SHARE, own), (1.0 - OWN_WITHIN_SHARE, old)],

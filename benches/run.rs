@@ -18,11 +18,10 @@ fn whole_run(c: &mut Criterion) {
     group.sample_size(20);
     for name in ["null-release", "severe-crash"] {
         let scenario = load(name);
-        let buckets = scenario.buckets();
-        let sessions = run(&scenario, &buckets, 0, RunOptions::default()).sessions;
+        let sessions = run(&scenario, 0, RunOptions::default()).sessions;
         group.throughput(Throughput::Elements(sessions));
         group.bench_function(format!("{name} run 0, sessions"), |b| {
-            b.iter(|| run(&scenario, &buckets, 0, RunOptions::default()))
+            b.iter(|| run(&scenario, 0, RunOptions::default()))
         });
     }
     group.finish();

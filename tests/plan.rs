@@ -18,13 +18,12 @@ fn load(path: &str) -> rollcage_scenario::Scenario {
 #[test]
 fn planned_power_is_the_simulated_detection_rate() {
     let scenario = load("tests/inputs/plan/msprt-x1.25.toml");
-    let buckets = scenario.buckets();
     let request = Request { effect: 0.25, power: 0.8, pilots: 40 };
-    let planned = plan(&scenario, &buckets, request).expect("a plan");
+    let planned = plan(&scenario, request).expect("a plan");
     assert_eq!(planned.guardrails.len(), 1);
     let last = planned.guardrails[0].stages.last().unwrap().clone();
 
-    let results = simulate(&scenario, &buckets, 0..scenario.runs, BatchOptions::default(), &|| {});
+    let results = simulate(&scenario, 0..scenario.runs, BatchOptions::default(), &|| {});
     let summary = Summary::from_results(&scenario, &results);
     let detected = summary.detection_rate.expect("every run is harmful");
     let p = detected.value;
@@ -45,7 +44,7 @@ fn planned_power_is_the_simulated_detection_rate() {
 fn a_harm_within_the_margin_cannot_be_planned_for() {
     let scenario = load("scenarios/subtle-crash.toml");
     let request = Request { effect: 0.05, power: 0.8, pilots: 2 };
-    let planned = plan(&scenario, &scenario.buckets(), request).expect("a plan");
+    let planned = plan(&scenario, request).expect("a plan");
     let crash = planned.guardrails.iter().find(|g| g.guardrail == 1).expect("the msprt guardrail");
     assert!(crash.harm < 0.0, "5% is within the 10% margin: {}", crash.harm);
     assert!(crash.stages.iter().all(|s| s.needs.is_none()));

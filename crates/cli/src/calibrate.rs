@@ -15,7 +15,7 @@ pub struct Args {
     /// The scenario file: a null world (a release without faults, or with `faulty_share` below 1).
     scenario: PathBuf,
     /// Dry runs of the null world (default: the scenario's own `runs`).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(i64::from(MIN_RUNS)..=rollcage_scenario::spec::MAX_RUNS))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(i64::from(MIN_RUNS)..=rollcage_model::limits::MAX_RUNS))]
     runs: Option<u32>,
     /// Worker threads (default: one per core). The output is identical at any thread count.
     #[arg(long, value_parser = crate::work::parse_threads)]
@@ -32,8 +32,7 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
     let runs = args.runs.unwrap_or(s.runs).max(MIN_RUNS);
     let pool = worker_pool(args.threads)?;
     let bar = progress_bar(&s.name, u64::from(runs));
-    let buckets = s.buckets();
-    let calibration = pool.install(|| calibrate(s, &buckets, runs, &|| bar.inc(1)));
+    let calibration = pool.install(|| calibrate(s, runs, &|| bar.inc(1)));
     bar.finish_and_clear();
     match calibration {
         Ok(c) => {

@@ -23,7 +23,7 @@ pub struct Args {
     #[arg(long)]
     seed: Option<u64>,
     /// The `--runs` the batch was simulated with, if not the scenario's own `runs`.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=rollcage_scenario::spec::MAX_RUNS))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=rollcage_model::limits::MAX_RUNS))]
     runs: Option<u32>,
     /// Make the replay panic, to exercise the internal-error path.
     #[arg(long, hide = true)]
@@ -62,7 +62,6 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
     assert!(!args.debug_panic, "planted panic in the replay (--debug-panic)");
     let record = run_with_seed(
         s,
-        &s.buckets(),
         run,
         seed,
         RunOptions { record_evaluations: !args.decisions_only, ..RunOptions::default() },

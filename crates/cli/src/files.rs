@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use rollcage_scenario::spec::MAX_PRINTED_PROBLEMS;
+use rollcage_model::limits::MAX_PRINTED_PROBLEMS;
 use rollcage_scenario::{Diagnostic, Scenario};
 
 use crate::exit;

@@ -40,7 +40,7 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
     let Some(loaded) = load_one(&args.scenario)? else { return Ok(exit::BAD_INPUT) };
     let s = &loaded.scenario;
     let request = Request { effect: args.effect, power: args.power, pilots: args.pilots };
-    match plan(s, &s.buckets(), request) {
+    match plan(s, request) {
         Ok(p) => {
             print!("{}", render(s, &p));
             Ok(exit::HELD)

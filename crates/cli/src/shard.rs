@@ -31,7 +31,7 @@ pub struct MergeArgs {
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
     /// The --runs the shards were given, if any.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=rollcage_scenario::spec::MAX_RUNS))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=rollcage_model::limits::MAX_RUNS))]
     pub runs: Option<u32>,
 }
 

@@ -40,7 +40,7 @@ pub struct Args {
     #[arg(long, value_parser = parse_threads)]
     threads: Option<usize>,
     /// Run this many runs of each scenario instead of the scenario's own `runs` (for quick looks).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=rollcage_scenario::spec::MAX_RUNS))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=rollcage_model::limits::MAX_RUNS))]
     runs: Option<u32>,
     /// Run only shard I of N (1-based): a contiguous 1/N of every scenario's runs, saved in
     /// <out>/<scenario>/part-I-of-N/. `rollcage merge` turns the shards into the reports (and the
@@ -153,15 +153,13 @@ fn run_share(
 ) -> Option<Vec<RunResult>> {
     let s = &l.scenario;
     announce_if_large(s, runs.len() as u32, pool.current_num_threads());
-    let buckets = s.buckets();
     let bar = progress_bar(&s.name, u64::from(runs.end - runs.start));
     if bar.is_hidden() {
         // No terminal (a CI log, a batch job): one line per scenario says what is under way.
         eprintln!("{}: running {} runs", s.name, runs.len());
     }
     let tick = || bar.inc(1);
-    let results =
-        pool.install(|| simulate_until(s, &buckets, runs, options, &tick, &interrupt::requested));
+    let results = pool.install(|| simulate_until(s, runs, options, &tick, &interrupt::requested));
     bar.finish_and_clear();
     results
 }
@@ -220,7 +218,7 @@ fn conclude(out: &Path, loaded: &[Loaded], summaries: &[Summary]) -> anyhow::Res
 fn load(paths: &[PathBuf], runs: Option<u32>) -> anyhow::Result<Option<Vec<Loaded>>> {
     let Some(mut loaded) = load_all(paths)? else { return Ok(None) };
     if let Some(runs) = runs {
-        loaded.iter_mut().for_each(|l| l.scenario.runs = runs);
+        loaded.iter_mut().for_each(|l| l.scenario = l.scenario.with(|s| s.runs = runs));
     }
     Ok(Some(loaded))
 }

@@ -37,7 +37,7 @@ pub struct Args {
     #[arg(long, value_parser = crate::work::parse_threads)]
     threads: Option<usize>,
     /// Runs per variant, instead of the sweep's `runs` (or the scenario's).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=rollcage_scenario::spec::MAX_RUNS))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=rollcage_model::limits::MAX_RUNS))]
     runs: Option<u32>,
     /// Run only shard I of N (1-based): the variants whose number modulo N is I - 1. Combine the
     /// shards' outputs with `rollcage merge --sweep FILE --from DIR...`.
@@ -88,8 +88,8 @@ fn prepare(path: &Path, runs: Option<u32>) -> anyhow::Result<Option<(Sweep, Vec<
     };
     let prepared = ready
         .into_iter()
-        .map(|(variant, mut scenario, text)| {
-            scenario.runs = runs;
+        .map(|(variant, scenario, text)| {
+            let scenario = scenario.with(|s| s.runs = runs);
             let fingerprint = fingerprint(&["sweep variant", &text, &runs.to_string()]);
             Prepared { variant, scenario, fingerprint }
         })
@@ -123,16 +123,14 @@ fn write_row(dir: &Path, p: &Prepared, row: Vec<String>) -> anyhow::Result<()> {
 /// a Ctrl-C stopped it.
 fn run_variant(p: &Prepared, bar: &ProgressBar) -> anyhow::Result<Option<Vec<String>>> {
     let s = &p.scenario;
-    let buckets = s.buckets();
     let tick = || bar.inc(1);
     let options = BatchOptions::default();
     let stop = interrupt::requested;
-    let Some(harmful) = simulate_until(s, &buckets, 0..s.runs, options, &tick, &stop) else {
+    let Some(harmful) = simulate_until(s, 0..s.runs, options, &tick, &stop) else {
         return Ok(None);
     };
     let clean_scenario = s.harmless();
-    let Some(clean) = simulate_until(&clean_scenario, &buckets, 0..s.runs, options, &tick, &stop)
-    else {
+    let Some(clean) = simulate_until(&clean_scenario, 0..s.runs, options, &tick, &stop) else {
         return Ok(None);
     };
     let (harmful, clean) =

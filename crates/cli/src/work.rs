@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
+use rollcage_model::limits::MAX_THREADS;
 
 /// A progress bar on stderr (hidden unless stderr is a terminal): `name`, runs done, rate, ETA.
 pub fn progress_bar(name: &str, runs: u64) -> ProgressBar {
@@ -23,10 +24,6 @@ pub fn progress_bar(name: &str, runs: u64) -> ProgressBar {
     bar.set_prefix(name.to_string());
     bar
 }
-
-/// The most worker threads a command starts: far more than any machine's cores, and few enough
-/// for any system to start.
-pub const MAX_THREADS: usize = 1024;
 
 /// Parses `--threads`: 1 to [`MAX_THREADS`].
 pub fn parse_threads(text: &str) -> Result<usize, String> {

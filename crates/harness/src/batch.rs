@@ -7,11 +7,10 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use rayon::prelude::*;
-use rollcage_policy::Bucket;
 use rollcage_sim::RunSeed;
 
 use crate::run::{RunOptions, RunRecord, run_until};
-use crate::scenario::Scenario;
+use rollcage_model::Scenario;
 
 /// One run's result.
 #[derive(Clone, Debug)]
@@ -56,12 +55,11 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// Runs every run of `runs` in parallel on the current rayon pool, calling `progress` after each.
 pub fn simulate(
     scenario: &Scenario,
-    buckets: &[Bucket],
     runs: std::ops::Range<u32>,
     options: BatchOptions,
     progress: &(dyn Fn() + Sync),
 ) -> Vec<RunResult> {
-    simulate_until(scenario, buckets, runs, options, progress, &|| false)
+    simulate_until(scenario, runs, options, progress, &|| false)
         .expect("a batch nothing stops finishes")
 }
 
@@ -70,7 +68,6 @@ pub fn simulate(
 /// as if it were the whole.
 pub fn simulate_until(
     scenario: &Scenario,
-    buckets: &[Bucket],
     runs: std::ops::Range<u32>,
     options: BatchOptions,
     progress: &(dyn Fn() + Sync),
@@ -86,7 +83,7 @@ pub fn simulate_until(
                 if options.panic_on_run == Some(r) {
                     panic!("planted panic in run {r} (--debug-panic-run)");
                 }
-                run_until(scenario, buckets, r, RunOptions::default(), stop)
+                run_until(scenario, r, RunOptions::default(), stop)
             }));
             let result = match result {
                 Ok(Some(record)) => RunResult::Done(Box::new(record)),
@@ -118,9 +115,7 @@ pub struct Estimate {
 /// thread for a small world, falling to about 5M at a million players as the players' data stops
 /// fitting the caches; each worker holds about 260 bytes per player for the run under way.
 pub fn estimate(scenario: &Scenario, runs: u32, threads: usize) -> Estimate {
-    let p = &scenario.policy;
-    let schedule = p.stages.iter().map(|s| s.min_duration).fold(p.holdback_period, |a, b| a + b);
-    let hours = schedule.min(scenario.max_duration).hours();
+    let hours = scenario.policy.schedule().min(scenario.max_duration).hours();
     let population = &scenario.world.population;
     let players = f64::from(population.players);
     let sessions_per_run = players * population.runs_per_day / 24.0 * hours;

@@ -26,7 +26,7 @@ use rollcage_policy::{Command, EventKind, Method};
 use rollcage_sim::RunSeed;
 
 use crate::run::{RunOptions, RunRecord, run_with_seed};
-use crate::scenario::Scenario;
+use rollcage_model::Scenario;
 
 /// The level of the ratio's interval.
 const Z_95: f64 = 1.959_963_984_540_054;
@@ -141,10 +141,11 @@ pub fn null_world(scenario: &Scenario) -> Result<(Scenario, bool, usize), Calibr
         return Err(CalibrationError::NothingToCalibrate);
     }
     let faults_removed = !release.faults.is_empty();
-    let mut null = scenario.harmless();
-    let before = null.commands.len();
-    null.commands.retain(|c| matches!(c.command, Command::Approve { .. }));
-    let dropped = before - null.commands.len();
+    let null = scenario.with(|null| {
+        null.world.release.faults.clear();
+        null.commands.retain(|c| matches!(c.command, Command::Approve { .. }));
+    });
+    let dropped = scenario.commands.len() - null.commands.len();
     Ok((null, faults_removed, dropped))
 }
 
@@ -155,7 +156,6 @@ type Sample = (LookKey, f64, f64, f64);
 /// looks. `progress` is told of each finished run.
 pub fn calibrate(
     scenario: &Scenario,
-    buckets: &[rollcage_policy::Bucket],
     runs: u32,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Calibration, CalibrationError> {
@@ -167,8 +167,7 @@ pub fn calibrate(
     let mut samples: Vec<Sample> = (0..runs)
         .into_par_iter()
         .map(|run| {
-            let record =
-                run_with_seed(&null, buckets, run, RunSeed::derive(null.seed, run), options);
+            let record = run_with_seed(&null, run, RunSeed::derive(null.seed, run), options);
             progress();
             samples_of(&null, &record)
         })

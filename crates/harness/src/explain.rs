@@ -7,8 +7,8 @@ use rollcage_sim::FaultKind;
 
 use crate::oracle::Oracle;
 use crate::run::RunRecord;
-use crate::scenario::Scenario;
 use crate::summary::{Rate, Summary};
+use rollcage_model::Scenario;
 
 fn rate(r: Option<Rate>) -> String {
     r.map_or_else(
@@ -295,7 +295,7 @@ pub fn timeline(scenario: &Scenario, r: &RunRecord) -> String {
 /// by the `faulty_share` draw).
 fn describe_truth(out: &mut String, scenario: &Scenario, r: &RunRecord) {
     let truth = &scenario.world.release;
-    let drawn_harmless = !truth.faults.is_empty() && !truth.draw(r.seed);
+    let drawn_harmless = !truth.faults.is_empty() && !r.seed.carries_faults(truth);
     if truth.faults.is_empty() || drawn_harmless {
         let why = if drawn_harmless { " in this run (faulty_share draw)" } else { "" };
         let _ = writeln!(out, "truth: build {} carries no fault{why}", truth.build);

@@ -171,7 +171,7 @@ mod tests {
     /// controller that did would be caught here.)
     #[test]
     fn nothing_of_a_killed_release_does_harm() {
-        let mut world = rollcage_sim::testing::world(100);
+        let mut world = rollcage_model::testing::world(100);
         world.release.faults = vec![Fault {
             feature: 0,
             kind: FaultKind::CrashRate { multiplier: 2.0 },

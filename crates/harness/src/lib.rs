@@ -17,16 +17,15 @@ pub mod oracle;
 pub mod plan;
 pub mod rows;
 pub mod run;
-pub mod scenario;
 pub mod summary;
 pub mod sweep;
 mod table;
 
 pub use batch::{BatchOptions, Estimate, RunResult, estimate, simulate, simulate_until};
 pub use oracle::{Oracle, Violation, Violations};
+pub use rollcage_model::{Definition, Expectations, Scenario, ScheduledCommand};
 pub use run::{
     FinalPhase, Outcome, RollbackRecord, RunOptions, RunRecord, SaveRecord, run, run_controller,
     run_with_seed,
 };
-pub use scenario::{Expectations, Scenario, ScheduledCommand};
 pub use summary::Summary;

@@ -27,14 +27,14 @@
 use std::fmt::Write;
 
 use rayon::prelude::*;
-use rollcage_policy::{Bucket, Evaluation, EventKind, Method, Statistic, Verdict};
+use rollcage_policy::{Evaluation, EventKind, Method, Statistic, Verdict};
 use rollcage_sim::RunSeed;
 use rollcage_stats::power::{Boundary, power};
 use rollcage_stats::sequential::{msprt_z_bound, sprt_log_bounds, z_critical};
 use rollcage_stats::{Margin, normal};
 
 use crate::run::{Outcome, RunOptions, RunRecord, run_with_seed};
-use crate::scenario::Scenario;
+use rollcage_model::Scenario;
 
 /// What the designer asks.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -136,7 +136,7 @@ struct PilotLook {
 }
 
 /// Makes the plan of every statistical guardrail of `scenario`.
-pub fn plan(scenario: &Scenario, buckets: &[Bucket], request: Request) -> Result<Plan, PlanError> {
+pub fn plan(scenario: &Scenario, request: Request) -> Result<Plan, PlanError> {
     let statistic =
         |g: &usize| scenario.policy.guardrails[*g].method.comparison().map(|c| c.statistic);
     let (guardrails, ranked): (Vec<usize>, Vec<usize>) = (0..scenario.policy.guardrails.len())
@@ -146,7 +146,7 @@ pub fn plan(scenario: &Scenario, buckets: &[Bucket], request: Request) -> Result
         return Err(PlanError::NothingToPlan);
     }
     let clean = clean(scenario);
-    let (pilots, stopped) = pilots(&clean, buckets, request.pilots);
+    let (pilots, stopped) = pilots(&clean, request.pilots);
     if pilots.is_empty() {
         return Err(PlanError::EveryPilotStopped(stopped));
     }
@@ -181,15 +181,16 @@ pub fn plan(scenario: &Scenario, buckets: &[Bucket], request: Request) -> Result
 /// The scenario on a release with no faults and a healthy telemetry pipeline and assignment,
 /// driven only by its approvals.
 fn clean(scenario: &Scenario) -> Scenario {
-    let mut clean = scenario.harmless();
-    clean.world.observation = rollcage_sim::Observation::default();
-    clean.world.assignment_bug = None;
-    clean.commands.retain(|c| matches!(c.command, rollcage_policy::Command::Approve { .. }));
-    clean
+    scenario.with(|clean| {
+        clean.world.release.faults.clear();
+        clean.world.observation = rollcage_sim::Observation::default();
+        clean.world.assignment_bug = None;
+        clean.commands.retain(|c| matches!(c.command, rollcage_policy::Command::Approve { .. }));
+    })
 }
 
 /// Runs pilots until `wanted` ran their schedule to the end, trying at most four times as many.
-fn pilots(scenario: &Scenario, buckets: &[Bucket], wanted: u32) -> (Vec<RunRecord>, u32) {
+fn pilots(scenario: &Scenario, wanted: u32) -> (Vec<RunRecord>, u32) {
     let options = RunOptions { record_evaluations: true, ..RunOptions::default() };
     let limit = wanted.saturating_mul(4);
     let (mut used, mut stopped, mut next) = (Vec::new(), 0, 0);
@@ -197,9 +198,7 @@ fn pilots(scenario: &Scenario, buckets: &[Bucket], wanted: u32) -> (Vec<RunRecor
         let batch = (wanted - used.len() as u32).min(limit - next);
         let records: Vec<RunRecord> = (next..next + batch)
             .into_par_iter()
-            .map(|run| {
-                run_with_seed(scenario, buckets, run, RunSeed::derive(scenario.seed, run), options)
-            })
+            .map(|run| run_with_seed(scenario, run, RunSeed::derive(scenario.seed, run), options))
             .collect();
         next += batch;
         for record in records {

@@ -9,7 +9,7 @@ use crate::batch::RunResult;
 use crate::figures::{Figures, RunFigures};
 use crate::oracle::{Oracle, Violation};
 use crate::run::Outcome;
-use crate::scenario::Scenario;
+use rollcage_model::Scenario;
 
 /// The confidence of every interval in rollcage's reports.
 pub const CONFIDENCE: f64 = 0.95;

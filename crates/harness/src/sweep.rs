@@ -13,8 +13,8 @@
 //! cells, so a table merged from shards marks exactly the rows an unsharded sweep marks.
 
 use crate::rows::{Table, opt, rate_cells as rate};
-use crate::scenario::Scenario;
 use crate::summary::{Spread, Summary};
+use rollcage_model::Scenario;
 
 /// The columns of `reports/sweep/<name>.csv`, documented in reports/README.md.
 pub const SWEEP_HEADER: &[&str] = &[

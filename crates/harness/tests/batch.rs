@@ -8,9 +8,8 @@ use rollcage_harness::{BatchOptions, RunResult, Summary, simulate};
 
 fn batch(threads: usize, options: BatchOptions) -> Vec<RunResult> {
     let s = common::scenario();
-    let buckets = s.buckets();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-    pool.install(|| simulate(&s, &buckets, 0..s.runs, options, &|| {}))
+    pool.install(|| simulate(&s, 0..s.runs, options, &|| {}))
 }
 
 #[test]
@@ -40,10 +39,9 @@ fn a_panicking_run_is_reported_and_the_rest_complete() {
 /// A batch where every run breaks an oracle prints five repro commands and says where the rest are.
 #[test]
 fn every_violating_run_can_be_found_from_the_summary() {
-    let mut s = common::scenario();
-    s.world.sabotage = Some(rollcage_sim::Sabotage::LeakHoldback);
-    let buckets = s.buckets();
-    let results = simulate(&s, &buckets, 0..s.runs, BatchOptions::default(), &|| {});
+    let s =
+        common::scenario().with(|s| s.world.sabotage = Some(rollcage_sim::Sabotage::LeakHoldback));
+    let results = simulate(&s, 0..s.runs, BatchOptions::default(), &|| {});
     let summary = Summary::from_results(&s, &results);
     assert_eq!(summary.violation_runs, 20);
     let text = rollcage_harness::explain::describe_summary(&summary, "scenarios/test.toml");

@@ -10,8 +10,8 @@ use rollcage_harness::explain::describe_summary;
 use rollcage_harness::figures::{Figures, RunFigures, figures_table, parse_figures, shard_range};
 use rollcage_harness::rows::{RUNS_HEADER, SUMMARY_HEADER, runs_table, summary_table};
 use rollcage_harness::{
-    Oracle, Outcome, RunRecord, RunResult, SaveRecord, Scenario, ScheduledCommand, Summary,
-    run_controller,
+    Definition, Oracle, Outcome, RunRecord, RunResult, SaveRecord, Scenario, ScheduledCommand,
+    Summary, run_controller,
 };
 use rollcage_policy::{
     BuildId, Command, Controller, Direction, Evaluation, EventKind, Guardrail, KillScope, Method,
@@ -54,7 +54,7 @@ fn crash(feature: usize, platform: Option<u8>) -> Fault {
 /// The common scenario with telemetry and kills broken down by platform (ios, android), two
 /// features (a faulty exchange and healthy daily quests), and only the quiet guardrail.
 fn scenario(faults: Vec<Fault>) -> Scenario {
-    let mut s = common::scenario();
+    let mut s = common::definition();
     s.world.breakdown = Breakdown::Platform;
     s.policy.cells = vec!["ios".into(), "android".into()];
     s.policy.cell_shares = vec![0.5, 0.5];
@@ -62,7 +62,7 @@ fn scenario(faults: Vec<Fault>) -> Scenario {
     s.policy.features = s.world.release.features.clone();
     s.policy.guardrails = vec![quiet_guardrail()];
     s.world.release.faults = faults;
-    s
+    Scenario::new(s)
 }
 
 /// A breach of the quiet guardrail, in `cell` or over everyone.
@@ -166,10 +166,9 @@ fn operator_kill(hours: u32, scope: KillScope) -> ScheduledCommand {
 
 /// Runs `s` with `script` as its commands.
 fn drive(s: &Scenario, script: Vec<ScheduledCommand>) -> RunRecord {
-    let mut s = s.clone();
-    s.commands = script;
+    let s = s.with(|s| s.commands = script);
     let policy = Scripted(Policy::new(&s.policy, s.world.release.build.clone()));
-    let record = run_controller(&s, &s.buckets(), 0, RunSeed(11), policy);
+    let record = run_controller(&s, 0, RunSeed(11), policy);
     assert!(record.violations.is_empty(), "{:?}", record.violations.first);
     record
 }
@@ -377,8 +376,7 @@ fn batch() -> Vec<RunFigures> {
 
 #[test]
 fn the_summary_counts_false_stops_over_every_run_and_judges_their_bound() {
-    let mut s = scenario(vec![]);
-    s.expect.false_stop_rate_max = Some(0.15);
+    let s = scenario(vec![]).with(|s| s.expect.false_stop_rate_max = Some(0.15));
     let summary = Summary::from_figures(&s, &batch());
     assert_eq!(summary.false_stops, 4);
     let rate = summary.false_stop_rate.unwrap();
@@ -430,7 +428,7 @@ fn alpha_used_is_the_false_kill_rate_over_the_policys_alpha() {
 
 #[test]
 fn the_alpha_budget_adds_the_statistical_guardrails_and_divides_under_a_correction() {
-    let mut s = common::scenario();
+    let mut s = common::definition();
     let mut second = s.policy.guardrails[0].clone();
     if let Method::Msprt { test, .. } = &mut second.method {
         test.alpha = 0.025;
@@ -438,7 +436,7 @@ fn the_alpha_budget_adds_the_statistical_guardrails_and_divides_under_a_correcti
     second.scope = Scope::Segment;
     s.policy.guardrails.push(second);
     s.policy.guardrails.push(quiet_guardrail());
-    let budget = |s: &Scenario| s.policy.alpha_budget().expect("statistical guardrails");
+    let budget = |s: &Definition| s.policy.alpha_budget().expect("statistical guardrails");
     assert!((budget(&s) - 0.075).abs() < 1e-12, "{}", budget(&s));
     for correction in [Multiplicity::Bonferroni, Multiplicity::Holm] {
         s.policy.multiplicity = correction;

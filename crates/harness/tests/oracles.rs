@@ -14,16 +14,17 @@ fn violated(record: &RunRecord) -> Vec<Oracle> {
 }
 
 fn sabotaged(sabotage: Sabotage, commands: Vec<ScheduledCommand>) -> RunRecord {
-    let mut s = common::scenario();
-    s.world.sabotage = Some(sabotage);
-    s.commands = commands;
-    run(&s, &s.buckets(), 0, RunOptions::default())
+    let s = common::scenario().with(|s| {
+        s.world.sabotage = Some(sabotage);
+        s.commands = commands;
+    });
+    run(&s, 0, RunOptions::default())
 }
 
 #[test]
 fn a_clean_run_violates_nothing_and_is_released() {
     let s = common::scenario();
-    let record = run(&s, &s.buckets(), 0, RunOptions::default());
+    let record = run(&s, 0, RunOptions::default());
     assert!(record.violations.is_empty(), "{:?}", record.violations.first);
     assert_eq!(record.final_phase, rollcage_harness::FinalPhase::Released);
     assert_eq!(record.stage_reached, 3);
@@ -56,9 +57,8 @@ fn a_kill_that_never_reaches_clients_is_caught() {
     let record = sabotaged(Sabotage::IgnoreKill, vec![kill.clone()]);
     assert_eq!(violated(&record), vec![Oracle::KillPropagation], "{:?}", record.violations);
     // The same kill in a correct world propagates within the bound.
-    let mut s = common::scenario();
-    s.commands = vec![kill];
-    let clean = run(&s, &s.buckets(), 0, RunOptions::default());
+    let s = common::scenario().with(|s| s.commands = vec![kill]);
+    let clean = run(&s, 0, RunOptions::default());
     assert!(clean.violations.is_empty(), "{:?}", clean.violations);
 }
 
@@ -102,7 +102,7 @@ impl Impatient {
 #[test]
 fn a_stage_left_before_its_gate_holds_is_caught() {
     let s = common::scenario();
-    let record = run_controller(&s, &s.buckets(), 0, RunSeed(1), Impatient { stage: 0 });
+    let record = run_controller(&s, 0, RunSeed(1), Impatient { stage: 0 });
     assert!(violated(&record).contains(&Oracle::GateRespected), "{:?}", record.violations);
     let first = record.violations.first.iter().find(|v| v.oracle == Oracle::GateRespected).unwrap();
     assert!(first.detail.contains("stage 1"), "{}", first.detail);
@@ -145,7 +145,7 @@ impl Controller for Stubborn {
 #[test]
 fn a_killed_build_exposed_again_is_caught() {
     let s = common::scenario();
-    let record = run_controller(&s, &s.buckets(), 0, RunSeed(2), Stubborn);
+    let record = run_controller(&s, 0, RunSeed(2), Stubborn);
     assert!(violated(&record).contains(&Oracle::NoResumeOfKilledBuild), "{:?}", record.violations);
 }
 
@@ -167,7 +167,7 @@ impl Controller for Stuck {
 #[test]
 fn a_rollout_that_never_finishes_is_caught() {
     let s = common::scenario();
-    let record = run_controller(&s, &s.buckets(), 0, RunSeed(3), Stuck);
+    let record = run_controller(&s, 0, RunSeed(3), Stuck);
     assert_eq!(violated(&record), vec![Oracle::Liveness], "{:?}", record.violations);
     assert_eq!(record.ended_at, s.max_duration);
 }

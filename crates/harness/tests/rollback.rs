@@ -7,7 +7,7 @@
 mod common;
 
 use proptest::prelude::*;
-use rollcage_harness::{FinalPhase, Oracle, RunOptions, RunRecord, run, run_controller};
+use rollcage_harness::{FinalPhase, Oracle, RunOptions, RunRecord, Scenario, run, run_controller};
 use rollcage_policy::{
     Action, BuildId, Command, Controller, Event, EventKind, KillScope, Minutes, Response, Restore,
     StepResult, Telemetry,
@@ -21,7 +21,7 @@ fn violated(record: &RunRecord) -> Vec<Oracle> {
 fn run_economy(strategy: Restore, sabotage: Option<Sabotage>, run_index: u32) -> RunRecord {
     let mut s = common::economy_scenario(strategy);
     s.world.sabotage = sabotage;
-    run(&s, &s.buckets(), run_index, RunOptions::default())
+    run(&Scenario::new(s), run_index, RunOptions::default())
 }
 
 #[test]
@@ -85,18 +85,19 @@ fn a_down_migration_that_drops_items_is_caught() {
 
 #[test]
 fn a_feature_kill_that_leaks_on_one_platform_is_caught() {
-    let mut s = common::scenario();
+    let mut s = common::definition();
     s.policy.features = vec!["exchange-v2".into(), "daily-quests".into()];
     s.world.release.features = s.policy.features.clone();
     s.commands = vec![common::kill_at(
         8,
         Command::Kill { note: "quests broken".into(), scope: KillScope::Feature(1) },
     )];
-    let clean = run(&s, &s.buckets(), 0, RunOptions::default());
+    let s = Scenario::new(s);
+    let clean = run(&s, 0, RunOptions::default());
     assert!(clean.violations.is_empty(), "{:?}", clean.violations);
     assert_eq!(clean.final_phase, FinalPhase::Released, "a feature kill lets the rollout go on");
-    s.world.sabotage = Some(Sabotage::FeatureKillLeak { platform: 1 });
-    let leaky = run(&s, &s.buckets(), 0, RunOptions::default());
+    let s = s.with(|s| s.world.sabotage = Some(Sabotage::FeatureKillLeak { platform: 1 }));
+    let leaky = run(&s, 0, RunOptions::default());
     assert_eq!(violated(&leaky), vec![Oracle::KillPropagation], "{:?}", leaky.violations);
     assert!(
         leaky.violations.first[0].detail.contains("feature daily-quests"),
@@ -147,8 +148,8 @@ impl Controller for Hasty {
 
 #[test]
 fn a_rollback_declared_done_before_its_steps_succeeded_is_caught() {
-    let s = common::economy_scenario(Restore::Replay);
-    let r = run_controller(&s, &s.buckets(), 0, RunSeed(5), Hasty { build: BuildId::new("1.4.0") });
+    let s = Scenario::new(common::economy_scenario(Restore::Replay));
+    let r = run_controller(&s, 0, RunSeed(5), Hasty { build: BuildId::new("1.4.0") });
     let found = violated(&r);
     assert!(found.contains(&Oracle::RollbackHonest), "{:?}", r.violations);
     assert!(
@@ -163,7 +164,7 @@ fn a_plan_that_forgets_the_migration_is_caught() {
     let mut s = common::economy_scenario(Restore::Replay);
     s.policy.rollback.remove(2);
     s.world.rollback.remove(2);
-    let r = run(&s, &s.buckets(), 0, RunOptions::default());
+    let r = run(&Scenario::new(s), 0, RunOptions::default());
     assert_eq!(violated(&r), vec![Oracle::RollbackComplete], "{:?}", r.violations);
     assert!(r.violations.first[0].detail.contains("saves still on the new schema"));
 }
@@ -172,7 +173,7 @@ fn a_plan_that_forgets_the_migration_is_caught() {
 fn a_step_that_never_succeeds_ends_in_an_explicit_rollback_failed() {
     let mut s = common::economy_scenario(Restore::Replay);
     s.world.rollback[2].failure_probability = 1.0;
-    let r = run(&s, &s.buckets(), 0, RunOptions::default());
+    let r = run(&Scenario::new(s), 0, RunOptions::default());
     assert_eq!(r.final_phase, FinalPhase::RollbackFailed);
     assert_eq!(r.rollback.as_ref().unwrap().result, "rollback_failed");
     // Three steps, the third tried 1 + 6 times; no guarantee is broken by failing loudly.
@@ -198,7 +199,7 @@ proptest! {
             s.world.rollback[i] = StepTruth { failure_probability: p, half_applied_probability: half, ..s.world.rollback[i] };
             s.policy.rollback[i].retries = r;
         }
-        let r = run(&s, &s.buckets(), run_index, RunOptions::default());
+        let r = run(&Scenario::new(s), run_index, RunOptions::default());
         prop_assert!(matches!(r.final_phase, FinalPhase::RolledBack | FinalPhase::RollbackFailed), "{:?}", r.final_phase);
         if r.final_phase == FinalPhase::RolledBack {
             prop_assert!(r.violations.is_empty(), "{:?}", r.violations);

@@ -1,42 +1,9 @@
 //! What the policy does ([`Action`]), what it is told by operators ([`Command`]) and what it
 //! records ([`Event`]) so that every decision can be explained.
 
-use std::fmt;
-use std::sync::Arc;
-
 use crate::guardrail::Evaluation;
-use crate::units::{Minutes, Share};
-
-/// A build's identifier, e.g. `1.4.0`. Cheap to clone.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct BuildId(Arc<str>);
-
-impl BuildId {
-    pub fn new(id: &str) -> BuildId {
-        BuildId(Arc::from(id))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for BuildId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(&self.0)
-    }
-}
-
-/// What a kill switch switches off.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum KillScope {
-    /// The whole release; its rollback plan runs.
-    Release,
-    /// One feature of the release (index into the policy's features).
-    Feature(usize),
-    /// One segment cell (index into the policy's cells).
-    Segment(usize),
-}
+use rollcage_model::{BuildId, Command, KillScope, Minutes, Share};
+use std::fmt;
 
 /// A change the policy asks the world to make.
 #[derive(Clone, Debug, PartialEq)]
@@ -58,41 +25,6 @@ pub struct StepResult {
     pub step: usize,
     pub attempt: u32,
     pub succeeded: bool,
-}
-
-/// A scripted operator intervention.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Command {
-    Kill {
-        note: String,
-        scope: KillScope,
-    },
-    Pause {
-        note: String,
-    },
-    Resume {
-        note: String,
-    },
-    /// Approve leaving the given stage (0-based).
-    Approve {
-        stage: usize,
-    },
-    /// Resume after a kill with a new build that addresses the root cause.
-    NewBuild {
-        build: BuildId,
-    },
-}
-
-impl Command {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Command::Kill { .. } => "kill",
-            Command::Pause { .. } => "pause",
-            Command::Resume { .. } => "resume",
-            Command::Approve { .. } => "approve",
-            Command::NewBuild { .. } => "new_build",
-        }
-    }
 }
 
 /// One sample-ratio check: the current stage's assigned players against the split the

@@ -1,7 +1,7 @@
 //! Evaluating one guardrail on the telemetry of every stage so far.
 //!
 //! A statistical guardrail asks, at every look, whether the build harms players beyond the margin.
-//! How it decides depends on its method (see [`Method`](crate::config::Method)); the methods that
+//! How it decides depends on its method (see [`Method`](rollcage_model::Method)); the methods that
 //! hold their error rate over many looks need to remember what they did at earlier looks, which
 //! [`Memory`] keeps for each guardrail and segment cell.
 //!
@@ -15,8 +15,8 @@ mod memory;
 mod method;
 mod spending;
 
-use crate::config::Guardrail;
 use crate::telemetry::{Cohort, Telemetry};
+use rollcage_model::Guardrail;
 
 pub use evaluation::{Evaluation, Verdict};
 use harm::{harm, pooled};
@@ -100,9 +100,9 @@ pub fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Comparison, Method, Severity, Statistic};
-    use crate::metric::Metric;
     use crate::telemetry::ALL_CELLS;
+    use rollcage_model::Metric;
+    use rollcage_model::{Comparison, Method, Severity, Statistic};
     use rollcage_stats::sequential::{msprt_z_bound, z_critical};
     use rollcage_stats::spending::GroupSequential;
     use rollcage_stats::{Direction, Margin, Moments, VarianceModel};
@@ -130,7 +130,7 @@ mod tests {
             min_sample: 100,
             severity: Severity::Rollback,
             breaches_required: 1,
-            scope: crate::config::Scope::Release,
+            scope: rollcage_model::Scope::Release,
             inconclusive_limit: 0,
         }
     }

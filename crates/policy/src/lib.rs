@@ -7,25 +7,21 @@
 //! feed. Its inputs are [`Telemetry`] (per-cohort sums, never the truth about a build) and operator
 //! [`Command`]s; its outputs are [`Action`]s for the world and [`Event`]s that explain each decision.
 
-pub mod config;
 pub mod event;
 pub mod guardrail;
 pub mod machine;
-pub mod metric;
 pub mod telemetry;
-pub mod units;
 
-pub use config::{
-    Comparison, Guardrail, Method, Multiplicity, PlannedStep, PolicyConfig, Restore, Scope,
-    Severity, SrmCheck, Stage, Statistic, StepKind,
-};
-pub use event::{
-    Action, BuildId, Command, Event, EventKind, KillScope, Reason, SampleRatio, StepResult,
-};
+pub use event::{Action, Event, EventKind, Reason, SampleRatio, StepResult};
 pub use guardrail::{Evaluation, Evidence, Look, Memory, Verdict};
 pub use machine::{Controller, Phase, Policy, Response};
-pub use metric::Metric;
+// The policy's configuration and units belong to the typed scenario; they are named here too,
+// because the policy's interface speaks them.
+pub use rollcage_model::{
+    BUCKETS, Bucket, BucketLayout, BuildId, Command, Comparison, Guardrail, KillScope, Method,
+    Metric, Minutes, Multiplicity, PlannedStep, PolicyConfig, Restore, Scope, Severity, Share,
+    SrmCheck, Stage, Statistic, StepKind,
+};
 pub use rollcage_stats::spending::Spending;
 pub use rollcage_stats::{Direction, Margin, VarianceModel};
 pub use telemetry::{ALL_CELLS, Cohort, CohortTelemetry, MAX_CELLS, Telemetry};
-pub use units::{BUCKETS, Bucket, BucketLayout, Minutes, Share};

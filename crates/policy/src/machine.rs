@@ -34,11 +34,12 @@ mod kills;
 mod looks;
 mod schedule;
 
-use crate::config::PolicyConfig;
-use crate::event::{Action, BuildId, Command, Event, EventKind, KillScope, Reason, StepResult};
+use crate::event::{Action, Event, EventKind, Reason, StepResult};
 use crate::guardrail::Memory;
 use crate::telemetry::{MAX_CELLS, Telemetry};
-use crate::units::Minutes;
+use rollcage_model::Minutes;
+use rollcage_model::PolicyConfig;
+use rollcage_model::{BuildId, Command, KillScope};
 
 /// What a controller asks of the world and what it records, after one input.
 #[derive(Debug, Default, PartialEq)]
@@ -345,14 +346,14 @@ impl Controller for Policy<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{
+    use crate::guardrail::{Evaluation, Verdict};
+    use crate::telemetry::Cohort;
+    use rollcage_model::Metric;
+    use rollcage_model::Share;
+    use rollcage_model::{
         Comparison, Guardrail, Method, Multiplicity, PlannedStep, Restore, Scope, Severity,
         SrmCheck, Stage, StepKind,
     };
-    use crate::guardrail::{Evaluation, Verdict};
-    use crate::metric::Metric;
-    use crate::telemetry::Cohort;
-    use crate::units::Share;
     use rollcage_stats::{Direction, Moments};
 
     fn guardrail(scope: Scope, limit: f64) -> Guardrail {
@@ -678,7 +679,7 @@ mod tests {
                     alpha: 0.1,
                     margin: rollcage_stats::Margin::Absolute(0.0),
                     variance: rollcage_stats::VarianceModel::Session,
-                    statistic: crate::config::Statistic::Mean,
+                    statistic: rollcage_model::Statistic::Mean,
                 },
                 spending: rollcage_stats::spending::Spending::Pocock,
                 planned_information: 1000.0,
@@ -826,7 +827,7 @@ mod tests {
                 alpha: 0.06,
                 margin: rollcage_stats::Margin::Absolute(0.0),
                 variance: rollcage_stats::VarianceModel::Session,
-                statistic: crate::config::Statistic::Mean,
+                statistic: rollcage_model::Statistic::Mean,
             }),
             severity: Severity::Pause,
             breaches_required: 1,

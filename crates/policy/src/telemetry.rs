@@ -8,8 +8,8 @@
 use rollcage_stats::rank::BINS as LATENCY_BINS;
 use rollcage_stats::{Carried, Moments};
 
-use crate::metric::Metric;
-use crate::units::Minutes;
+use rollcage_model::Metric;
+use rollcage_model::Minutes;
 
 /// The groups of players a snapshot reports on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -41,7 +41,7 @@ impl Cohort {
 }
 
 /// The most segment cells a snapshot breaks a cohort into (the most regions a scenario may have).
-pub const MAX_CELLS: usize = 16;
+pub use rollcage_model::limits::MAX_CELLS;
 
 /// Every cell, as a set of cells (bit c for cell c).
 pub const ALL_CELLS: u32 = (1 << MAX_CELLS) - 1;

@@ -8,7 +8,6 @@
 //! [`schema`] prints the same declarations as a JSON Schema.
 
 mod diagnostic;
-pub mod limits;
 mod load;
 mod reader;
 pub mod schema;
@@ -17,7 +16,7 @@ pub mod spec;
 pub mod sweep;
 
 pub use diagnostic::{Diagnostic, Label};
-pub use rollcage_harness::Scenario;
+pub use rollcage_model::Scenario;
 use toml::de::DeTable;
 
 use crate::reader::{Obj, Reader};

@@ -4,14 +4,14 @@
 //! half of it on the new build, and reports sessions per second.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use rollcage_model::hash::buckets;
 use rollcage_policy::{Action, BuildId, Minutes, Share};
-use rollcage_sim::hash::buckets;
 use rollcage_sim::{
     Fault, FaultKind, RunSeed, SegmentFilter, SessionEvent, SessionObserver, World, WorldConfig,
 };
 
 fn config() -> WorldConfig {
-    let mut config = rollcage_sim::testing::world(20_000);
+    let mut config = rollcage_model::testing::world(20_000);
     config.population.runs_per_day = 3.0;
     config.release.faults.push(Fault {
         feature: 0,

@@ -16,7 +16,7 @@
 use rollcage_policy::{Cohort, CohortTelemetry, MAX_CELLS, Metric, Telemetry};
 use rollcage_stats::{VarianceModel, shares};
 
-use crate::config::{Breakdown, WorldConfig};
+use rollcage_model::{Breakdown, WorldConfig};
 
 /// One player's observation counts in the exposure that is ending.
 pub(crate) struct Totals {

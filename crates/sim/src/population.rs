@@ -6,7 +6,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use rollcage_policy::Bucket;
 
-use crate::config::{Segment, WorldConfig};
+use rollcage_model::{Segment, WorldConfig};
 use rollcage_stats::fastmath;
 
 /// What the hot loop needs of a player, packed into 20 bytes.

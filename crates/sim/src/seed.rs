@@ -29,6 +29,14 @@ impl RunSeed {
         rng.set_stream(stream as u64);
         rng
     }
+
+    /// Whether this run's release carries its faults, drawn from the run's own Truth stream
+    /// (always when `faulty_share` is 1, with no draw).
+    pub fn carries_faults(self, release: &rollcage_model::Release) -> bool {
+        use rand::RngExt;
+        release.faulty_share >= 1.0
+            || self.stream(Stream::Truth).random::<f64>() < release.faulty_share
+    }
 }
 
 /// The subsystems that draw random numbers, each from its own stream, so that a change in how

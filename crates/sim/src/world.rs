@@ -44,10 +44,10 @@ use rand_chacha::ChaCha8Rng;
 use rollcage_policy::{Bucket, BucketLayout, BuildId, Cohort, Minutes, StepResult, Telemetry};
 
 use crate::carry::Carries;
-use crate::config::WorldConfig;
 use crate::flags::Flags;
 use crate::population::{AliasTable, Player};
 use crate::saves::Save;
+use rollcage_model::WorldConfig;
 
 use faults::Effect;
 use operations::Operation;

@@ -4,10 +4,10 @@ mod common;
 
 use common::run;
 
+use rollcage_model::hash::buckets;
 use rollcage_policy::{
     Action, BuildId, Cohort, KillScope, Metric, Minutes, Restore, Share, StepKind, StepResult,
 };
-use rollcage_sim::hash::buckets;
 use rollcage_sim::{
     Breakdown, Fault, FaultKind, InFlight, Migration, RunSeed, Sabotage, SegmentFilter,
     SessionEvent, StepTruth, World, WorldConfig,

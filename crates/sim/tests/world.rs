@@ -6,8 +6,8 @@ mod common;
 use common::run;
 
 use rand::Rng;
+use rollcage_model::hash::buckets;
 use rollcage_policy::{Action, Bucket, BuildId, Cohort, KillScope, Metric, Minutes, Share};
-use rollcage_sim::hash::buckets;
 use rollcage_sim::{Fault, FaultKind, RunSeed, SegmentFilter, Stream, World};
 
 fn expose(bp: u16) -> Action {

@@ -11,7 +11,7 @@ use rollcage_sim::{Save, SessionEvent};
 use super::guarantee::{Oracle, Violations};
 use super::rollback::check_saves;
 use super::session::{Declared, check_exposure, check_kills, check_stopped};
-use crate::scenario::Scenario;
+use rollcage_model::Scenario;
 
 /// Sessions each compared cohort really reported during the current stage, counted the way
 /// telemetry counts them: when the session ends.
@@ -51,7 +51,7 @@ impl<'a> Oracles<'a> {
         Oracles {
             scenario,
             layout: scenario.policy.layout(),
-            bound: scenario.kill_propagation_bound,
+            bound: scenario.kill_propagation_bound(),
             builds: Vec::new(),
             last_build: vec![0; players],
             stage: None,

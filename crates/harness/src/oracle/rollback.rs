@@ -6,7 +6,7 @@ use rollcage_policy::{BuildId, Minutes, StepKind};
 use rollcage_sim::{Migration, Save};
 
 use super::guarantee::{Oracle, Violations};
-use crate::scenario::Scenario;
+use rollcage_model::Scenario;
 
 /// Checks the saves when the policy has declared `build` rolled back at `at`; `holdback` says
 /// whether a player (by index) is in the holdback.

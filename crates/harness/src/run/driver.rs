@@ -5,9 +5,7 @@
 use std::iter::Peekable;
 use std::slice;
 
-use rollcage_policy::{
-    Action, Bucket, BuildId, Controller, Event, EventKind, KillScope, Minutes, Share,
-};
+use rollcage_policy::{Action, BuildId, Controller, Event, EventKind, KillScope, Minutes, Share};
 use rollcage_sim::{RunSeed, World};
 
 use super::observer::{Observer, Tally};
@@ -16,18 +14,17 @@ use super::record::{CohortTally, FinalPhase, RunRecord, SaveRecord, StageRecord}
 use super::verdict::{Decisions, builds, stage_reached};
 use crate::harm::{contained_at, first_false_stop};
 use crate::oracle::Oracles;
-use crate::scenario::{Scenario, ScheduledCommand};
+use rollcage_model::{Scenario, ScheduledCommand};
 
 /// Plays one run of `scenario` with `seed` to its end, or until `stop` says so at an evaluation.
 pub(super) fn drive<C: Controller>(
     scenario: &Scenario,
-    buckets: &[Bucket],
     run: u32,
     seed: RunSeed,
     controller: C,
     stop: &dyn Fn() -> bool,
 ) -> Option<RunRecord> {
-    let mut d = Driver::new(scenario, buckets, seed, controller);
+    let mut d = Driver::new(scenario, seed, controller);
     let start = d.controller.start(Minutes::ZERO);
     d.handle(Minutes::ZERO, start);
     let mut commands = scenario.commands.iter().peekable();
@@ -58,7 +55,6 @@ type Commands<'a> = Peekable<slice::Iter<'a, ScheduledCommand>>;
 struct Driver<'a, C> {
     scenario: &'a Scenario,
     pipeline: Option<Pipeline<'a>>,
-    buckets: &'a [Bucket],
     controller: C,
     world: World<'a>,
     observer: Observer<'a>,
@@ -73,16 +69,15 @@ struct Driver<'a, C> {
 
 impl<'a, C: Controller> Driver<'a, C> {
     /// The run of `scenario` with `seed` before its start: no action taken, no session played.
-    fn new(scenario: &'a Scenario, buckets: &'a [Bucket], seed: RunSeed, controller: C) -> Self {
+    fn new(scenario: &'a Scenario, seed: RunSeed, controller: C) -> Self {
         let layout = scenario.policy.layout();
         Driver {
             scenario,
-            buckets,
             controller,
-            world: World::new(&scenario.world, buckets, seed),
+            world: World::new(&scenario.world, scenario.buckets(), seed),
             observer: Observer {
-                oracles: Oracles::new(scenario, buckets.len()),
-                tally: Tally::new(layout, buckets.len()),
+                oracles: Oracles::new(scenario, scenario.buckets().len()),
+                tally: Tally::new(layout, scenario.buckets().len()),
             },
             pipeline: Pipeline::of(&scenario.world.observation, seed),
             events: Vec::new(),
@@ -115,7 +110,7 @@ impl<'a, C: Controller> Driver<'a, C> {
         if let Some(killed) = self.kill
             && self.rollback_over
             && commands.peek().is_none()
-            && now >= killed + scenario.kill_propagation_bound + scenario.evaluation_interval
+            && now >= killed + scenario.kill_propagation_bound() + scenario.evaluation_interval
         {
             return true;
         }
@@ -192,7 +187,7 @@ impl<'a, C: Controller> Driver<'a, C> {
             }
         }
         let layout = self.scenario.policy.layout();
-        let buckets = self.buckets;
+        let buckets = self.scenario.buckets();
         let holdback = |i: usize| layout.is_holdback(buckets[i]);
         for event in response.events {
             self.observer.oracles.event(&event, self.world.saves(), &holdback);

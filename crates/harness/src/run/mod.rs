@@ -22,14 +22,14 @@ mod pipeline;
 mod record;
 mod verdict;
 
-use rollcage_policy::{Bucket, Controller, Policy};
+use rollcage_policy::{Controller, Policy};
 use rollcage_sim::RunSeed;
 
 use self::driver::drive;
 pub use self::record::{
     CohortTally, FinalPhase, Outcome, RollbackRecord, RunRecord, SaveRecord, StageRecord, Stop,
 };
-use crate::scenario::Scenario;
+use rollcage_model::Scenario;
 
 /// How a run is recorded.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -43,8 +43,8 @@ pub struct RunOptions {
 }
 
 /// Runs `run` of `scenario` under its own policy.
-pub fn run(scenario: &Scenario, buckets: &[Bucket], run: u32, options: RunOptions) -> RunRecord {
-    run_until(scenario, buckets, run, options, &|| false).expect("a run nothing stops finishes")
+pub fn run(scenario: &Scenario, run: u32, options: RunOptions) -> RunRecord {
+    run_until(scenario, run, options, &|| false).expect("a run nothing stops finishes")
 }
 
 /// [`run`], abandoned at the first evaluation at which `stop` says so (a Ctrl-C): `None` then.
@@ -52,14 +52,13 @@ pub fn run(scenario: &Scenario, buckets: &[Bucket], run: u32, options: RunOption
 /// time, a few hundredths of a second.
 pub fn run_until(
     scenario: &Scenario,
-    buckets: &[Bucket],
     run: u32,
     options: RunOptions,
     stop: &dyn Fn() -> bool,
 ) -> Option<RunRecord> {
     let seed = RunSeed::derive(scenario.seed, run);
     let policy = scenario_policy(scenario, options);
-    run_controller_until(scenario, buckets, run, seed, policy, stop)
+    run_controller_until(scenario, run, seed, policy, stop)
 }
 
 fn scenario_policy(scenario: &Scenario, options: RunOptions) -> Policy<'_> {
@@ -76,38 +75,35 @@ fn scenario_policy(scenario: &Scenario, options: RunOptions) -> Policy<'_> {
 /// Runs `scenario` under its own policy with an explicit seed (for `explain --seed`).
 pub fn run_with_seed(
     scenario: &Scenario,
-    buckets: &[Bucket],
     run: u32,
     seed: RunSeed,
     options: RunOptions,
 ) -> RunRecord {
-    run_controller(scenario, buckets, run, seed, scenario_policy(scenario, options))
+    run_controller(scenario, run, seed, scenario_policy(scenario, options))
 }
 
 /// The driver loop, for any controller: the scenario's own policy, or, in the oracle tests, a
 /// deliberately broken one.
 pub fn run_controller<C: Controller>(
     scenario: &Scenario,
-    buckets: &[Bucket],
     run: u32,
     seed: RunSeed,
     controller: C,
 ) -> RunRecord {
-    run_controller_until(scenario, buckets, run, seed, controller, &|| false)
+    run_controller_until(scenario, run, seed, controller, &|| false)
         .expect("a run nothing stops finishes")
 }
 
 fn run_controller_until<C: Controller>(
     scenario: &Scenario,
-    buckets: &[Bucket],
     run: u32,
     seed: RunSeed,
     controller: C,
     stop: &dyn Fn() -> bool,
 ) -> Option<RunRecord> {
-    if !scenario.world.release.draw(seed) {
+    if !seed.carries_faults(&scenario.world.release) {
         // This run's release is the harmless one.
-        return drive(&scenario.harmless(), buckets, run, seed, controller, stop);
+        return drive(&scenario.harmless(), run, seed, controller, stop);
     }
-    drive(scenario, buckets, run, seed, controller, stop)
+    drive(scenario, run, seed, controller, stop)
 }

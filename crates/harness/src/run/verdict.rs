@@ -6,7 +6,7 @@ use rollcage_policy::{BuildId, Event, EventKind, KillScope, Minutes, Reason};
 use rollcage_sim::Operations;
 
 use super::record::{Outcome, RollbackRecord, StageRecord, Stop};
-use crate::scenario::Scenario;
+use rollcage_model::Scenario;
 
 /// What the policy did to the release under test, read from a run's events.
 pub(super) struct Decisions {

@@ -3,7 +3,7 @@
 // Shared by several test binaries, each of which uses only part of it.
 #![allow(dead_code)]
 
-use rollcage_harness::{Expectations, Scenario};
+use rollcage_harness::{Definition, Expectations, Scenario};
 use rollcage_policy::{
     Comparison, Direction, Guardrail, Margin, Method, Metric, Minutes, PlannedStep, PolicyConfig,
     Scope, Severity, Share, Stage, StepKind, VarianceModel,
@@ -15,13 +15,18 @@ pub fn share(bp: u16) -> Share {
 }
 
 pub fn scenario() -> Scenario {
+    Scenario::new(definition())
+}
+
+/// The definition of [`scenario`], for tests that change it.
+pub fn definition() -> Definition {
     let stage = |bp, hours| Stage {
         share: share(bp),
         min_duration: Minutes::from_hours(hours),
         min_sample: 50,
         approval: false,
     };
-    Scenario {
+    Definition {
         name: "test".into(),
         description: String::new(),
         compare: None,
@@ -31,9 +36,9 @@ pub fn scenario() -> Scenario {
             population: PopulationConfig {
                 platforms: vec![("ios".into(), 0.5), ("android".into(), 0.5)],
                 regions: vec![("na".into(), 1.0)],
-                ..rollcage_sim::testing::world(4_000).population
+                ..rollcage_model::testing::world(4_000).population
             },
-            ..rollcage_sim::testing::world(4_000)
+            ..rollcage_model::testing::world(4_000)
         },
         policy: PolicyConfig {
             stages: vec![stage(500, 6), stage(2_500, 6), stage(9_500, 6)],
@@ -72,7 +77,6 @@ pub fn scenario() -> Scenario {
         },
         evaluation_interval: Minutes(60),
         max_duration: Minutes::from_hours(48),
-        kill_propagation_bound: Minutes(15),
         commands: vec![],
         expect: Expectations::default(),
     }
@@ -89,10 +93,10 @@ pub fn plan(strategy: rollcage_policy::Restore) -> Vec<PlannedStep> {
 
 /// A release with an exchange exploit and save corruption, killed by an operator at 10h and
 /// rolled back with a plan whose data steps are flaky and half-apply when they fail.
-pub fn economy_scenario(strategy: rollcage_policy::Restore) -> Scenario {
+pub fn economy_scenario(strategy: rollcage_policy::Restore) -> Definition {
     use rollcage_policy::{Command, KillScope};
     use rollcage_sim::{Fault, FaultKind, Migration, SegmentFilter, StepTruth};
-    let mut s = scenario();
+    let mut s = definition();
     s.world.release.migration = Migration::Lazy;
     s.world.release.faults = vec![
         Fault {

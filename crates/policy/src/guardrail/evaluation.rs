@@ -5,7 +5,7 @@ use std::fmt;
 
 use rollcage_stats::Direction;
 
-use crate::config::{Guardrail, Method};
+use rollcage_model::{Guardrail, Method};
 
 /// The outcome of one evaluation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,8 +6,8 @@ use rollcage_stats::rank::{Binned, mann_whitney, margin_shift};
 use rollcage_stats::{HarmSpec, Margin, Moments, Stratum, stratified_harm};
 
 use super::{Evidence, Look};
-use crate::config::{Comparison, Guardrail, Statistic};
 use crate::telemetry::{Cohort, Telemetry};
+use rollcage_model::{Comparison, Guardrail, Statistic};
 
 fn moments(s: &Telemetry, cohort: Cohort, g: &Guardrail, look: &Look) -> Moments {
     match look.cell {

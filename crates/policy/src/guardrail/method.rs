@@ -13,7 +13,7 @@ use super::evaluation::{Evaluation, Verdict};
 use super::harm::Harm;
 use super::memory::Memory;
 use super::spending::{Plan, spend};
-use crate::config::{Guardrail, Method};
+use rollcage_model::{Guardrail, Method};
 
 /// An absolute critical threshold on the treatment's mean.
 pub(super) fn threshold(g: &Guardrail, treatment: &Moments, e: &mut Evaluation) {

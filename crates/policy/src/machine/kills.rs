@@ -6,10 +6,11 @@ use std::ops::ControlFlow;
 
 use super::looks::Breaches;
 use super::{Phase, Policy, Response};
-use crate::event::{Action, EventKind, KillScope, Reason};
+use crate::event::{Action, EventKind, Reason};
 use crate::guardrail::Memory;
 use crate::telemetry::{MAX_CELLS, Telemetry};
-use crate::units::Minutes;
+use rollcage_model::KillScope;
+use rollcage_model::Minutes;
 
 impl Policy<'_> {
     pub(super) fn run_step(

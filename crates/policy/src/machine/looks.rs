@@ -5,11 +5,12 @@
 use rollcage_stats::srm::chi_square;
 
 use super::{Phase, Policy, Response};
-use crate::config::{Guardrail, Multiplicity, Scope, Severity};
-use crate::event::{EventKind, KillScope, Reason, SampleRatio};
+use crate::event::{EventKind, Reason, SampleRatio};
 use crate::guardrail::{Evaluation, Evidence, Look, Verdict, evaluate};
 use crate::telemetry::{Cohort, Telemetry};
-use crate::units::Minutes;
+use rollcage_model::KillScope;
+use rollcage_model::Minutes;
+use rollcage_model::{Guardrail, Multiplicity, Scope, Severity};
 
 /// The sample-ratio check runs once each group expects at least this many players.
 const SRM_MIN_EXPECTED: f64 = 20.0;
@@ -96,7 +97,7 @@ impl Policy<'_> {
     }
 
     /// The exposed share the assignment promises now, for the sample-ratio check.
-    fn promised_share(&self) -> Option<crate::units::Share> {
+    fn promised_share(&self) -> Option<rollcage_model::Share> {
         match self.phase {
             Phase::Stage { index, .. } => Some(self.config.stages[index].share),
             Phase::HoldbackPeriod { .. } => self.config.stages.last().map(|s| s.share),

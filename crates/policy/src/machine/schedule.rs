@@ -4,7 +4,7 @@
 use super::{Phase, Policy, Response};
 use crate::event::{Action, EventKind};
 use crate::telemetry::{Cohort, Telemetry};
-use crate::units::Minutes;
+use rollcage_model::Minutes;
 
 impl Policy<'_> {
     pub(super) fn enter_stage(&mut self, now: Minutes, index: usize, response: &mut Response) {

@@ -5,8 +5,8 @@ mod operator;
 mod policy;
 mod world;
 
-use rollcage_harness::{Expectations, Scenario};
-use rollcage_policy::{Guardrail, Metric, Minutes, Share, Statistic, VarianceModel};
+use rollcage_model::{Definition, Expectations, Scenario};
+use rollcage_policy::{Metric, Minutes, Share};
 use rollcage_sim::{Baseline, Breakdown, LiveEvent, PopulationConfig, WorldConfig};
 use toml::de::DeTable;
 
@@ -82,23 +82,6 @@ fn expectations(t: &Obj<'_, '_>) -> Option<Expectations> {
     })
 }
 
-/// Whether a guardrail compares latency histograms (Mann-Whitney): the world keeps them then.
-fn latency_histogram(guardrails: &[Guardrail]) -> bool {
-    guardrails
-        .iter()
-        .any(|g| g.method.comparison().is_some_and(|c| c.statistic == Statistic::MannWhitney))
-}
-
-/// Whether a guardrail takes a clustered (per-player) variance: the world carries each player's
-/// sums across evaluations then.
-fn carry_players(guardrails: &[Guardrail]) -> bool {
-    guardrails.iter().any(|g| {
-        g.method.comparison().is_some_and(|c| {
-            c.statistic == Statistic::Mean && c.variance == VarianceModel::Clustered
-        })
-    })
-}
-
 /// The live events, and whether every one could be read.
 fn live_events(r: &mut Reader, root: &Obj<'_, '_>) -> (Vec<LiveEvent>, bool) {
     let mut events = Vec::new();
@@ -110,24 +93,6 @@ fn live_events(r: &mut Reader, root: &Obj<'_, '_>) -> (Vec<LiveEvent>, bool) {
         }
     }
     (events, complete)
-}
-
-/// The slowest client sees a kill after its own refresh interval: that is the promise.
-fn kill_propagation_bound(population: &PopulationConfig) -> Minutes {
-    if population.stale_client_share > 0.0 {
-        population.flag_refresh.max(population.stale_refresh)
-    } else {
-        population.flag_refresh
-    }
-}
-
-/// The metrics some guardrail watches: the world keeps telemetry for these only.
-fn watched(guardrails: &[Guardrail]) -> [bool; Metric::COUNT] {
-    let mut watched = [false; Metric::COUNT];
-    for g in guardrails {
-        watched[g.metric.index()] = true;
-    }
-    watched
 }
 
 pub(crate) fn scenario(r: &mut Reader, root: &Obj<'_, '_>) -> Option<Scenario> {
@@ -169,8 +134,6 @@ pub(crate) fn scenario(r: &mut Reader, root: &Obj<'_, '_>) -> Option<Scenario> {
     let (population, baseline, release, mut built) = (population?, baseline?, release?, built?);
     let (observation, assignment_bug) = (observation?, bug.map_or(Some(None), |b| b.map(Some))?);
     (events_complete && commands_complete).then_some(())?;
-    let kill_propagation_bound = kill_propagation_bound(&population);
-    let clustered = carry_players(&built.policy.guardrails);
     let world = WorldConfig {
         population,
         baseline,
@@ -182,16 +145,16 @@ pub(crate) fn scenario(r: &mut Reader, root: &Obj<'_, '_>) -> Option<Scenario> {
         breakdown: built.breakdown,
         in_flight: built.in_flight,
         rollback: std::mem::take(&mut built.rollback),
-        watched: watched(&built.policy.guardrails),
-        latency_histogram: latency_histogram(&built.policy.guardrails),
-        carry_players: clustered,
-        // The same comparisons learn the old build's variance components from every player on it.
-        report_unexposed: clustered,
+        // Derived from the policy by `Scenario::new`.
+        watched: [false; Metric::COUNT],
+        latency_histogram: false,
+        carry_players: false,
+        report_unexposed: false,
         observation,
         assignment_bug,
         sabotage: None,
     };
-    Some(Scenario {
+    Some(Scenario::new(Definition {
         name: root.text("name")?.to_string(),
         description: root.text("description").unwrap_or_default().to_string(),
         compare: root.text("compare").map(str::to_string),
@@ -201,8 +164,7 @@ pub(crate) fn scenario(r: &mut Reader, root: &Obj<'_, '_>) -> Option<Scenario> {
         policy: built.policy,
         evaluation_interval: built.evaluation_interval,
         max_duration: built.max_duration,
-        kill_propagation_bound,
         commands,
         expect: expect?,
-    })
+    }))
 }

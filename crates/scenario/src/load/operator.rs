@@ -1,6 +1,6 @@
 //! Scripted operator events, and the checks that involve them (approvals given, builds per run).
 
-use rollcage_harness::ScheduledCommand;
+use rollcage_model::ScheduledCommand;
 use rollcage_policy::{BuildId, Command, KillScope};
 use rollcage_sim::Breakdown;
 

@@ -331,7 +331,7 @@ pub(super) fn run_bound(
     holdback_period: Minutes,
     interval: Minutes,
 ) -> Option<Minutes> {
-    let schedule = stages.iter().map(|s| s.min_duration).fold(holdback_period, |a, b| a + b);
+    let schedule = rollcage_model::policy::schedule(stages, holdback_period);
     let longest = Minutes((spec::MAX_HOURS * 60.0) as u32);
     if schedule > longest {
         let last = t.tables("stages").pop().map_or(t.span.clone(), |s| s.span_of("min_duration_h"));

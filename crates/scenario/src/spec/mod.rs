@@ -2,7 +2,7 @@
 //! meaning. The loader validates against these declarations and `rollcage schema` prints them as
 //! a JSON Schema, so the two cannot drift apart.
 //!
-//! The bounds are rollcage's limits, from [`crate::limits`]: populations, runs, stages, durations and
+//! The bounds are rollcage's limits, from [`rollcage_model::limits`]: populations, runs, stages, durations and
 //! counts all have explicit maxima, checked at load time with an error that names the limit.
 
 mod policy;
@@ -10,8 +10,8 @@ mod world;
 
 use rollcage_policy::Metric;
 
-pub use crate::limits::*;
 pub use policy::*;
+pub use rollcage_model::limits::*;
 pub use world::*;
 
 /// A TOML table of the format.

@@ -6,7 +6,7 @@ use super::{
 };
 use rollcage_policy::{Multiplicity, Severity, Statistic};
 
-use crate::limits::{
+use rollcage_model::limits::{
     MAX_GUARDRAILS, MAX_HOLDBACK_PERIOD_HOURS, MAX_HOURS, MAX_STAGE_HOURS, MAX_STAGES, MAX_STEPS,
 };
 

@@ -2,7 +2,7 @@
 //! faults, live events, telemetry and the assignment.
 
 use super::{FAULT_KINDS, HASHES, Kind, TableSpec, number, number_or_none, optional, required};
-use crate::limits::{
+use rollcage_model::limits::{
     MAX_FAULTS_PER_FEATURE, MAX_FEATURES, MAX_HOURS, MAX_LIVE_EVENTS, MAX_PLATFORMS, MAX_PLAYERS,
     MAX_REGIONS,
 };

@@ -30,7 +30,7 @@
 use std::fmt::Write as _;
 use std::ops::Range;
 
-pub use crate::limits::MAX_VARIANTS;
+pub use rollcage_model::limits::MAX_VARIANTS;
 
 mod apply;
 mod parse;

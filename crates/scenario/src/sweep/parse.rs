@@ -11,9 +11,9 @@ use super::{
     METHODS, SCHEDULE, Schedule, Sweep, VARY_KEYS, values,
 };
 use crate::Diagnostic;
-use crate::limits::{MAX_RUNS, MAX_VARIANTS};
 use crate::reader::number;
 use crate::spec::{FAULT, GUARDRAIL, POLICY, STAGE};
+use rollcage_model::limits::{MAX_RUNS, MAX_VARIANTS};
 
 /// Collects the problems of one sweep file.
 struct Problems {

@@ -6,8 +6,8 @@ use rollcage_policy::{Action, BuildId, KillScope, Share, Telemetry};
 
 use super::faults::fault_corruption;
 use super::{Build, MARKS, World};
-use crate::config::Migration;
 use crate::flags::{FlagState, NOTHING_EXPOSED};
+use rollcage_model::Migration;
 
 impl World<'_> {
     fn register(&mut self, id: &BuildId) -> u16 {

@@ -4,7 +4,7 @@
 use rollcage_policy::Minutes;
 
 use super::World;
-use crate::config::{FaultKind, Sabotage, WorldConfig};
+use rollcage_model::{FaultKind, Sabotage, WorldConfig};
 
 /// What a build with given flags does to a session of one segment during the current step.
 #[derive(Clone, Copy, Debug, Default)]
@@ -119,7 +119,7 @@ impl World<'_> {
 /// The chance a migration on the faulty build corrupts a save of `segment` at `at`.
 pub(super) fn fault_corruption(
     config: &WorldConfig,
-    segment: crate::config::Segment,
+    segment: rollcage_model::Segment,
     killed_features: u32,
     at: Minutes,
 ) -> f64 {

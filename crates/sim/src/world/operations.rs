@@ -5,8 +5,8 @@ use rand::RngExt;
 use rollcage_policy::{Minutes, StepKind, StepResult};
 
 use super::World;
-use crate::config::{InFlight, Sabotage};
 use crate::flags::NOTHING_EXPOSED;
+use rollcage_model::{InFlight, Sabotage};
 
 /// A rollback step attempt under way.
 #[derive(Clone, Copy, Debug)]

@@ -19,8 +19,8 @@ use rollcage_stats::fastmath;
 use super::faults::Effect;
 use super::telemetry::{Ended, Return, RunGains};
 use super::{LOOKAHEAD, SessionEvent, SessionObserver, Slot, World, prefetch, whole};
-use crate::config::{AssignmentBug, Migration, Sabotage};
 use crate::flags::FlagState;
+use rollcage_model::{AssignmentBug, Migration, Sabotage};
 
 const DAY: u32 = 1440;
 
@@ -393,7 +393,7 @@ pub(super) fn cohort_of(on_build: bool, holdback: bool) -> Cohort {
 /// Whether the assignment bug leaves player `index` of `segment` out of the exposure: a fixed
 /// share of the segment's players, chosen by a hash of the player's index (independent of the
 /// bucket, which comes from the player's id).
-fn bug_excludes(bug: &AssignmentBug, segment: crate::config::Segment, index: usize) -> bool {
+fn bug_excludes(bug: &AssignmentBug, segment: rollcage_model::Segment, index: usize) -> bool {
     if !bug.segment.matches(segment) {
         return false;
     }

@@ -12,11 +12,11 @@ use rollcage_stats::fastmath;
 use super::telemetry::PLAYED_METRICS;
 use super::{Build, Operations, Slot, World, whole};
 use crate::carry::Carries;
-use crate::config::{FaultKind, WorldConfig};
 use crate::flags::Flags;
 use crate::population::{Player, Population};
 use crate::saves::{Holdings, Save};
 use crate::seed::{RunSeed, Stream};
+use rollcage_model::{FaultKind, WorldConfig};
 
 /// What a veteran has in their save before the rollout, in runs' worth of coins and in items and
 /// progress. New players start empty.

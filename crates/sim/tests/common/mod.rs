@@ -6,7 +6,7 @@
 use rollcage_policy::{Action, Minutes, Telemetry};
 use rollcage_sim::{SessionEvent, SessionObserver, World};
 
-pub use rollcage_sim::testing::world as world_config;
+pub use rollcage_model::testing::world as world_config;
 
 /// Keeps every session it sees.
 #[derive(Default)]

@@ -12,7 +12,7 @@
 //!   give a value v in [0, 1), and the player is in a rollout of weight w/100000 when
 //!   v·100000 < w. rollcage's bucket is floor(v·10000), computed in exact integer arithmetic.
 
-use rollcage_policy::{BUCKETS, Bucket};
+use crate::units::{BUCKETS, Bucket};
 use sha1::{Digest, Sha1};
 
 /// MurmurHash3, x86 32-bit variant (Austin Appleby's reference algorithm).

@@ -1,6 +1,6 @@
-//! rollcage's limits, in one place: every bound the scenario and sweep formats, the loader and
-//! the commands enforce. The declarations in [`crate::spec`] and the sweep format read their
-//! bounds from here, and the assertions at the end check, when rollcage compiles, that the limits
+//! rollcage's limits, in one place: every bound the scenario and sweep formats, the loader, the
+//! policy and the commands enforce. The scenario format's declarations and the sweep format read
+//! their bounds from here, and the assertions at the end check, when rollcage compiles, that the limits
 //! agree with each other and with the types that hold the values.
 
 /// Players in a population.
@@ -23,6 +23,8 @@ pub const MAX_OPERATOR_EVENTS: usize = 256;
 pub const MAX_PLATFORMS: usize = 8;
 /// Regions of a population.
 pub const MAX_REGIONS: usize = 16;
+/// Segment cells a guardrail's telemetry is broken into: one per platform or per region.
+pub const MAX_CELLS: usize = 16;
 /// 90 days: the longest rollout, counting every stage's minimum duration and the holdback period.
 pub const MAX_HOURS: f64 = 2_160.0;
 /// The longest a single stage may be required to last, in hours.
@@ -41,6 +43,9 @@ pub const MAX_FILE_BYTES: u64 = 1 << 20;
 /// The deepest nesting of tables, arrays and dotted keys: the TOML parser's own bound, which
 /// refuses deeper input.
 pub const MAX_NESTING: usize = 80;
+/// The most worker threads a command starts: far more than any machine's cores, and few enough
+/// for any system to start.
+pub const MAX_THREADS: usize = 1024;
 /// The most problems a command prints; the rest are counted.
 pub const MAX_PRINTED_PROBLEMS: usize = 50;
 
@@ -56,11 +61,17 @@ const _: () = {
     // A stage and the holdback period each fit in the whole rollout.
     assert!(MAX_STAGE_HOURS <= MAX_HOURS);
     assert!(MAX_HOLDBACK_PERIOD_HOURS <= MAX_HOURS);
+    // Every breakdown's cells fit in a snapshot: one cell per platform or per region.
+    assert!(MAX_PLATFORMS <= MAX_CELLS && MAX_REGIONS <= MAX_CELLS);
+    // Cells are sets of bits in a u32.
+    assert!(MAX_CELLS <= 32);
     // Segments are indexed by u8.
     assert!(MAX_PLATFORMS <= u8::MAX as usize);
     assert!(MAX_REGIONS <= u8::MAX as usize);
     // A rollback plan holds each of the four step kinds at most once.
     assert!(MAX_STEPS == 4);
+    // A command runs on at least one thread.
+    assert!(MAX_THREADS > 0);
     // A command prints at least one problem.
     assert!(MAX_PRINTED_PROBLEMS > 0);
     // A run's builds: the release and at least one replacement after a kill.

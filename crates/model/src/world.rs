@@ -1,9 +1,10 @@
 //! The world a scenario describes: population, baseline behaviour, the release under test with
 //! the faults it really carries, and live events. This is ground truth; the policy never sees it.
 
-use rollcage_policy::{BuildId, Minutes, Share, StepKind};
-
+use crate::command::BuildId;
 use crate::hash::HashScheme;
+use crate::policy::StepKind;
+use crate::units::{Minutes, Share};
 
 /// Who plays, and how differently.
 #[derive(Clone, Debug, PartialEq)]
@@ -173,14 +174,6 @@ pub enum Migration {
 }
 
 impl Release {
-    /// Whether run `seed`'s release carries its faults, drawn from the run's own Truth stream
-    /// (always when `faulty_share` is 1, with no draw).
-    pub fn draw(&self, seed: crate::seed::RunSeed) -> bool {
-        use rand::RngExt;
-        self.faulty_share >= 1.0
-            || seed.stream(crate::seed::Stream::Truth).random::<f64>() < self.faulty_share
-    }
-
     /// When the release first harms a player, if it ever does.
     pub fn harmful_onset(&self) -> Option<Minutes> {
         self.faults.iter().filter(|f| f.kind.is_harmful()).map(|f| f.onset).min()
@@ -268,7 +261,7 @@ pub struct WorldConfig {
     /// The metrics some guardrail watches, by [`rollcage_policy::Metric::index`]: the world keeps
     /// telemetry for those only (and always for the crash rate, whose counts are the sessions the
     /// stage gates need).
-    pub watched: [bool; rollcage_policy::Metric::COUNT],
+    pub watched: [bool; crate::Metric::COUNT],
     /// Whether telemetry keeps latency histograms (some guardrail runs a rank test on them).
     pub latency_histogram: bool,
     /// Whether telemetry keeps what players carry from one exposure of a build into the next, so

@@ -1,12 +1,11 @@
 //! A small, typical world for tests and benchmarks, in this crate and the ones above it. Scenario
 //! files are the way to describe a world; this exists so tests need not repeat one.
 
-use rollcage_policy::{BuildId, Minutes, Share, StepKind};
-
-use crate::config::{
+use crate::hash::HashScheme;
+use crate::world::{
     Baseline, Breakdown, InFlight, Migration, PopulationConfig, Release, StepTruth, WorldConfig,
 };
-use crate::hash::HashScheme;
+use crate::{BuildId, Minutes, Share, StepKind};
 
 /// `players` players on three platforms and two regions, a 2% crash rate, a 5% holdback and a
 /// release `1.4.0` with one feature and no fault.
@@ -58,11 +57,11 @@ pub fn world(players: u32) -> WorldConfig {
             failure_probability: 0.0,
             half_applied_probability: 0.0,
         }],
-        watched: [true; rollcage_policy::Metric::COUNT],
+        watched: [true; crate::Metric::COUNT],
         latency_histogram: true,
         carry_players: true,
         report_unexposed: true,
-        observation: crate::config::Observation::default(),
+        observation: crate::world::Observation::default(),
         assignment_bug: None,
         sabotage: None,
     }

@@ -301,6 +301,12 @@ impl PolicyConfig {
         BucketLayout { holdback: self.holdback }
     }
 
+    /// The shortest rollout the policy allows: every stage's minimum duration, then the holdback
+    /// period.
+    pub fn schedule(&self) -> Minutes {
+        schedule(&self.stages, self.holdback_period)
+    }
+
     /// Panics if the configuration breaks an invariant the state machine relies on. The scenario
     /// loader reports these as input errors long before this could fire.
     pub fn assert_valid(&self) {
@@ -324,7 +330,7 @@ impl PolicyConfig {
             "a rollback plan begins by stopping exposure"
         );
         assert!(
-            !self.cells.is_empty() && self.cells.len() <= crate::telemetry::MAX_CELLS,
+            !self.cells.is_empty() && self.cells.len() <= crate::limits::MAX_CELLS,
             "segment cells out of range"
         );
         assert_eq!(self.cell_shares.len(), self.cells.len(), "one share per segment cell");
@@ -362,4 +368,9 @@ impl PolicyConfig {
         };
         (m > 0).then(|| sum / divisor)
     }
+}
+
+/// The shortest rollout `stages` and a holdback period of `holdback_period` allow.
+pub fn schedule(stages: &[Stage], holdback_period: Minutes) -> Minutes {
+    stages.iter().map(|s| s.min_duration).fold(holdback_period, |a, b| a + b)
 }

@@ -47,7 +47,9 @@ struct Cli {
     command: Command,
 }
 
-#[derive(Subcommand, Debug)]
+/// The commands; their names in messages come from the derive, as clap's do.
+#[derive(Subcommand, Debug, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
 enum Command {
     /// Run every scenario's batch and write reports (exit 0 held, 1 failed, 2 bad input, 3 internal error).
     Simulate(simulate::Args),
@@ -102,17 +104,7 @@ fn main() -> ExitCode {
 
 impl Command {
     fn name(&self) -> &'static str {
-        match self {
-            Command::Simulate(_) => "simulate",
-            Command::Check { .. } => "check",
-            Command::CalibrateSe(_) => "calibrate-se",
-            Command::Explain(_) => "explain",
-            Command::Plan(_) => "plan",
-            Command::Sweep(_) => "sweep",
-            Command::Merge(_) => "merge",
-            Command::Report { .. } => "report",
-            Command::Schema => "schema",
-        }
+        self.into()
     }
 }
 

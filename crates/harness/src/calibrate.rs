@@ -328,7 +328,7 @@ pub fn render(scenario: &Scenario, calibration: &Calibration) -> String {
     let policy = &scenario.policy;
     let name = |g: usize, cell: Option<usize>| {
         let guardrail = &policy.guardrails[g];
-        let mut s = format!("{} [{}]", guardrail.name, guardrail.method.name());
+        let mut s = format!("{} [{}]", guardrail.name, guardrail.method.label());
         if let Some(c) = cell {
             let _ = write!(s, " in {}", policy.cells[c]);
         }

@@ -13,7 +13,7 @@ use rollcage_sim::RunSeed;
 
 use crate::batch::RunResult;
 use crate::oracle::{Oracle, Violation};
-use crate::run::{FinalPhase, Outcome, SaveRecord};
+use crate::run::{FinalPhase, Outcome, RollbackResult, SaveRecord};
 use crate::table::Table;
 
 /// A rollback's figures: did it end rolled back, in how many hours, after how many attempts.
@@ -73,7 +73,7 @@ impl RunFigures {
                     harmed_sessions: r.harmed_sessions,
                     exposed_players: r.exposed_players,
                     rollback: r.rollback.as_ref().map(|b| {
-                        let rolled_back = b.result == "rolled_back";
+                        let rolled_back = b.result == RollbackResult::RolledBack;
                         RollbackFigures {
                             rolled_back,
                             hours: b
@@ -205,10 +205,9 @@ fn parse_row(row: &[String]) -> Result<RunFigures, String> {
     if !cell("panic").is_empty() {
         return Ok(RunFigures { run, seed, figures: Err(cell("panic").to_string()) });
     }
-    let outcome = Outcome::ALL
-        .into_iter()
-        .find(|o| o.name() == cell("outcome"))
-        .ok_or_else(|| format!("unknown outcome `{}`", cell("outcome")))?;
+    let outcome = cell("outcome")
+        .parse::<Outcome>()
+        .map_err(|_| format!("unknown outcome `{}`", cell("outcome")))?;
     let rollback = match cell("rollback") {
         "" => None,
         result => Some(RollbackFigures {
@@ -228,10 +227,7 @@ fn parse_row(row: &[String]) -> Result<RunFigures, String> {
     let first_violation = match cell("first_oracle") {
         "" => None,
         name => Some(Violation {
-            oracle: Oracle::ALL
-                .into_iter()
-                .find(|o| o.name() == name)
-                .ok_or_else(|| format!("unknown oracle `{name}`"))?,
+            oracle: name.parse().map_err(|_| format!("unknown oracle `{name}`"))?,
             at: Minutes(parsed("first_at_min", cell("first_at_min"))?),
             detail: cell("first_detail").to_string(),
         }),

@@ -25,7 +25,7 @@ pub use batch::{BatchOptions, Estimate, RunResult, estimate, simulate, simulate_
 pub use oracle::{Oracle, Violation, Violations};
 pub use rollcage_model::{Definition, Expectations, Scenario, ScheduledCommand};
 pub use run::{
-    FinalPhase, Outcome, RollbackRecord, RunOptions, RunRecord, SaveRecord, run, run_controller,
-    run_with_seed,
+    DataPauseReason, FinalPhase, Outcome, RollbackRecord, RollbackResult, RunOptions, RunRecord,
+    SaveRecord, StageEnd, StopKind, run, run_controller, run_with_seed,
 };
 pub use summary::Summary;

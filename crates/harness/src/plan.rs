@@ -503,7 +503,7 @@ pub fn render(scenario: &Scenario, plan: &Plan) -> String {
             "\n{} [{}, mann_whitney]: not planned; a rank test's power depends on the whole shape \
              of the latency distribution, not on a mean and a variance. `simulate` measures it.",
             scenario.policy.guardrails[g].name,
-            scenario.policy.guardrails[g].method.name()
+            scenario.policy.guardrails[g].method.label()
         );
     }
     let _ = write!(
@@ -528,7 +528,7 @@ fn render_guardrail(out: &mut String, scenario: &Scenario, plan: &Plan, gp: &Gua
         Margin::Relative(m) => format!("{:.1}%", 100.0 * m),
         Margin::Absolute(m) => format!("{m}"),
     };
-    let _ = write!(out, "\n{} [{}", g.name, g.method.name());
+    let _ = write!(out, "\n{} [{}", g.name, g.method.label());
     if let Some(c) = gp.cell {
         let _ = write!(out, " in {}", scenario.policy.cells.get(c).map_or("?", String::as_str));
     }

@@ -80,7 +80,7 @@ pub fn sweep_row(
         joined(policy.stages.iter().map(|s| format!("{}", s.share.percent()))),
         joined(policy.stages.iter().map(|s| format!("{}", s.min_duration.hours()))),
         format!("{}", policy.holdback.percent()),
-        joined(statistical.iter().map(|(g, _)| g.method.name().to_string())),
+        joined(statistical.iter().map(|(g, _)| g.method.label().to_string())),
         joined(statistical.iter().map(|(_, c)| format!("{}", c.alpha))),
         scenario.evaluation_interval.0.to_string(),
         joined(

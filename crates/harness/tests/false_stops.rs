@@ -10,8 +10,8 @@ use rollcage_harness::explain::describe_summary;
 use rollcage_harness::figures::{Figures, RunFigures, figures_table, parse_figures, shard_range};
 use rollcage_harness::rows::{RUNS_HEADER, SUMMARY_HEADER, runs_table, summary_table};
 use rollcage_harness::{
-    Definition, Oracle, Outcome, RunRecord, RunResult, SaveRecord, Scenario, ScheduledCommand,
-    Summary, run_controller,
+    DataPauseReason, Definition, Oracle, Outcome, RunRecord, RunResult, SaveRecord, Scenario,
+    ScheduledCommand, Summary, run_controller,
 };
 use rollcage_policy::{
     BuildId, Command, Controller, Direction, Evaluation, EventKind, Guardrail, KillScope, Method,
@@ -283,16 +283,16 @@ fn a_guardrail_pause_is_false_once_every_harm_is_contained() {
     // Neither an operator's pause nor a data-quality pause is a guardrail's.
     let operator = at(5, Command::Pause { note: "on call".into() });
     let data = at(5, Command::Pause { note: AS_DATA_PAUSE.into() });
-    for (pause, why) in [(operator, "operator"), (data, "inconclusive")] {
+    for (pause, why) in [(operator, None), (data, Some(DataPauseReason::Inconclusive))] {
         let record = drive(&s, vec![contained.clone(), pause]);
-        assert_eq!(record.data_pause.map(|(_, r)| r), (why == "inconclusive").then_some(why));
+        assert_eq!(record.data_pause.map(|(_, r)| r), why);
         assert!(
             record
                 .events
                 .iter()
                 .any(|e| e.at == hours(5) && matches!(e.kind, EventKind::Paused { .. }))
         );
-        assert_eq!(record.false_stop_at, None, "{why}");
+        assert_eq!(record.false_stop_at, None, "{why:?}");
     }
 }
 

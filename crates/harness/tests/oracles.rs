@@ -10,7 +10,7 @@ use rollcage_policy::{
 use rollcage_sim::{RunSeed, Sabotage};
 
 fn violated(record: &RunRecord) -> Vec<Oracle> {
-    Oracle::ALL.into_iter().filter(|o| record.violations.counts[*o as usize] > 0).collect()
+    Oracle::ALL.iter().copied().filter(|o| record.violations.counts[*o as usize] > 0).collect()
 }
 
 fn sabotaged(sabotage: Sabotage, commands: Vec<ScheduledCommand>) -> RunRecord {

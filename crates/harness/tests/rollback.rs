@@ -7,7 +7,9 @@
 mod common;
 
 use proptest::prelude::*;
-use rollcage_harness::{FinalPhase, Oracle, RunOptions, RunRecord, Scenario, run, run_controller};
+use rollcage_harness::{
+    FinalPhase, Oracle, RollbackResult, RunOptions, RunRecord, Scenario, run, run_controller,
+};
 use rollcage_policy::{
     Action, BuildId, Command, Controller, Event, EventKind, KillScope, Minutes, Response, Restore,
     StepResult, Telemetry,
@@ -15,7 +17,7 @@ use rollcage_policy::{
 use rollcage_sim::{RunSeed, Sabotage, StepTruth};
 
 fn violated(record: &RunRecord) -> Vec<Oracle> {
-    Oracle::ALL.into_iter().filter(|o| record.violations.counts[*o as usize] > 0).collect()
+    Oracle::ALL.iter().copied().filter(|o| record.violations.counts[*o as usize] > 0).collect()
 }
 
 fn run_economy(strategy: Restore, sabotage: Option<Sabotage>, run_index: u32) -> RunRecord {
@@ -33,7 +35,7 @@ fn each_strategy_rolls_back_cleanly_with_its_own_losses() {
         assert!(r.violations.is_empty(), "{name}: {:?}", r.violations.first);
         assert_eq!(r.final_phase, FinalPhase::RolledBack, "{name}");
         let b = r.rollback.as_ref().unwrap();
-        assert_eq!(b.result, "rolled_back");
+        assert_eq!(b.result, RollbackResult::RolledBack);
         assert!(
             r.saves.players_restored > 0 && r.saves.corrupted_saves_left == 0,
             "{name}: {:?}",
@@ -175,7 +177,7 @@ fn a_step_that_never_succeeds_ends_in_an_explicit_rollback_failed() {
     s.world.rollback[2].failure_probability = 1.0;
     let r = run(&Scenario::new(s), 0, RunOptions::default());
     assert_eq!(r.final_phase, FinalPhase::RollbackFailed);
-    assert_eq!(r.rollback.as_ref().unwrap().result, "rollback_failed");
+    assert_eq!(r.rollback.as_ref().unwrap().result, RollbackResult::RollbackFailed);
     // Three steps, the third tried 1 + 6 times; no guarantee is broken by failing loudly.
     assert_eq!(r.rollback.as_ref().unwrap().attempts, 2 + 7);
     assert!(r.violations.is_empty(), "{:?}", r.violations);

@@ -36,8 +36,13 @@ pub enum KillScope {
     Segment(usize),
 }
 
-/// A scripted operator intervention.
-#[derive(Clone, Debug, PartialEq)]
+/// A scripted operator intervention. [`CommandName`] names the commands.
+#[derive(Clone, Debug, PartialEq, strum::EnumDiscriminants)]
+#[strum_discriminants(
+    name(CommandName),
+    derive(strum::IntoStaticStr, strum::EnumString, strum::VariantNames, strum::Display),
+    strum(serialize_all = "snake_case")
+)]
 pub enum Command {
     Kill {
         note: String,
@@ -61,12 +66,6 @@ pub enum Command {
 
 impl Command {
     pub fn name(&self) -> &'static str {
-        match self {
-            Command::Kill { .. } => "kill",
-            Command::Pause { .. } => "pause",
-            Command::Resume { .. } => "resume",
-            Command::Approve { .. } => "approve",
-            Command::NewBuild { .. } => "new_build",
-        }
+        CommandName::from(self).into()
     }
 }

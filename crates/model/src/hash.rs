@@ -67,21 +67,24 @@ pub fn launchdarkly_value(key: &str, salt: &str, seed: Option<i64>, id: &str) ->
     launchdarkly_prefix(key, salt, seed, id) as f64 / LD_SCALE as f64
 }
 
-/// How players are hashed to buckets.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// How players are hashed to buckets. [`HashName`] names the schemes.
+#[derive(Clone, Debug, PartialEq, Eq, strum::EnumDiscriminants)]
+#[strum_discriminants(
+    name(HashName),
+    derive(strum::IntoStaticStr, strum::EnumString, strum::VariantNames, strum::Display),
+    strum(serialize_all = "kebab-case")
+)]
 pub enum HashScheme {
     /// Unleash's MurmurHash3 of `"{group}:{id}"`.
     UnleashMurmur3 { group: String },
     /// LaunchDarkly's SHA-1 of `"{key}.{salt}.{id}"`, or `"{seed}.{id}"` with a seed.
+    #[strum_discriminants(strum(serialize = "launchdarkly-sha1"))]
     LaunchDarklySha1 { key: String, salt: String, seed: Option<i64> },
 }
 
 impl HashScheme {
     pub fn name(&self) -> &'static str {
-        match self {
-            HashScheme::UnleashMurmur3 { .. } => "unleash-murmur3",
-            HashScheme::LaunchDarklySha1 { .. } => "launchdarkly-sha1",
-        }
+        HashName::from(self).into()
     }
 
     /// The bucket of one player id.

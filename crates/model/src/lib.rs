@@ -25,17 +25,17 @@ pub mod testing;
 pub mod units;
 pub mod world;
 
-pub use command::{BuildId, Command, KillScope};
-pub use hash::HashScheme;
+pub use command::{BuildId, Command, CommandName, KillScope};
+pub use hash::{HashName, HashScheme};
 pub use metric::Metric;
 pub use policy::{
-    Comparison, Guardrail, Method, Multiplicity, PlannedStep, PolicyConfig, Restore, Scope,
-    Severity, SrmCheck, Stage, Statistic, StepKind,
+    Comparison, Guardrail, Method, MethodName, Multiplicity, PlannedStep, PolicyConfig, Restore,
+    Scope, ScopeName, Severity, SrmCheck, Stage, Statistic, StepKind, StepName,
 };
 pub use scenario::{Definition, Expectations, Scenario, ScheduledCommand};
 pub use units::{BUCKETS, Bucket, BucketLayout, Minutes, Share};
 pub use world::{
-    AssignmentBug, Baseline, Breakdown, Fault, FaultKind, InFlight, LiveEvent, Migration,
-    Observation, Outage, PopulationConfig, Release, Sabotage, Segment, SegmentFilter, StepTruth,
-    WorldConfig,
+    AssignmentBug, Baseline, Breakdown, Fault, FaultKind, FaultName, InFlight, LiveEvent,
+    Migration, Observation, Outage, PopulationConfig, Release, Sabotage, Segment, SegmentFilter,
+    StepTruth, WorldConfig,
 };

@@ -87,8 +87,13 @@ impl Statistic {
     }
 }
 
-/// How a guardrail decides.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// How a guardrail decides. [`MethodName`] names the methods.
+#[derive(Clone, Copy, Debug, PartialEq, strum::EnumDiscriminants)]
+#[strum_discriminants(
+    name(MethodName),
+    derive(strum::IntoStaticStr, strum::EnumString, strum::VariantNames, strum::Display),
+    strum(serialize_all = "snake_case")
+)]
 pub enum Method {
     /// An absolute critical threshold on the treatment's mean; no statistics, no control.
     Threshold { limit: f64 },
@@ -111,7 +116,9 @@ pub enum Method {
 }
 
 impl Method {
-    pub fn name(&self) -> &'static str {
+    /// The method's label in reports and explanations: its name, and for a spending method its
+    /// spending function too (`spending_obf`, `spending_pocock`).
+    pub fn label(&self) -> &'static str {
         match self {
             Method::Threshold { .. } => "threshold",
             Method::NaiveZ(_) => "naive_z",
@@ -181,8 +188,13 @@ pub struct SrmCheck {
     pub looks: u32,
 }
 
-/// What a guardrail's breach (of severity rollback) kills.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a guardrail's breach (of severity rollback) kills. [`ScopeName`] names its kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::EnumDiscriminants)]
+#[strum_discriminants(
+    name(ScopeName),
+    derive(strum::IntoStaticStr, strum::EnumString, strum::VariantNames, strum::Display),
+    strum(serialize_all = "snake_case")
+)]
 pub enum Scope {
     /// The whole release: every player goes back to the old build, through the rollback plan.
     Release,
@@ -195,8 +207,11 @@ pub enum Scope {
     Segment,
 }
 
-/// How the restore step puts players' data back.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How the restore step puts players' data back. Its names come from the derive.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::VariantNames,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Restore {
     /// Restore every affected player from the snapshot taken before the rollout: simple, removes
     /// every exploit coin and repairs every save, and loses legitimate progress made since.
@@ -210,16 +225,17 @@ pub enum Restore {
 
 impl Restore {
     pub fn name(self) -> &'static str {
-        match self {
-            Restore::Snapshot => "snapshot",
-            Restore::Clawback => "clawback",
-            Restore::Replay => "replay",
-        }
+        self.into()
     }
 }
 
-/// One kind of rollback step. A plan runs them in this order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One kind of rollback step. A plan runs them in this order. [`StepName`] names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::EnumDiscriminants)]
+#[strum_discriminants(
+    name(StepName),
+    derive(strum::IntoStaticStr, strum::EnumString, strum::VariantNames, strum::Display),
+    strum(serialize_all = "snake_case")
+)]
 pub enum StepKind {
     /// Turn the release's flag off on the server.
     StopExposure,
@@ -233,12 +249,7 @@ pub enum StepKind {
 
 impl StepKind {
     pub fn name(self) -> &'static str {
-        match self {
-            StepKind::StopExposure => "stop_exposure",
-            StepKind::ReturnPlayers => "return_players",
-            StepKind::RevertMigration => "revert_migration",
-            StepKind::RestorePlayers(_) => "restore_players",
-        }
+        StepName::from(self).into()
     }
 }
 

@@ -80,8 +80,13 @@ pub struct Segment {
     pub new_player: bool,
 }
 
-/// What a fault does to the sessions it touches.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// What a fault does to the sessions it touches. [`FaultName`] names the kinds.
+#[derive(Clone, Copy, Debug, PartialEq, strum::EnumDiscriminants)]
+#[strum_discriminants(
+    name(FaultName),
+    derive(strum::IntoStaticStr, strum::EnumString, strum::VariantNames, strum::Display),
+    strum(serialize_all = "snake_case")
+)]
 pub enum FaultKind {
     /// Multiplies the crash probability.
     CrashRate { multiplier: f64 },
@@ -111,13 +116,7 @@ impl FaultKind {
     }
 
     pub fn name(&self) -> &'static str {
-        match self {
-            FaultKind::CrashRate { .. } => "crash_rate",
-            FaultKind::Latency { .. } => "latency",
-            FaultKind::Exploit { .. } => "exploit",
-            FaultKind::SaveCorruption { .. } => "save_corruption",
-            FaultKind::Retention { .. } => "retention",
-        }
+        FaultName::from(self).into()
     }
 
     /// Whether the fault hurts players (a crash or latency multiplier below 1, or a retention
@@ -162,8 +161,11 @@ pub struct Release {
     pub faulty_share: f64,
 }
 
-/// When the release migrates a player's save to its new schema.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// When the release migrates a player's save to its new schema. Its names come from the derive.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::VariantNames,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Migration {
     /// The release does not change the save schema.
     None,
@@ -192,16 +194,24 @@ pub struct LiveEvent {
     pub latency_multiplier: f64,
 }
 
-/// Which segment dimension telemetry is broken into, and segment kills act on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which segment dimension telemetry is broken into, and segment kills act on. Its names come
+/// from the derive.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::VariantNames,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Breakdown {
     None,
     Platform,
     Region,
 }
 
-/// What happens to runs in flight on a build when it is switched off.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What happens to runs in flight on a build when it is switched off. Its names come from the
+/// derive.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::VariantNames,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum InFlight {
     /// They finish on the build.
     Drain,

@@ -12,7 +12,19 @@ use rollcage_model::Metric;
 use rollcage_model::Minutes;
 
 /// The groups of players a snapshot reports on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Cohort {
     /// Sessions played on the new build.
     Treatment,
@@ -23,20 +35,15 @@ pub enum Cohort {
 }
 
 impl Cohort {
-    pub const COUNT: usize = 3;
-    pub const ALL: [Cohort; Cohort::COUNT] =
-        [Cohort::Treatment, Cohort::Holdback, Cohort::Unexposed];
+    pub const ALL: &'static [Cohort] = <Cohort as strum::VariantArray>::VARIANTS;
+    pub const COUNT: usize = Cohort::ALL.len();
 
     pub fn index(self) -> usize {
         self as usize
     }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Cohort::Treatment => "treatment",
-            Cohort::Holdback => "holdback",
-            Cohort::Unexposed => "unexposed",
-        }
+        self.into()
     }
 }
 

@@ -408,6 +408,12 @@ impl<'a, 'i> Obj<'a, 'i> {
         }
     }
 
+    /// A choice's value as the enum that names it: `None` when the key is absent with no default,
+    /// or holds a name the declarations have already refused.
+    pub(crate) fn choice<T: std::str::FromStr>(&self, name: &str) -> Option<T> {
+        self.text(name)?.parse().ok()
+    }
+
     pub(crate) fn boolean(&self, name: &str) -> Option<bool> {
         match self.typed(name)? {
             Typed::Boolean(v) => Some(v),

@@ -52,7 +52,7 @@ use rollcage_model::WorldConfig;
 use faults::Effect;
 use operations::Operation;
 pub use operations::Operations;
-use telemetry::{Ended, Return};
+use telemetry::{Ended, Return, SessionValues};
 
 /// What the truth records of one session, for the harness's oracles and outcomes. The policy
 /// never sees these.
@@ -121,11 +121,15 @@ struct Slot {
 }
 
 impl Slot {
-    /// The player's totals of each session value (crash, latency, coins, save error) in the
-    /// current exposure, in the order of a session's values.
+    /// The player's totals of each session value in the current exposure.
     #[inline]
-    fn totals(&self) -> [f64; 4] {
-        [f64::from(self.crashes), self.sums[0], self.sums[1], f64::from(self.errors)]
+    fn totals(&self) -> SessionValues {
+        SessionValues {
+            crash: f64::from(self.crashes),
+            latency_ms: self.sums[0],
+            coins: self.sums[1],
+            save_error: f64::from(self.errors),
+        }
     }
 }
 

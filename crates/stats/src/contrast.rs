@@ -96,8 +96,11 @@ const CONTROL: usize = 1;
 /// learnt from the old build's (see the module's introduction).
 const OWN_WITHIN_SHARE: f64 = 1.0 / 3.0;
 
-/// Which way a metric moves when a build hurts players.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which way a metric moves when a build hurts players. Its names come from the derive.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::VariantNames,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Direction {
     /// Higher is worse (crash rate, latency).
     Increase,

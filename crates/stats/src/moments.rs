@@ -14,14 +14,18 @@
 //! Σyᵢ² by 2·y·v + v², Σnᵢyᵢ by n·v + y + v and Σyᵢ²/nᵢ by (y + v)²/(n + 1) − y²/n. That keeps
 //! the per-session cost constant, which matters on the simulator's hot path.
 
-/// How to estimate the variance of a cohort mean.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How to estimate the variance of a cohort mean. Its names come from the derive, in the order
+/// scenario files list them.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::VariantNames,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum VarianceModel {
-    /// Every session independent: s²/n. Cheap, and wrong when players differ.
-    Session,
     /// Sessions clustered by player: within- and between-player variance components, by the
     /// method of moments (see [`crate::components`] and, for a comparison, [`crate::contrast`]).
     Clustered,
+    /// Every session independent: s²/n. Cheap, and wrong when players differ.
+    Session,
 }
 
 /// The running sums of one metric over one cohort. All fields are plain sums, so two `Moments`

@@ -23,19 +23,20 @@
 use crate::fastmath;
 use crate::normal;
 
-/// How the error budget is spent as information arrives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How the error budget is spent as information arrives. Its names come from the derive.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::VariantNames,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Spending {
+    #[strum(serialize = "obrien_fleming")]
     OBrienFleming,
     Pocock,
 }
 
 impl Spending {
     pub fn name(self) -> &'static str {
-        match self {
-            Spending::OBrienFleming => "obrien_fleming",
-            Spending::Pocock => "pocock",
-        }
+        self.into()
     }
 
     /// The error spent by information fraction `t` (clamped to [0, 1]) out of a total `alpha`.

@@ -2,8 +2,21 @@
 
 use rollcage_policy::Minutes;
 
-/// The guarantees checked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// The guarantees checked. Their names come from the derive.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Oracle {
     HoldbackIsolation,
     ExposureWithinStage,
@@ -18,33 +31,11 @@ pub enum Oracle {
 }
 
 impl Oracle {
-    pub const COUNT: usize = 10;
-    pub const ALL: [Oracle; Oracle::COUNT] = [
-        Oracle::HoldbackIsolation,
-        Oracle::ExposureWithinStage,
-        Oracle::StickyExposure,
-        Oracle::KillPropagation,
-        Oracle::GateRespected,
-        Oracle::NoResumeOfKilledBuild,
-        Oracle::Liveness,
-        Oracle::RollbackComplete,
-        Oracle::RestorePromise,
-        Oracle::RollbackHonest,
-    ];
+    pub const ALL: &'static [Oracle] = <Oracle as strum::VariantArray>::VARIANTS;
+    pub const COUNT: usize = Oracle::ALL.len();
 
     pub fn name(self) -> &'static str {
-        match self {
-            Oracle::HoldbackIsolation => "holdback-isolation",
-            Oracle::ExposureWithinStage => "exposure-within-stage",
-            Oracle::StickyExposure => "sticky-exposure",
-            Oracle::KillPropagation => "kill-propagation",
-            Oracle::GateRespected => "gate-respected",
-            Oracle::NoResumeOfKilledBuild => "no-resume-of-killed-build",
-            Oracle::Liveness => "liveness",
-            Oracle::RollbackComplete => "rollback-complete",
-            Oracle::RestorePromise => "restore-promise",
-            Oracle::RollbackHonest => "rollback-honest",
-        }
+        self.into()
     }
 
     /// The guarantee, in one sentence.

@@ -10,7 +10,7 @@ use rollcage_sim::{RunSeed, World};
 
 use super::observer::{Observer, Tally};
 use super::pipeline::Pipeline;
-use super::record::{CohortTally, FinalPhase, RunRecord, SaveRecord, StageRecord};
+use super::record::{CohortTally, FinalPhase, RunRecord, SaveRecord, StageEnd, StageRecord};
 use super::verdict::{Decisions, builds, stage_reached};
 use crate::harm::{contained_at, first_false_stop};
 use crate::oracle::Oracles;
@@ -193,26 +193,26 @@ impl<'a, C: Controller> Driver<'a, C> {
             self.observer.oracles.event(&event, self.world.saves(), &holdback);
             match &event.kind {
                 EventKind::StageStarted { build, stage, share } => {
-                    self.close_stage(now, "advanced");
+                    self.close_stage(now, StageEnd::Advanced);
                     self.open_stage(now, build, Some(*stage), *share);
                 }
                 EventKind::HoldbackPeriodStarted { build } => {
                     let share = self.observer.tally.stage.as_ref().map_or(Share::ZERO, |s| s.share);
-                    self.close_stage(now, "advanced");
+                    self.close_stage(now, StageEnd::Advanced);
                     self.open_stage(now, build, None, share);
                 }
                 EventKind::Killed { scope: KillScope::Release, .. } => {
                     self.kill = Some(now);
                     self.rollback_over = false;
                     self.paused = false;
-                    self.close_stage(now, "killed");
+                    self.close_stage(now, StageEnd::Killed);
                 }
                 EventKind::RolledBack { .. } | EventKind::RollbackFailed { .. } => {
                     self.rollback_over = true
                 }
                 EventKind::Released { .. } => {
                     self.released_at = Some(now);
-                    self.close_stage(now, "released");
+                    self.close_stage(now, StageEnd::Released);
                 }
                 EventKind::Paused { .. } => self.paused = true,
                 EventKind::Resumed { .. } => self.paused = false,
@@ -244,13 +244,14 @@ impl<'a, C: Controller> Driver<'a, C> {
             share,
             start: now,
             end: now,
-            end_reason: "",
+            // Until the stage is closed otherwise, it ends with the run.
+            end_reason: StageEnd::RunEnded,
             treatment: CohortTally::default(),
             holdback: CohortTally::default(),
         });
     }
 
-    fn close_stage(&mut self, now: Minutes, reason: &'static str) {
+    fn close_stage(&mut self, now: Minutes, reason: StageEnd) {
         if let Some(mut stage) = self.observer.tally.stage.take() {
             stage.end = now;
             stage.end_reason = reason;
@@ -278,7 +279,7 @@ impl<'a, C: Controller> Driver<'a, C> {
 
     /// The run is over at `now`: its record, judged.
     fn finish(mut self, run: u32, seed: RunSeed, now: Minutes) -> RunRecord {
-        self.close_stage(now, "run_ended");
+        self.close_stage(now, StageEnd::RunEnded);
         let scenario = self.scenario;
         let release = &scenario.world.release.build;
         let decisions = Decisions::read(scenario, &self.events, self.world.operations(), now);

@@ -27,7 +27,8 @@ use rollcage_sim::RunSeed;
 
 use self::driver::drive;
 pub use self::record::{
-    CohortTally, FinalPhase, Outcome, RollbackRecord, RunRecord, SaveRecord, StageRecord, Stop,
+    CohortTally, DataPauseReason, FinalPhase, Outcome, RollbackRecord, RollbackResult, RunRecord,
+    SaveRecord, StageEnd, StageRecord, Stop, StopKind,
 };
 use rollcage_model::Scenario;
 

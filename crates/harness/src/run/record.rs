@@ -8,7 +8,20 @@ use crate::oracle::Violations;
 
 /// The verdict on a run: the truth (was the release harmful when it was stopped, or at all)
 /// crossed with the decision (was it stopped).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Outcome {
     /// A harmful release's every harm was stopped (by kills of the release, of the faulty feature
     /// or of the affected segments, or by a guardrail pause) after the harm began.
@@ -26,22 +39,10 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 5] = [
-        Outcome::Detected,
-        Outcome::Missed,
-        Outcome::FalseKill,
-        Outcome::CleanPass,
-        Outcome::DataPause,
-    ];
+    pub const ALL: &'static [Outcome] = <Outcome as strum::VariantArray>::VARIANTS;
 
     pub fn name(self) -> &'static str {
-        match self {
-            Outcome::Detected => "detected",
-            Outcome::Missed => "missed",
-            Outcome::FalseKill => "false_kill",
-            Outcome::CleanPass => "clean_pass",
-            Outcome::DataPause => "data_pause",
-        }
+        self.into()
     }
 }
 
@@ -49,16 +50,60 @@ impl Outcome {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stop {
     pub at: Minutes,
-    /// `kill` or `pause`.
-    pub kind: &'static str,
+    pub kind: StopKind,
     /// The guardrail's name, or `operator`.
     pub by: String,
     /// `release`, `feature:<name>` or `segment:<name>`; `release` for a pause.
     pub scope: String,
 }
 
-/// Where the run ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How the release under test was first stopped. Its names come from the derive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::Display)]
+#[strum(serialize_all = "snake_case")]
+pub enum StopKind {
+    /// A guardrail or an operator killed it (or a part of it).
+    Kill,
+    /// A guardrail paused it.
+    Pause,
+}
+
+/// Which data-quality check paused the rollout. Its names come from the derive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::Display)]
+#[strum(serialize_all = "snake_case")]
+pub enum DataPauseReason {
+    /// A sample-ratio mismatch.
+    Srm,
+    /// A guardrail inconclusive for too many looks in a row.
+    Inconclusive,
+}
+
+/// How the run's first rollback ended. Its names come from the derive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::Display)]
+#[strum(serialize_all = "snake_case")]
+pub enum RollbackResult {
+    RolledBack,
+    RollbackFailed,
+    /// The run ended while it was still running.
+    RollingBack,
+}
+
+/// Why a stage ended. Its names come from the derive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::Display)]
+#[strum(serialize_all = "snake_case")]
+pub enum StageEnd {
+    /// The policy moved on to the next stage, or to the holdback period.
+    Advanced,
+    /// The build was killed.
+    Killed,
+    /// The holdback period ended: the build went to everyone.
+    Released,
+    /// The run reached its end with the stage still open.
+    RunEnded,
+}
+
+/// Where the run ended. Its names come from the derive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum FinalPhase {
     Released,
     RolledBack,
@@ -72,14 +117,7 @@ pub enum FinalPhase {
 
 impl FinalPhase {
     pub fn name(self) -> &'static str {
-        match self {
-            FinalPhase::Released => "released",
-            FinalPhase::RolledBack => "rolled_back",
-            FinalPhase::RollbackFailed => "rollback_failed",
-            FinalPhase::RollingBack => "rolling_back",
-            FinalPhase::Paused => "paused",
-            FinalPhase::Running => "running",
-        }
+        self.into()
     }
 }
 
@@ -89,8 +127,7 @@ pub struct RollbackRecord {
     pub started: Minutes,
     /// When it was declared rolled back or failed; `None` if the run ended first.
     pub ended: Option<Minutes>,
-    /// `rolled_back`, `rollback_failed` or `rolling_back`.
-    pub result: &'static str,
+    pub result: RollbackResult,
     /// Step attempts, every retry included.
     pub attempts: u32,
 }
@@ -128,8 +165,7 @@ pub struct StageRecord {
     pub share: Share,
     pub start: Minutes,
     pub end: Minutes,
-    /// `advanced`, `killed`, `released` or `run_ended`.
-    pub end_reason: &'static str,
+    pub end_reason: StageEnd,
     /// Sessions on the build, by start time within the stage.
     pub treatment: CohortTally,
     /// Holdback sessions, by start time within the stage.
@@ -176,7 +212,7 @@ pub struct RunRecord {
     pub harmful: bool,
     pub stop: Option<Stop>,
     /// The first data-quality pause of the release under test: when, and `srm` or `inconclusive`.
-    pub data_pause: Option<(Minutes, &'static str)>,
+    pub data_pause: Option<(Minutes, DataPauseReason)>,
     /// Kills of the release under test (any scope), in order.
     pub kills: u32,
     /// From the start of harm to when it was all stopped.

@@ -5,7 +5,9 @@
 use rollcage_policy::{BuildId, Event, EventKind, KillScope, Minutes, Reason};
 use rollcage_sim::Operations;
 
-use super::record::{Outcome, RollbackRecord, StageRecord, Stop};
+use super::record::{
+    DataPauseReason, Outcome, RollbackRecord, RollbackResult, StageRecord, Stop, StopKind,
+};
 use rollcage_model::Scenario;
 
 /// What the policy did to the release under test, read from a run's events.
@@ -17,7 +19,7 @@ pub(super) struct Decisions {
     /// The first pause of the release by a guardrail.
     pub(super) pause: Option<Minutes>,
     /// The first data-quality pause of the release: when, and `srm` or `inconclusive`.
-    pub(super) data_pause: Option<(Minutes, &'static str)>,
+    pub(super) data_pause: Option<(Minutes, DataPauseReason)>,
     /// The first rollback of the release.
     pub(super) rollback: Option<RollbackRecord>,
 }
@@ -50,16 +52,16 @@ impl Decisions {
                     d.pause.get_or_insert(e.at);
                     d.stop.get_or_insert_with(|| Stop {
                         at: e.at,
-                        kind: "pause",
+                        kind: StopKind::Pause,
                         by: stopped_by(scenario, reason),
                         scope: "release".into(),
                     });
                 }
                 EventKind::Paused { reason } if on_release && reason.is_data_quality() => {
                     let kind = if matches!(reason, Reason::SampleRatio(_)) {
-                        "srm"
+                        DataPauseReason::Srm
                     } else {
-                        "inconclusive"
+                        DataPauseReason::Inconclusive
                     };
                     d.data_pause.get_or_insert((e.at, kind));
                 }
@@ -104,7 +106,7 @@ impl Decisions {
         self.kills.push((at, scope));
         self.stop.get_or_insert_with(|| Stop {
             at,
-            kind: "kill",
+            kind: StopKind::Kill,
             by: stopped_by(scenario, reason),
             scope: scope_name(scenario, scope),
         });
@@ -112,7 +114,7 @@ impl Decisions {
             self.rollback = Some(RollbackRecord {
                 started: at,
                 ended: None,
-                result: "rolling_back",
+                result: RollbackResult::RollingBack,
                 attempts: 0,
             });
         }
@@ -123,9 +125,9 @@ impl Decisions {
         if let Some(r) = self.rollback.as_mut().filter(|r| r.ended.is_none()) {
             r.ended = Some(e.at);
             r.result = if matches!(e.kind, EventKind::RolledBack { .. }) {
-                "rolled_back"
+                RollbackResult::RolledBack
             } else {
-                "rollback_failed"
+                RollbackResult::RollbackFailed
             };
         }
     }

@@ -7,40 +7,38 @@ use rollcage_stats::Direction;
 
 use rollcage_model::{Guardrail, Method};
 
-/// The outcome of one evaluation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The outcome of one evaluation. Its names, as the explanations print them, come from the derive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum Verdict {
     Pass,
     Breach,
     /// A compared cohort has fewer sessions than the guardrail's minimum sample.
+    #[strum(serialize = "inconclusive (too few samples)")]
     TooFewSamples,
     /// There are enough sessions but no usable variance (e.g. no player with two sessions yet).
+    #[strum(serialize = "inconclusive (no variance estimate)")]
     NoVariance,
     /// No new telemetry since the last look: nothing to decide on. Never a pass, never a breach.
+    #[strum(serialize = "inconclusive (telemetry missing or late)")]
     NoData,
     /// An alpha-spending test whose information has not grown enough since its last analysis to
     /// run another (10% more sessions, and more statistical information); it looks again when it
     /// has.
+    #[strum(serialize = "pass (waiting for more information)")]
     Waiting,
     /// The method has used its whole error budget (Bonferroni past its planned looks, a spending
     /// test past its planned information): it can no longer breach for this build.
+    #[strum(serialize = "pass (alpha spent: the test can no longer breach)")]
     Spent,
     /// The SPRT accepted "no harm" for this build.
+    #[strum(serialize = "pass (SPRT accepted no harm)")]
     Accepted,
 }
 
 impl Verdict {
     pub fn name(self) -> &'static str {
-        match self {
-            Verdict::Pass => "pass",
-            Verdict::Breach => "breach",
-            Verdict::TooFewSamples => "inconclusive (too few samples)",
-            Verdict::NoVariance => "inconclusive (no variance estimate)",
-            Verdict::NoData => "inconclusive (telemetry missing or late)",
-            Verdict::Waiting => "pass (waiting for more information)",
-            Verdict::Spent => "pass (alpha spent: the test can no longer breach)",
-            Verdict::Accepted => "pass (SPRT accepted no harm)",
-        }
+        self.into()
     }
 }
 
@@ -137,7 +135,7 @@ fn opt(value: Option<f64>) -> String {
 impl fmt::Display for DescribeEvaluation<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (e, g) = (self.evaluation, self.guardrail);
-        write!(f, "{} [{}]", g.name, g.method.name())?;
+        write!(f, "{} [{}]", g.name, g.method.label())?;
         if let Some(c) = e.cell {
             write!(f, " in {}", self.cells.get(c).map_or("?", String::as_str))?;
         }

@@ -1,5 +1,6 @@
 //! A guardrail: its method and test, what its breach kills, and the checks between them.
 
+use rollcage_model::{MethodName, ScopeName};
 use rollcage_policy::{
     Comparison, Direction, Guardrail, Margin, Method, Metric, Scope, Severity, Share, Spending,
     Statistic, VarianceModel,
@@ -21,11 +22,7 @@ pub(super) fn cell_names(breakdown: Breakdown, population: &PopulationConfig) ->
 }
 
 pub(super) fn breakdown(t: &Obj<'_, '_>) -> Option<Breakdown> {
-    Some(match t.text("segment_by")? {
-        "platform" => Breakdown::Platform,
-        "region" => Breakdown::Region,
-        _ => Breakdown::None,
-    })
+    t.choice::<Breakdown>("segment_by")
 }
 
 /// The index of a named feature of the release, or an error at `key`.
@@ -103,10 +100,9 @@ pub(super) fn guardrail(r: &mut Reader, t: &Obj<'_, '_>, cx: &Context<'_>) -> Op
     let method = method(r, t, cx, metric)?;
     let scope = scope(r, t, cx)?;
     let metric = metric?;
-    let direction = match t.text("harmful") {
-        Some("decrease") => Direction::Decrease,
-        Some(_) => Direction::Increase,
-        None => metric.harmful_direction(),
+    let direction = match t.has("harmful") {
+        true => t.choice::<Direction>("harmful")?,
+        false => metric.harmful_direction(),
     };
     Some(Guardrail {
         name: t.text("name")?.to_string(),
@@ -138,7 +134,7 @@ pub(super) fn method(
     cx: &Context<'_>,
     metric: Option<Metric>,
 ) -> Option<Method> {
-    let method = t.text("method");
+    let method = t.choice::<MethodName>("method");
     if t.has("margin_relative") && t.has("margin_absolute") {
         r.error(
             t.span_of("margin_absolute"),
@@ -151,12 +147,9 @@ pub(super) fn method(
         (None, None) => Margin::Relative(0.0),
     };
     let alpha = if t.has("alpha") { t.number("alpha") } else { Some(0.05) };
-    let variance = match t.text("variance")? {
-        "session" => VarianceModel::Session,
-        _ => VarianceModel::Clustered,
-    };
+    let variance = t.choice::<VarianceModel>("variance")?;
     Some(match method? {
-        "threshold" => {
+        MethodName::Threshold => {
             not_for(
                 r,
                 t,
@@ -169,7 +162,12 @@ pub(super) fn method(
             }
             Method::Threshold { limit: t.number("limit")? }
         }
-        comparison => {
+        name @ (MethodName::NaiveZ
+        | MethodName::Bonferroni
+        | MethodName::Spending
+        | MethodName::Msprt
+        | MethodName::Sprt) => {
+            let comparison: &str = name.into();
             if cx.holdback == Some(Share::ZERO) {
                 r.error(
                     t.span_of("method"),
@@ -177,18 +175,18 @@ pub(super) fn method(
                 );
             }
             not_for(r, t, &["limit"], comparison);
-            let own: &[&str] = match comparison {
-                "bonferroni" => &["looks"],
-                "spending" => &["spending", "planned_information"],
-                "msprt" => &["mixture_sd"],
-                "sprt" => &["effect", "beta"],
-                _ => &[],
+            let own: &[&str] = match name {
+                MethodName::Bonferroni => &["looks"],
+                MethodName::Spending => &["spending", "planned_information"],
+                MethodName::Msprt => &["mixture_sd"],
+                MethodName::Sprt => &["effect", "beta"],
+                MethodName::Threshold | MethodName::NaiveZ => &[],
             };
             let foreign: Vec<&str> = METHOD_KEYS.into_iter().filter(|k| !own.contains(k)).collect();
             not_for(r, t, &foreign, comparison);
             let statistic = rank_statistic(r, t, comparison, metric);
             let test = Comparison { alpha: alpha?, margin, variance, statistic: statistic? };
-            comparison_method(r, t, cx, comparison, test, alpha, metric)?
+            comparison_method(r, t, cx, name, test, alpha, metric)?
         }
     })
 }
@@ -198,24 +196,26 @@ pub(super) fn comparison_method(
     r: &mut Reader,
     t: &Obj<'_, '_>,
     cx: &Context<'_>,
-    comparison: &str,
+    name: MethodName,
     test: Comparison,
     alpha: Option<f64>,
     metric: Option<Metric>,
 ) -> Option<Method> {
-    Some(match comparison {
-        "naive_z" => Method::NaiveZ(test),
+    Some(match name {
+        MethodName::NaiveZ => Method::NaiveZ(test),
         // The plans are filled in by `policy`, once the stages are known.
-        "bonferroni" => Method::Bonferroni { test, looks: t.integer("looks").unwrap_or(0) as u32 },
-        "spending" => Method::Spending {
+        MethodName::Bonferroni => {
+            Method::Bonferroni { test, looks: t.integer("looks").unwrap_or(0) as u32 }
+        }
+        MethodName::Spending => Method::Spending {
             test,
-            spending: match t.text("spending") {
-                Some("pocock") => Spending::Pocock,
-                _ => Spending::OBrienFleming,
+            spending: match t.has("spending") {
+                true => t.choice::<Spending>("spending")?,
+                false => Spending::OBrienFleming,
             },
             planned_information: t.number("planned_information").unwrap_or(0.0),
         },
-        "sprt" => {
+        MethodName::Sprt => {
             if !t.has("effect") {
                 r.error(
                     t.span.clone(),
@@ -229,7 +229,8 @@ pub(super) fn comparison_method(
             }
             Method::Sprt { test, effect: t.number("effect")?, beta }
         }
-        _ => {
+        MethodName::Threshold => unreachable!("a threshold compares nothing"),
+        MethodName::Msprt => {
             let mixture_sd = match t.number("mixture_sd") {
                 Some(sd) => sd,
                 None if t.has("mixture_sd") => return None,
@@ -249,8 +250,8 @@ pub(super) fn comparison_method(
 
 /// What a guardrail's breach kills: the release, one feature, or the breaching segment.
 pub(super) fn scope(r: &mut Reader, t: &Obj<'_, '_>, cx: &Context<'_>) -> Option<Scope> {
-    Some(match t.text("scope")? {
-        "feature" => {
+    Some(match t.choice::<ScopeName>("scope")? {
+        ScopeName::Feature => {
             if !t.has("feature") {
                 r.error(
                     t.span_of("scope"),
@@ -259,21 +260,23 @@ pub(super) fn scope(r: &mut Reader, t: &Obj<'_, '_>, cx: &Context<'_>) -> Option
             }
             Scope::Feature(feature_index(r, t, "feature", cx.features?)?)
         }
-        other => {
+        name @ (ScopeName::Release | ScopeName::Segment) => {
+            let other: &str = name.into();
             if t.has("feature") {
                 r.error(
                     t.span_of("feature"),
                     format!("`feature` has no meaning for scope = \"{other}\"; remove it"),
                 );
             }
-            if other == "segment" && cx.cells.as_ref().is_some_and(|(b, _)| *b == Breakdown::None) {
+            let segment = name == ScopeName::Segment;
+            if segment && cx.cells.as_ref().is_some_and(|(b, _)| *b == Breakdown::None) {
                 r.error(
                     t.span_of("scope"),
                     "scope = \"segment\" needs [policy] segment_by = \"platform\" or \"region\""
                         .to_string(),
                 );
             }
-            if other == "segment" && t.text("statistic") == Some("mann_whitney") {
+            if segment && t.choice::<Statistic>("statistic") == Some(Statistic::MannWhitney) {
                 r.error(
                     t.span_of("scope"),
                     "statistic = \"mann_whitney\" compares the whole cohorts' latency histograms; \
@@ -281,7 +284,7 @@ pub(super) fn scope(r: &mut Reader, t: &Obj<'_, '_>, cx: &Context<'_>) -> Option
                         .to_string(),
                 );
             }
-            if other == "segment" { Scope::Segment } else { Scope::Release }
+            if segment { Scope::Segment } else { Scope::Release }
         }
     })
 }

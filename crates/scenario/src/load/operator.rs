@@ -1,6 +1,6 @@
 //! Scripted operator events, and the checks that involve them (approvals given, builds per run).
 
-use rollcage_model::ScheduledCommand;
+use rollcage_model::{CommandName, ScheduledCommand};
 use rollcage_policy::{BuildId, Command, KillScope};
 use rollcage_sim::Breakdown;
 
@@ -27,7 +27,8 @@ pub(super) fn operator(
 ) -> Option<ScheduledCommand> {
     let (stages, release) = (names.stages, names.release);
     let at = minutes(r, t, "at_h");
-    let action = t.text("action")?;
+    let name = t.choice::<CommandName>("action")?;
+    let action: &str = name.into();
     let note = t.text("note").unwrap_or("scripted").to_string();
     let misplaced = |r: &mut Reader, key: &str| {
         if t.has(key) {
@@ -37,12 +38,16 @@ pub(super) fn operator(
             );
         }
     };
-    if action != "kill" {
+    let only_note = |r: &mut Reader| {
+        misplaced(r, "stage");
+        misplaced(r, "build");
+    };
+    if name != CommandName::Kill {
         misplaced(r, "feature");
         misplaced(r, "segment");
     }
-    let command = match action {
-        "approve" => {
+    let command = match name {
+        CommandName::Approve => {
             misplaced(r, "build");
             let Some(stage) = t.integer("stage") else {
                 if !t.has("stage") {
@@ -62,7 +67,7 @@ pub(super) fn operator(
             }
             Command::Approve { stage: stage as usize - 1 }
         }
-        "new_build" => {
+        CommandName::NewBuild => {
             misplaced(r, "stage");
             let Some(build) = t.text("build") else {
                 if !t.has("build") {
@@ -81,14 +86,17 @@ pub(super) fn operator(
             }
             Command::NewBuild { build: BuildId::new(build) }
         }
-        other => {
-            misplaced(r, "stage");
-            misplaced(r, "build");
-            match other {
-                "kill" => Command::Kill { note, scope: kill_scope(r, t, names)? },
-                "pause" => Command::Pause { note },
-                _ => Command::Resume { note },
-            }
+        CommandName::Kill => {
+            only_note(r);
+            Command::Kill { note, scope: kill_scope(r, t, names)? }
+        }
+        CommandName::Pause => {
+            only_note(r);
+            Command::Pause { note }
+        }
+        CommandName::Resume => {
+            only_note(r);
+            Command::Resume { note }
         }
     };
     Some(ScheduledCommand { at: at?, command })
@@ -168,7 +176,7 @@ pub(super) fn approvals_given(r: &mut Reader, root: &Obj<'_, '_>, policy: Option
     let approvals: Vec<i64> = root
         .tables("operator")
         .iter()
-        .filter(|t| t.text("action") == Some("approve"))
+        .filter(|t| t.choice::<CommandName>("action") == Some(CommandName::Approve))
         .filter_map(|t| t.integer("stage"))
         .collect();
     let stage_tables = policy.map(|t| t.tables("stages")).unwrap_or_default();

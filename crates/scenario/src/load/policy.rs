@@ -1,6 +1,7 @@
 //! The policy: its stages, guardrails and rollback plan, the traffic its schedule is expected to
 //! gather, and when every run ends.
 
+use rollcage_model::StepName;
 use rollcage_policy::{
     Guardrail, Method, Minutes, Multiplicity, PlannedStep, PolicyConfig, Restore, Share, SrmCheck,
     Stage, StepKind,
@@ -93,11 +94,11 @@ pub(super) fn rollback(
     let mut complete = true;
     let mut last: Option<usize> = None;
     for step in t.tables("rollback") {
-        let Some(name) = step.text("step") else {
+        let Some(name) = step.choice::<StepName>("step") else {
             complete = false;
             continue;
         };
-        let order = spec::STEPS.iter().position(|s| *s == name).expect("a declared step");
+        let order = name as usize;
         if let Some(prev) = last
             && order <= prev
         {
@@ -139,31 +140,24 @@ pub(super) fn rollback(
 pub(super) fn rollback_step(
     r: &mut Reader,
     step: &Obj<'_, '_>,
-    name: &str,
+    name: StepName,
 ) -> Option<(PlannedStep, StepTruth)> {
     let kind = match name {
-        "stop_exposure" => StepKind::StopExposure,
-        "return_players" => StepKind::ReturnPlayers,
-        "revert_migration" => StepKind::RevertMigration,
-        _ => {
-            let Some(strategy) = step.text("strategy") else {
-                if !step.has("strategy") {
-                    r.error(
-                        step.span_of("step"),
-                        "restore_players needs a `strategy`: snapshot, clawback or replay"
-                            .to_string(),
-                    );
-                }
+        StepName::StopExposure => StepKind::StopExposure,
+        StepName::ReturnPlayers => StepKind::ReturnPlayers,
+        StepName::RevertMigration => StepKind::RevertMigration,
+        StepName::RestorePlayers => {
+            if !step.has("strategy") {
+                r.error(
+                    step.span_of("step"),
+                    "restore_players needs a `strategy`: snapshot, clawback or replay".to_string(),
+                );
                 return None;
-            };
-            StepKind::RestorePlayers(match strategy {
-                "snapshot" => Restore::Snapshot,
-                "clawback" => Restore::Clawback,
-                _ => Restore::Replay,
-            })
+            }
+            StepKind::RestorePlayers(step.choice::<Restore>("strategy")?)
         }
     };
-    if name != "restore_players" && step.has("strategy") {
+    if name != StepName::RestorePlayers && step.has("strategy") {
         r.error(
             step.span_of("strategy"),
             format!("`strategy` has no meaning for {name}; remove it"),
@@ -295,7 +289,7 @@ pub(super) fn policy(r: &mut Reader, t: &Obj<'_, '_>, cx: &Context<'_>) -> Optio
         evaluation_interval: interval,
         max_duration,
         breakdown,
-        in_flight: if t.text("in_flight")? == "abort" { InFlight::Abort } else { InFlight::Drain },
+        in_flight: t.choice::<InFlight>("in_flight")?,
         rollback: truth,
     })
 }

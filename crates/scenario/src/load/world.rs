@@ -1,6 +1,7 @@
 //! The world's tables: the population, the old build's baseline, the release and its faults,
 //! live events, telemetry faults and the assignment.
 
+use rollcage_model::{FaultName, HashName};
 use rollcage_policy::{BuildId, Metric, Minutes};
 use rollcage_sim::{
     AssignmentBug, Baseline, Fault, FaultKind, HashScheme, LiveEvent, Migration, Observation,
@@ -68,13 +69,13 @@ pub(super) fn baseline_mean(metric: Metric, b: &Baseline, p: &PopulationConfig) 
 
 pub(super) fn assignment(t: &Obj<'_, '_>) -> Option<HashScheme> {
     let group = t.text("group")?.to_string();
-    Some(match t.text("hash")? {
-        "launchdarkly-sha1" => HashScheme::LaunchDarklySha1 {
+    Some(match t.choice::<HashName>("hash")? {
+        HashName::LaunchDarklySha1 => HashScheme::LaunchDarklySha1 {
             key: group,
             salt: t.text("salt")?.to_string(),
             seed: t.integer("seed"),
         },
-        _ => HashScheme::UnleashMurmur3 { group },
+        HashName::UnleashMurmur3 => HashScheme::UnleashMurmur3 { group },
     })
 }
 
@@ -148,11 +149,7 @@ pub(super) fn release(
     if features.is_empty() {
         features.push("release".to_string());
     }
-    let migration = match t.text("migration") {
-        Some("lazy") => Migration::Lazy,
-        Some("eager") => Migration::Eager,
-        _ => Migration::None,
-    };
+    let migration = t.choice::<Migration>("migration")?;
     let corrupts = faults.iter().any(|f| matches!(f.kind, FaultKind::SaveCorruption { .. }));
     if corrupts && migration == Migration::None {
         r.error(
@@ -174,11 +171,14 @@ pub(super) fn release(
 
 /// A fault's kind from its keys, each of which means something for some kinds only.
 pub(super) fn fault_kind(r: &mut Reader, t: &Obj<'_, '_>) -> Option<FaultKind> {
-    let kind = t.text("kind")?;
-    let (needs, refuses): (&[&str], &[&str]) = match kind {
-        "save_corruption" => (&["probability"], &["multiplier", "spread_h", "audited"]),
-        "exploit" => (&["multiplier"], &["probability"]),
-        _ => (&["multiplier"], &["probability", "spread_h", "audited"]),
+    let name = t.choice::<FaultName>("kind")?;
+    let kind: &str = name.into();
+    let (needs, refuses): (&[&str], &[&str]) = match name {
+        FaultName::SaveCorruption => (&["probability"], &["multiplier", "spread_h", "audited"]),
+        FaultName::Exploit => (&["multiplier"], &["probability"]),
+        FaultName::CrashRate | FaultName::Latency | FaultName::Retention => {
+            (&["multiplier"], &["probability", "spread_h", "audited"])
+        }
     };
     let mut ok = true;
     for key in needs.iter().filter(|k| !t.has(k)) {
@@ -189,10 +189,11 @@ pub(super) fn fault_kind(r: &mut Reader, t: &Obj<'_, '_>) -> Option<FaultKind> {
         r.error(t.span_of(key), format!("`{key}` has no meaning for kind = \"{kind}\"; remove it"));
     }
     ok.then_some(())?;
-    Some(match kind {
-        "latency" => FaultKind::Latency { multiplier: t.number("multiplier")? },
-        "retention" => FaultKind::Retention { multiplier: t.number("multiplier")? },
-        "exploit" => {
+    Some(match name {
+        FaultName::CrashRate => FaultKind::CrashRate { multiplier: t.number("multiplier")? },
+        FaultName::Latency => FaultKind::Latency { multiplier: t.number("multiplier")? },
+        FaultName::Retention => FaultKind::Retention { multiplier: t.number("multiplier")? },
+        FaultName::Exploit => {
             let spread = if t.has("spread_h") {
                 minutes(r, t, "spread_h")?
             } else {
@@ -201,8 +202,9 @@ pub(super) fn fault_kind(r: &mut Reader, t: &Obj<'_, '_>) -> Option<FaultKind> {
             let audited = if t.has("audited") { t.number("audited")? } else { 1.0 };
             FaultKind::Exploit { multiplier: t.number("multiplier")?, spread, audited }
         }
-        "save_corruption" => FaultKind::SaveCorruption { probability: t.number("probability")? },
-        _ => FaultKind::CrashRate { multiplier: t.number("multiplier")? },
+        FaultName::SaveCorruption => {
+            FaultKind::SaveCorruption { probability: t.number("probability")? }
+        }
     })
 }
 

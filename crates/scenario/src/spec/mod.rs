@@ -8,7 +8,13 @@
 mod policy;
 mod world;
 
-use rollcage_policy::Metric;
+use rollcage_model::{
+    Breakdown, CommandName, FaultName, HashName, InFlight, MethodName, Metric, Migration, Restore,
+    ScopeName, StepName,
+};
+use rollcage_stats::spending::Spending;
+use rollcage_stats::{Direction, VarianceModel};
+use strum::VariantNames;
 
 pub use policy::*;
 pub use rollcage_model::limits::*;
@@ -89,23 +95,24 @@ const fn number_or_none(min: f64, max: f64) -> Kind {
 /// The metrics' names, from the metric enum itself.
 pub const METRICS: &[&str] = Metric::NAMES;
 
-pub const METHODS: &[&str] = &["threshold", "naive_z", "bonferroni", "spending", "msprt", "sprt"];
-
-pub const ACTIONS: &[&str] = &["kill", "pause", "resume", "approve", "new_build"];
+// Every other choice's names, from its enum.
+pub const METHODS: &[&str] = MethodName::VARIANTS;
+pub const ACTIONS: &[&str] = CommandName::VARIANTS;
+pub const HASHES: &[&str] = HashName::VARIANTS;
+pub const FAULT_KINDS: &[&str] = FaultName::VARIANTS;
+pub const STEPS: &[&str] = StepName::VARIANTS;
+pub const STRATEGIES: &[&str] = Restore::VARIANTS;
+pub const DIRECTIONS: &[&str] = Direction::VARIANTS;
+pub const SPENDINGS: &[&str] = Spending::VARIANTS;
+pub const SCOPES: &[&str] = ScopeName::VARIANTS;
+pub const VARIANCES: &[&str] = VarianceModel::VARIANTS;
+pub const BREAKDOWNS: &[&str] = Breakdown::VARIANTS;
+pub const IN_FLIGHT: &[&str] = InFlight::VARIANTS;
+pub const MIGRATIONS: &[&str] = Migration::VARIANTS;
 
 /// Names a scenario cannot take: the folders rollcage writes in a reports directory beside the
 /// scenarios' own (`sweep` writes `<out>/sweep/`).
 pub const RESERVED_NAMES: &[&str] = &["sweep"];
-
-pub const HASHES: &[&str] = &["unleash-murmur3", "launchdarkly-sha1"];
-
-pub const FAULT_KINDS: &[&str] =
-    &["crash_rate", "latency", "exploit", "save_corruption", "retention"];
-
-pub const STEPS: &[&str] =
-    &["stop_exposure", "return_players", "revert_migration", "restore_players"];
-
-pub const STRATEGIES: &[&str] = &["snapshot", "clawback", "replay"];
 
 pub static EXPECT: TableSpec = TableSpec {
     name: "[expect]",

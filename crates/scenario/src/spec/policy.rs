@@ -1,8 +1,8 @@
 //! The policy's tables: its stages, guardrails and rollback steps, and operator events.
 
 use super::{
-    ACTIONS, Kind, METHODS, METRICS, STEPS, STRATEGIES, TableSpec, number, number_or_none,
-    optional, required,
+    ACTIONS, BREAKDOWNS, DIRECTIONS, IN_FLIGHT, Kind, METHODS, METRICS, SCOPES, SPENDINGS, STEPS,
+    STRATEGIES, TableSpec, VARIANCES, number, number_or_none, optional, required,
 };
 use rollcage_policy::{Multiplicity, Severity, Statistic};
 
@@ -50,7 +50,7 @@ pub static GUARDRAIL: TableSpec = TableSpec {
         ),
         optional(
             "harmful",
-            Kind::Choice { values: &["increase", "decrease"], default: None },
+            Kind::Choice { values: DIRECTIONS, default: None },
             "The harmful direction. Default: increase, except decrease for return_rate.",
         ),
         optional(
@@ -75,7 +75,7 @@ pub static GUARDRAIL: TableSpec = TableSpec {
         ),
         optional(
             "spending",
-            Kind::Choice { values: &["obrien_fleming", "pocock"], default: None },
+            Kind::Choice { values: SPENDINGS, default: None },
             "spending's function: obrien_fleming spends almost nothing early (a canary stops only a plainly harmful build) and keeps the last look nearly a fixed-sample test; pocock spends evenly (catches more early, stricter at the end). Default obrien_fleming.",
         ),
         optional(
@@ -125,13 +125,13 @@ pub static GUARDRAIL: TableSpec = TableSpec {
         ),
         optional(
             "scope",
-            Kind::Choice { values: &["release", "feature", "segment"], default: Some("release") },
+            Kind::Choice { values: SCOPES, default: Some("release") },
             "What a rollback-severity breach kills: the release (its rollback plan runs), one feature (named by `feature`), or each breaching segment cell of [policy] segment_by (evaluated per cell at alpha divided by the number of cells).",
         ),
         optional("feature", Kind::Name, "The feature a scope = \"feature\" guardrail kills."),
         optional(
             "variance",
-            Kind::Choice { values: &["clustered", "session"], default: Some("clustered") },
+            Kind::Choice { values: VARIANCES, default: Some("clustered") },
             "clustered: variance components within and between players (sessions of one player are correlated), with a Student t reference; session: every session independent.",
         ),
         optional(
@@ -206,12 +206,12 @@ pub static POLICY: TableSpec = TableSpec {
         ),
         optional(
             "segment_by",
-            Kind::Choice { values: &["none", "platform", "region"], default: Some("none") },
+            Kind::Choice { values: BREAKDOWNS, default: Some("none") },
             "The segments telemetry is broken into, for segment-scoped guardrails and segment kills.",
         ),
         optional(
             "in_flight",
-            Kind::Choice { values: &["drain", "abort"], default: Some("drain") },
+            Kind::Choice { values: IN_FLIGHT, default: Some("drain") },
             "What happens to runs in flight when the release is switched off: they finish, or they end and give the player back their state from before the run.",
         ),
         optional(

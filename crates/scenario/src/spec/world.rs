@@ -1,7 +1,9 @@
 //! The world's tables: the population, the old build's baseline, the release, its features and
 //! faults, live events, telemetry and the assignment.
 
-use super::{FAULT_KINDS, HASHES, Kind, TableSpec, number, number_or_none, optional, required};
+use super::{
+    FAULT_KINDS, HASHES, Kind, MIGRATIONS, TableSpec, number, number_or_none, optional, required,
+};
 use rollcage_model::limits::{
     MAX_FAULTS_PER_FEATURE, MAX_FEATURES, MAX_HOURS, MAX_LIVE_EVENTS, MAX_PLATFORMS, MAX_PLAYERS,
     MAX_REGIONS,
@@ -230,7 +232,7 @@ pub static RELEASE: TableSpec = TableSpec {
         required("build", Kind::Text { default: None }, "The build id, e.g. \"1.4.0\"."),
         optional(
             "migration",
-            Kind::Choice { values: &["none", "lazy", "eager"], default: Some("none") },
+            Kind::Choice { values: MIGRATIONS, default: Some("none") },
             "How the build moves saves to its new schema: not at all, at each player's first run on it, or for every exposed player when a stage starts.",
         ),
         optional(

@@ -2,7 +2,10 @@
 //! exactly as a scenario file is; a refused variant is blamed on the sweep file's value that
 //! causes it.
 
-use super::{AXES, Schedule, Sweep, Variant};
+use rollcage_model::MethodName;
+use rollcage_stats::spending::Spending;
+
+use super::{AXES, Schedule, Sweep, SweepMethod, Variant};
 use crate::{Diagnostic, Scenario};
 
 /// A variant that can run: its scenario and that scenario's TOML text.
@@ -167,23 +170,27 @@ fn scale_durations(policy: &mut toml::Table, scale: f64) {
 fn set_methods(policy: &mut toml::Table, variant: &Variant) {
     let guardrails = policy.get_mut("guardrails").and_then(toml::Value::as_array_mut);
     for g in guardrails.into_iter().flatten().filter_map(toml::Value::as_table_mut) {
-        if g.get("method").and_then(toml::Value::as_str) == Some("threshold") {
+        let method = g.get("method").and_then(toml::Value::as_str);
+        if method.and_then(|m| m.parse().ok()) == Some(MethodName::Threshold) {
             continue;
         }
         if let Some(alpha) = variant.alpha {
             g.insert("alpha".into(), toml::Value::Float(alpha));
         }
-        if let Some(method) = &variant.method {
-            let (name, spending) = match method.as_str() {
-                "obrien_fleming" | "pocock" => ("spending", Some(method.as_str())),
-                other => (other, None),
+        if let Some(method) = variant.method {
+            let (name, spending) = match method {
+                SweepMethod::NaiveZ => (MethodName::NaiveZ, None),
+                SweepMethod::Bonferroni => (MethodName::Bonferroni, None),
+                SweepMethod::OBrienFleming => (MethodName::Spending, Some(Spending::OBrienFleming)),
+                SweepMethod::Pocock => (MethodName::Spending, Some(Spending::Pocock)),
+                SweepMethod::Msprt => (MethodName::Msprt, None),
             };
             // Keys of the other methods would be refused as meaningless for this one.
             let keep: &[&str] = match name {
-                "msprt" => &["mixture_sd"],
-                "spending" => &["planned_information"],
-                "bonferroni" => &["looks"],
-                _ => &[],
+                MethodName::Msprt => &["mixture_sd"],
+                MethodName::Spending => &["planned_information"],
+                MethodName::Bonferroni => &["looks"],
+                MethodName::Threshold | MethodName::NaiveZ | MethodName::Sprt => &[],
             };
             for key in ["mixture_sd", "spending", "planned_information", "looks", "effect", "beta"]
             {
@@ -191,9 +198,9 @@ fn set_methods(policy: &mut toml::Table, variant: &Variant) {
                     g.remove(key);
                 }
             }
-            g.insert("method".into(), toml::Value::String(name.into()));
+            g.insert("method".into(), toml::Value::String(name.to_string()));
             if let Some(spending) = spending {
-                g.insert("spending".into(), toml::Value::String(spending.into()));
+                g.insert("spending".into(), toml::Value::String(spending.name().into()));
             }
         }
     }

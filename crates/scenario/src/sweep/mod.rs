@@ -38,9 +38,32 @@ mod parse;
 pub use apply::{Ready, VariantError, apply, prepare};
 pub use parse::parse;
 
-/// The methods a sweep can give every statistical guardrail. (Wald's SPRT is left out: it needs an
-/// effect size per guardrail, which belongs in a scenario file.)
-pub const METHODS: &[&str] = &["naive_z", "bonferroni", "obrien_fleming", "pocock", "msprt"];
+/// A method a sweep can give every statistical guardrail: a scenario's method, with the spending
+/// methods named by their function. (Wald's SPRT is left out: it needs an effect size per
+/// guardrail, which belongs in a scenario file.) Its names come from the derive.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantNames,
+    strum::Display,
+)]
+#[strum(serialize_all = "snake_case")]
+pub enum SweepMethod {
+    NaiveZ,
+    Bonferroni,
+    #[strum(serialize = "obrien_fleming")]
+    OBrienFleming,
+    Pocock,
+    Msprt,
+}
+
+/// Every method's name, in the order sweep files list them.
+pub const METHODS: &[&str] = <SweepMethod as strum::VariantNames>::VARIANTS;
 
 pub(super) const VARY_KEYS: &[&str] = &[
     "duration_scale",
@@ -70,7 +93,7 @@ pub struct Sweep {
     pub schedules: Vec<Schedule>,
     pub duration_scale: Vec<f64>,
     pub holdback_percent: Vec<f64>,
-    pub method: Vec<String>,
+    pub method: Vec<SweepMethod>,
     pub alpha: Vec<f64>,
     pub evaluation_interval_min: Vec<i64>,
     pub fault_multiplier: Vec<f64>,
@@ -107,7 +130,7 @@ pub struct Variant {
     pub schedule: Option<Schedule>,
     pub duration_scale: Option<f64>,
     pub holdback_percent: Option<f64>,
-    pub method: Option<String>,
+    pub method: Option<SweepMethod>,
     pub alpha: Option<f64>,
     pub evaluation_interval_min: Option<i64>,
     /// The multiplier of every fault the release carries (a crash-rate or latency multiplier, say).
@@ -132,8 +155,8 @@ impl Variant {
         if let Some(x) = self.holdback_percent {
             put("holdback_percent", x.to_string());
         }
-        if let Some(x) = &self.method {
-            put("method", x.clone());
+        if let Some(x) = self.method {
+            put("method", x.to_string());
         }
         if let Some(x) = self.alpha {
             put("alpha", x.to_string());
@@ -196,7 +219,7 @@ impl Sweep {
             schedule: picks[SCHEDULE].map(|i| self.schedules[i].clone()),
             duration_scale: picks[DURATION_SCALE].map(|i| self.duration_scale[i]),
             holdback_percent: picks[HOLDBACK_PERCENT].map(|i| self.holdback_percent[i]),
-            method: picks[METHOD].map(|i| self.method[i].clone()),
+            method: picks[METHOD].map(|i| self.method[i]),
             alpha: picks[ALPHA].map(|i| self.alpha[i]),
             evaluation_interval_min: picks[EVALUATION_INTERVAL]
                 .map(|i| self.evaluation_interval_min[i]),

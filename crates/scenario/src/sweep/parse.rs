@@ -8,7 +8,7 @@ use toml::de::{DeArray, DeTable, DeValue};
 
 use super::{
     ALPHA, AXES, DURATION_SCALE, EVALUATION_INTERVAL, FAULT_MULTIPLIER, HOLDBACK_PERCENT, METHOD,
-    METHODS, SCHEDULE, Schedule, Sweep, VARY_KEYS, values,
+    METHODS, SCHEDULE, Schedule, Sweep, SweepMethod, VARY_KEYS, values,
 };
 use crate::Diagnostic;
 use crate::reader::number;
@@ -293,8 +293,8 @@ fn methods(p: &mut Problems, sweep: &mut Sweep, v: &Spanned<DeValue<'_>>) {
     let Some(items) = list(p, "method", v) else { return };
     for item in items.iter() {
         match item.get_ref() {
-            DeValue::String(s) if METHODS.contains(&s.as_ref()) => {
-                sweep.method.push(s.to_string());
+            DeValue::String(s) if let Ok(method) = s.parse::<SweepMethod>() => {
+                sweep.method.push(method);
                 sweep.places[METHOD].push(item.span());
             }
             _ => p.at(item.span(), format!("`method` values are one of {}", METHODS.join(", "))),

@@ -17,7 +17,7 @@ use rollcage_policy::{Bucket, Cohort, Metric, Minutes};
 use rollcage_stats::fastmath;
 
 use super::faults::Effect;
-use super::telemetry::{Ended, Return, RunGains};
+use super::telemetry::{Ended, Return, RunGains, SessionValues};
 use super::{LOOKAHEAD, SessionEvent, SessionObserver, Slot, World, prefetch, whole};
 use crate::flags::FlagState;
 use rollcage_model::{AssignmentBug, Migration, Sabotage};
@@ -81,8 +81,8 @@ struct Played {
     latency: f64,
     /// Coins the run minted through an exploit.
     exploit: i64,
-    /// The session's values, in the order of [`super::telemetry::PLAYED_METRICS`].
-    values: [f64; 4],
+    /// What the session reports.
+    values: SessionValues,
     /// What the run brings the save, if it completed.
     completed: Option<RunGains>,
 }
@@ -316,12 +316,12 @@ impl World<'_> {
             exploit,
             flagged,
         });
-        let values = [
-            if crashed { 1.0 } else { 0.0 },
-            latency,
-            (coins + exploit) as f64,
-            if load_failed { 1.0 } else { 0.0 },
-        ];
+        let values = SessionValues {
+            crash: if crashed { 1.0 } else { 0.0 },
+            latency_ms: latency,
+            coins: (coins + exploit) as f64,
+            save_error: if load_failed { 1.0 } else { 0.0 },
+        };
         Played { crashed, load_failed, latency, exploit, values, completed }
     }
 

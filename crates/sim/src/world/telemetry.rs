@@ -11,8 +11,35 @@ use super::{MARKS, World};
 use crate::carry::Totals;
 use crate::flags::{FlagState, NOTHING_EXPOSED};
 
+/// The metrics a session's outcome reports when it ends (the return rate is reported a day later).
 pub(super) const PLAYED_METRICS: [Metric; 4] =
     [Metric::CrashRate, Metric::LatencyMs, Metric::CoinsPerRun, Metric::SaveErrorRate];
+
+/// What one session reports of each played metric, or what a player's sessions add up to.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(super) struct SessionValues {
+    /// 1 if the session crashed.
+    pub(super) crash: f64,
+    pub(super) latency_ms: f64,
+    /// Coins gained, exploit coins included.
+    pub(super) coins: f64,
+    /// 1 if the save failed to load.
+    pub(super) save_error: f64,
+}
+
+impl SessionValues {
+    /// The value of `metric`, one of [`PLAYED_METRICS`].
+    #[inline]
+    pub(super) fn of(self, metric: Metric) -> f64 {
+        match metric {
+            Metric::CrashRate => self.crash,
+            Metric::LatencyMs => self.latency_ms,
+            Metric::CoinsPerRun => self.coins,
+            Metric::SaveErrorRate => self.save_error,
+            Metric::ReturnRate => unreachable!("a return is reported a day after its session"),
+        }
+    }
+}
 
 fn tally_key(epoch: u32, cohort: Cohort) -> u32 {
     (epoch << 2) | cohort as u32
@@ -24,7 +51,7 @@ pub(super) struct Ended {
     pub(super) player: u32,
     pub(super) cohort: Cohort,
     pub(super) build: u16,
-    pub(super) values: [f64; 4],
+    pub(super) values: SessionValues,
     /// What the run brings the save, if it completed.
     pub(super) completed: Option<RunGains>,
 }
@@ -129,7 +156,7 @@ impl World<'_> {
         }
         let cohort = &mut self.snapshot.cohorts[e.cohort.index()];
         if self.config.latency_histogram {
-            cohort.latency[bin_of(e.values[1])] += 1;
+            cohort.latency[bin_of(e.values.latency_ms)] += 1;
         }
         if e.cohort != Cohort::Unexposed && !self.carries.is_empty() {
             self.carries.observe_session(e.player as usize, usize::from(slot.cell), cohort);
@@ -137,16 +164,16 @@ impl World<'_> {
         let metrics = &mut cohort.cells[usize::from(slot.cell)];
         let n = slot.count;
         let totals = slot.totals();
-        for (i, metric) in PLAYED_METRICS.iter().enumerate() {
-            if i == 0 || self.config.watched[metric.index()] {
-                metrics[metric.index()].observe(n, totals[i], e.values[i]);
+        for metric in PLAYED_METRICS {
+            if metric == Metric::CrashRate || self.config.watched[metric.index()] {
+                metrics[metric.index()].observe(n, totals.of(metric), e.values.of(metric));
             }
         }
         slot.count += 1;
-        slot.crashes += e.values[0] as u32;
-        slot.sums[0] += e.values[1];
-        slot.sums[1] += e.values[2];
-        slot.errors += e.values[3] as u32;
+        slot.crashes += e.values.crash as u32;
+        slot.sums[0] += e.values.latency_ms;
+        slot.sums[1] += e.values.coins;
+        slot.errors += e.values.save_error as u32;
     }
 
     pub(super) fn record_return(&mut self, r: Return) {

@@ -55,8 +55,9 @@ pub(super) fn label(sweep: &Csv, row: &[String], columns: &[&str]) -> String {
 /// A point of a power curve: the fault's multiplier, the detection rate and its interval.
 type PowerPoint = (f64, f64, f64, f64);
 
-/// Detection rate against the fault's size, one line per combination of the other varied columns.
-pub(super) fn power_chart(name: &str, sweep: &Csv) -> String {
+/// The power curves' series: one per combination of the varied columns other than the fault's
+/// multiplier, in the sweep's order, each with its points.
+fn power_series(sweep: &Csv) -> Vec<(String, Vec<PowerPoint>)> {
     let series_columns = varied(sweep, &["fault_multiplier"]);
     let mut series: Vec<(String, Vec<PowerPoint>)> = Vec::new();
     for row in &sweep.rows {
@@ -74,6 +75,15 @@ pub(super) fn power_chart(name: &str, sweep: &Csv) -> String {
             None => series.push((key, vec![(x, y, lo, hi)])),
         }
     }
+    for (_, points) in &mut series {
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    series
+}
+
+/// Detection rate against the fault's size, one line per combination of the other varied columns.
+pub(super) fn power_chart(name: &str, sweep: &Csv) -> String {
+    let series = power_series(sweep);
     let xs: Vec<f64> = series.iter().flat_map(|(_, p)| p.iter().map(|q| q.0)).collect();
     if xs.is_empty() {
         return r#"<p class="empty">No detection rates in this sweep.</p>"#.to_string();
@@ -101,8 +111,7 @@ pub(super) fn power_chart(name: &str, sweep: &Csv) -> String {
     svg.line((x.r0, y.at(0.8)), (x.r1, y.at(0.8)), r##"stroke="#8a94a6" stroke-dasharray="5 4""##);
     svg.text(x.r1 - 4.0, y.at(0.8) - 5.0, "end", "muted", "80%");
     let k = series.len() as f64;
-    for (i, (_, points)) in series.iter_mut().enumerate() {
-        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (i, (_, points)) in series.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
         let dodge = (i as f64 - (k - 1.0) / 2.0) * 4.0;
         let path: Vec<String> =
@@ -133,9 +142,16 @@ pub(super) fn power_chart(name: &str, sweep: &Csv) -> String {
     svg.finish(&format!("power-{name}"), &format!("Power curve of sweep {name}"))
 }
 
-/// Mean players harmed per harmful run, with its 90th percentile, for each variant, grouped by
-/// stage schedule.
-pub(super) fn blast_chart(name: &str, sweep: &Csv) -> String {
+/// A stage schedule's variants in the blast chart.
+struct Schedule<'a> {
+    /// The schedule's name with its stage percentages.
+    name: String,
+    /// Each variant's row with its tag: its number and what sets it apart within the schedule.
+    rows: Vec<(&'a Vec<String>, String)>,
+}
+
+/// The sweep's rows grouped by stage schedule, in the sweep's order.
+fn schedules(sweep: &Csv) -> Vec<Schedule<'_>> {
     let mut groups: Vec<(String, Vec<&Vec<String>>)> = Vec::new();
     for row in &sweep.rows {
         let schedule =
@@ -145,6 +161,27 @@ pub(super) fn blast_chart(name: &str, sweep: &Csv) -> String {
             None => groups.push((schedule, vec![row])),
         }
     }
+    groups
+        .into_iter()
+        .map(|(name, rows)| {
+            let others = varied_in(sweep, &rows, &["schedule", "stage_percents"]);
+            let rows = rows
+                .into_iter()
+                .map(|r| {
+                    let tag =
+                        format!("{} · {}", sweep.cell(r, "variant"), label(sweep, r, &others));
+                    (r, tag)
+                })
+                .collect();
+            Schedule { name, rows }
+        })
+        .collect()
+}
+
+/// Mean players harmed per harmful run, with its 90th percentile, for each variant, grouped by
+/// stage schedule.
+pub(super) fn blast_chart(name: &str, sweep: &Csv) -> String {
+    let groups = schedules(sweep);
     let bars = sweep.rows.len() as f64;
     let (bar, gap) = (20.0, 16.0);
     let top = 20.0;
@@ -156,17 +193,11 @@ pub(super) fn blast_chart(name: &str, sweep: &Csv) -> String {
             sweep.number(r, "harmed_players_p90").or(sweep.number(r, "harmed_players_mean"))
         })
         .fold(1.0_f64, f64::max);
-    // Each bar's tag: the variant's number and what sets it apart within its schedule.
-    let tags: Vec<Vec<String>> = groups
+    let longest = groups
         .iter()
-        .map(|(_, rows)| {
-            let others = varied_in(sweep, rows, &["schedule", "stage_percents"]);
-            rows.iter()
-                .map(|r| format!("{} · {}", sweep.cell(r, "variant"), label(sweep, r, &others)))
-                .collect()
-        })
-        .collect();
-    let longest = tags.iter().flatten().map(|t| t.chars().count()).max().unwrap_or(0) as f64;
+        .flat_map(|g| g.rows.iter().map(|(_, tag)| tag.chars().count()))
+        .max()
+        .unwrap_or(0) as f64;
     let mut svg = Svg::new(960.0, height);
     let x = Scale {
         d0: 0.0,
@@ -183,11 +214,11 @@ pub(super) fn blast_chart(name: &str, sweep: &Csv) -> String {
         &plain,
     );
     let mut at = top;
-    for (g, ((schedule, rows), tags)) in groups.iter().zip(&tags).enumerate() {
+    for (g, schedule) in groups.iter().enumerate() {
         let colour = PALETTE[g % PALETTE.len()];
-        svg.text(8.0, at + 12.0, "start", "", schedule);
+        svg.text(8.0, at + 12.0, "start", "", &schedule.name);
         at += gap;
-        for (row, tag) in rows.iter().zip(tags) {
+        for (row, tag) in &schedule.rows {
             let mean = sweep.number(row, "harmed_players_mean").unwrap_or(0.0);
             svg.text(x.r0 - 8.0, at + bar / 2.0 + 4.0, "end", "muted", tag);
             let _ = write!(

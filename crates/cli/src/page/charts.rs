@@ -1,11 +1,18 @@
 //! The page's charts, each from its CSV report: time to detect, power curves, blast radius and
 //! the Pareto frontier.
 
-use rollcage_stats::quantile::sorted_quantile;
 use std::fmt::Write as _;
 
+use plotters::element::DashedPathElement;
+use plotters::prelude::*;
+use plotters::style::text_anchor::HPos;
+use rollcage_stats::quantile::sorted_quantile;
+
 use super::Csv;
-use super::svg::{PALETTE, Scale, Svg, esc, legend, legend_layout, percent, plain};
+use super::svg::{
+    AXIS, Axis, Figure, INK, LEGEND_LINE_PX, Layout, MUTED, PALETTE, Tick, esc, font, legend,
+    legend_layout,
+};
 
 /// The policy columns that differ among `rows` of a sweep, besides those named in `except`: what
 /// tells those rows apart. The policy columns are those from `schedule` up to `runs`, less
@@ -55,8 +62,9 @@ pub(super) fn label(sweep: &Csv, row: &[String], columns: &[&str]) -> String {
 /// A point of a power curve: the fault's multiplier, the detection rate and its interval.
 type PowerPoint = (f64, f64, f64, f64);
 
-/// Detection rate against the fault's size, one line per combination of the other varied columns.
-pub(super) fn power_chart(name: &str, sweep: &Csv) -> String {
+/// The power curves' series: one per combination of the varied columns other than the fault's
+/// multiplier, in the sweep's order, each with its points.
+fn power_series(sweep: &Csv) -> Vec<(String, Vec<PowerPoint>)> {
     let series_columns = varied(sweep, &["fault_multiplier"]);
     let mut series: Vec<(String, Vec<PowerPoint>)> = Vec::new();
     for row in &sweep.rows {
@@ -74,68 +82,92 @@ pub(super) fn power_chart(name: &str, sweep: &Csv) -> String {
             None => series.push((key, vec![(x, y, lo, hi)])),
         }
     }
+    for (_, points) in &mut series {
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    series
+}
+
+/// Detection rate against the fault's size, one line per combination of the other varied columns.
+pub(super) fn power_chart(name: &str, sweep: &Csv) -> anyhow::Result<String> {
+    let series = power_series(sweep);
     let xs: Vec<f64> = series.iter().flat_map(|(_, p)| p.iter().map(|q| q.0)).collect();
     if xs.is_empty() {
-        return r#"<p class="empty">No detection rates in this sweep.</p>"#.to_string();
+        return Ok(r#"<p class="empty">No detection rates in this sweep.</p>"#.to_string());
     }
     let (x0, x1) = xs.iter().fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
     let pad = ((x1 - x0) * 0.05).max(0.02);
-    let entries: Vec<(String, &str)> = series
+    let entries: Vec<(String, RGBColor)> = series
         .iter()
         .enumerate()
         .map(|(i, (k, _))| (k.clone(), PALETTE[i % PALETTE.len()]))
         .collect();
-    let (left, right) = (80.0, 930.0);
-    let top = 30.0 + 18.0 * legend_layout(left, right, &entries).1 as f64;
-    let mut svg = Svg::new(960.0, top + 390.0);
-    let x = Scale { d0: x0 - pad, d1: x1 + pad, r0: left, r1: right };
-    let y = Scale { d0: 0.0, d1: 1.0, r0: top + 330.0, r1: top };
-    svg.y_axis(y, x.r0, x.r1, "detection rate (harmful runs stopped)", &percent);
-    svg.x_axis(
-        x,
-        y.r0,
-        y.r1,
-        "the fault's multiplier (×1.5 = half again as many crashes)",
-        &|v, d| format!("×{}", plain(v, d.max(1))),
-    );
-    svg.line((x.r0, y.at(0.8)), (x.r1, y.at(0.8)), r##"stroke="#8a94a6" stroke-dasharray="5 4""##);
-    svg.text(x.r1 - 4.0, y.at(0.8) - 5.0, "end", "muted", "80%");
+    let (left, right) = (80, 930);
+    let names: Vec<String> = series.iter().map(|(k, _)| k.clone()).collect();
+    let lines = legend_layout(left, right, &names).1 as u32;
+    let top = 30 + LEGEND_LINE_PX as u32 * lines;
+    let layout = Layout {
+        width: 960,
+        height: top + 390,
+        left: left as u32,
+        top,
+        right: right as u32,
+        bottom: top + 330,
+    };
+    let x = Axis {
+        domain: x0 - pad..x1 + pad,
+        ticks: 7,
+        tick: Tick::Multiplier,
+        label: "the fault's multiplier (×1.5 = half again as many crashes)",
+    };
+    let y = Axis {
+        domain: 0.0..1.0,
+        ticks: 6,
+        tick: Tick::Percent,
+        label: "detection rate (harmful runs stopped)",
+    };
+    let mut figure = Figure::new(&layout, &x, Some(&y))?;
+    figure.draw(&DashedPathElement::new(
+        [(x.domain.start, 0.8), (x.domain.end, 0.8)],
+        5,
+        4,
+        AXIS,
+    ))?;
+    let (end, at_80) = figure.at(x.domain.end, 0.8);
+    figure.text((end - 4, at_80 - 9), "80%", &font(&MUTED, HPos::Right))?;
     let k = series.len() as f64;
-    for (i, (_, points)) in series.iter_mut().enumerate() {
-        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (i, (key, points)) in series.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
-        let dodge = (i as f64 - (k - 1.0) / 2.0) * 4.0;
-        let path: Vec<String> =
-            points.iter().map(|p| format!("{:.1},{:.1}", x.at(p.0) + dodge, y.at(p.1))).collect();
-        let _ = write!(
-            svg.body,
-            r#"<polyline class="series" fill="none" stroke="{colour}" stroke-width="2" points="{}"/>"#,
-            path.join(" ")
-        );
-        for &(px, py, lo, hi) in points.iter() {
-            let cx = x.at(px) + dodge;
-            svg.line(
-                (cx, y.at(lo)),
-                (cx, y.at(hi)),
-                &format!(r#"stroke="{colour}" stroke-width="1.2""#),
-            );
-            let _ = write!(
-                svg.body,
-                r#"<circle class="point" cx="{cx:.1}" cy="{:.1}" r="4" fill="{colour}"><title>×{px}: {:.1}% [{:.1}%, {:.1}%]</title></circle>"#,
-                y.at(py),
-                py * 100.0,
-                lo * 100.0,
-                hi * 100.0
-            );
+        // Series side by side, a few pixels apart, so that their intervals do not hide each other.
+        let dodge = ((i as f64 - (k - 1.0) / 2.0) * 4.0).round() as i32;
+        let at = |x: f64, y: f64| {
+            let (px, py) = figure.at(x, y);
+            (px + dodge, py)
+        };
+        let path: Vec<(i32, i32)> = points.iter().map(|p| at(p.0, p.1)).collect();
+        let whiskers: Vec<[(i32, i32); 2]> =
+            points.iter().map(|p| [at(p.0, p.2), at(p.0, p.3)]).collect();
+        figure.mark(&PathElement::new(path.clone(), colour.stroke_width(2)), "series", key)?;
+        for ((&(x, y, lo, hi), point), whisker) in points.iter().zip(path).zip(whiskers) {
+            figure.draw_px(&PathElement::new(whisker, colour.stroke_width(1)))?;
+            let tip = format!("×{x}: {:.1}% [{:.1}%, {:.1}%]", y * 100.0, lo * 100.0, hi * 100.0);
+            figure.mark(&Circle::new(point, 4, colour.filled()), "point", &tip)?;
         }
     }
-    legend(&mut svg, left, 22.0, right, &entries);
-    svg.finish(&format!("power-{name}"), &format!("Power curve of sweep {name}"))
+    legend(&mut figure, (left, 18), right, &entries)?;
+    Ok(figure.finish(&format!("power-{name}"), &format!("Power curve of sweep {name}")))
 }
 
-/// Mean players harmed per harmful run, with its 90th percentile, for each variant, grouped by
-/// stage schedule.
-pub(super) fn blast_chart(name: &str, sweep: &Csv) -> String {
+/// A stage schedule's variants in the blast chart.
+struct Schedule<'a> {
+    /// The schedule's name with its stage percentages.
+    name: String,
+    /// Each variant's row with its tag: its number and what sets it apart within the schedule.
+    rows: Vec<(&'a Vec<String>, String)>,
+}
+
+/// The sweep's rows grouped by stage schedule, in the sweep's order.
+fn schedules(sweep: &Csv) -> Vec<Schedule<'_>> {
     let mut groups: Vec<(String, Vec<&Vec<String>>)> = Vec::new();
     for row in &sweep.rows {
         let schedule =
@@ -145,10 +177,29 @@ pub(super) fn blast_chart(name: &str, sweep: &Csv) -> String {
             None => groups.push((schedule, vec![row])),
         }
     }
-    let bars = sweep.rows.len() as f64;
-    let (bar, gap) = (20.0, 16.0);
-    let top = 20.0;
-    let height = top + bars * bar + groups.len() as f64 * gap + 50.0;
+    groups
+        .into_iter()
+        .map(|(name, rows)| {
+            let others = varied_in(sweep, &rows, &["schedule", "stage_percents"]);
+            let rows = rows
+                .into_iter()
+                .map(|r| {
+                    let tag =
+                        format!("{} · {}", sweep.cell(r, "variant"), label(sweep, r, &others));
+                    (r, tag)
+                })
+                .collect();
+            Schedule { name, rows }
+        })
+        .collect()
+}
+
+/// Mean players harmed per harmful run, with its 90th percentile, for each variant, grouped by
+/// stage schedule.
+pub(super) fn blast_chart(name: &str, sweep: &Csv) -> anyhow::Result<String> {
+    let groups = schedules(sweep);
+    let (bar, gap, top) = (20, 16, 20);
+    let height = top + sweep.rows.len() as i32 * bar + groups.len() as i32 * gap + 50;
     let max = sweep
         .rows
         .iter()
@@ -156,63 +207,65 @@ pub(super) fn blast_chart(name: &str, sweep: &Csv) -> String {
             sweep.number(r, "harmed_players_p90").or(sweep.number(r, "harmed_players_mean"))
         })
         .fold(1.0_f64, f64::max);
-    // Each bar's tag: the variant's number and what sets it apart within its schedule.
-    let tags: Vec<Vec<String>> = groups
+    let longest = groups
         .iter()
-        .map(|(_, rows)| {
-            let others = varied_in(sweep, rows, &["schedule", "stage_percents"]);
-            rows.iter()
-                .map(|r| format!("{} · {}", sweep.cell(r, "variant"), label(sweep, r, &others)))
-                .collect()
-        })
-        .collect();
-    let longest = tags.iter().flatten().map(|t| t.chars().count()).max().unwrap_or(0) as f64;
-    let mut svg = Svg::new(960.0, height);
-    let x = Scale {
-        d0: 0.0,
-        d1: max * 1.05,
-        r0: (24.0 + 7.0 * longest).clamp(160.0, 560.0),
-        r1: 930.0,
+        .flat_map(|g| g.rows.iter().map(|(_, tag)| tag.chars().count()))
+        .max()
+        .unwrap_or(0) as i32;
+    let left = (24 + 7 * longest).clamp(160, 560);
+    let layout = Layout {
+        width: 960,
+        height: height as u32,
+        left: left as u32,
+        top: top as u32 - 6,
+        right: 930,
+        bottom: height as u32 - 40,
     };
-    let bottom = height - 40.0;
-    svg.x_axis(
-        x,
-        bottom,
-        top - 6.0,
-        "players harmed per harmful run (bar: mean; whisker: 90th percentile)",
-        &plain,
-    );
+    let x = Axis {
+        domain: 0.0..max * 1.05,
+        ticks: 7,
+        tick: Tick::Plain,
+        label: "players harmed per harmful run (bar: mean; whisker: 90th percentile)",
+    };
+    let mut figure = Figure::new(&layout, &x, None)?;
+    let zero = figure.x(0.0);
     let mut at = top;
-    for (g, ((schedule, rows), tags)) in groups.iter().zip(&tags).enumerate() {
+    for (g, schedule) in groups.iter().enumerate() {
         let colour = PALETTE[g % PALETTE.len()];
-        svg.text(8.0, at + 12.0, "start", "", schedule);
+        figure.text((8, at + 8), &schedule.name, &font(&INK, HPos::Left))?;
         at += gap;
-        for (row, tag) in rows.iter().zip(tags) {
+        for (row, tag) in &schedule.rows {
             let mean = sweep.number(row, "harmed_players_mean").unwrap_or(0.0);
-            svg.text(x.r0 - 8.0, at + bar / 2.0 + 4.0, "end", "muted", tag);
-            let _ = write!(
-                svg.body,
-                r#"<rect class="bar" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{colour}" fill-opacity="0.8"><title>variant {}: mean {mean:.1}, p90 {}</title></rect>"#,
-                x.r0,
-                at + 3.0,
-                (x.at(mean) - x.r0).max(0.5),
-                bar - 6.0,
+            let cy = at + bar / 2;
+            figure.text((zero - 8, cy), tag, &font(&MUTED, HPos::Right))?;
+            let end = figure.x(mean).max(zero + 1);
+            let tip = format!(
+                "variant {}: mean {mean:.1}, p90 {}",
                 sweep.cell(row, "variant"),
                 sweep.cell(row, "harmed_players_p90")
             );
+            let shape =
+                Rectangle::new([(zero, at + 3), (end, at + bar - 3)], colour.mix(0.8).filled());
+            figure.mark(&shape, "bar", &tip)?;
             if let Some(p90) = sweep.number(row, "harmed_players_p90") {
-                let (cy, px) = (at + bar / 2.0, x.at(p90));
-                svg.line((x.at(mean), cy), (px, cy), r##"stroke="#1d2430""##);
-                svg.line((px, cy - 5.0), (px, cy + 5.0), r##"stroke="#1d2430""##);
+                let px = figure.x(p90);
+                figure.draw_px(&PathElement::new([(figure.x(mean), cy), (px, cy)], INK))?;
+                figure.draw_px(&PathElement::new([(px, cy - 5), (px, cy + 5)], INK))?;
             }
             at += bar;
         }
     }
-    svg.finish(&format!("blast-{name}"), &format!("Blast radius per stage schedule, sweep {name}"))
+    Ok(figure.finish(
+        &format!("blast-{name}"),
+        &format!("Blast radius per stage schedule, sweep {name}"),
+    ))
 }
 
+/// The colour of the points on the Pareto frontier.
+const FRONTIER: RGBColor = RGBColor(0xD5, 0x5E, 0x00);
+
 /// Time to 100% on a clean release against blast radius, the frontier highlighted.
-pub(super) fn pareto_chart(name: &str, sweep: &Csv) -> String {
+pub(super) fn pareto_chart(name: &str, sweep: &Csv) -> anyhow::Result<String> {
     let others = varied(sweep, &[]);
     let points: Vec<(&Vec<String>, f64, f64)> = sweep
         .rows
@@ -222,21 +275,27 @@ pub(super) fn pareto_chart(name: &str, sweep: &Csv) -> String {
         })
         .collect();
     if points.is_empty() {
-        return r#"<p class="empty">No variant of this sweep released a clean build, so there is no time to 100% to plot.</p>"#.to_string();
+        return Ok(r#"<p class="empty">No variant of this sweep released a clean build, so there is no time to 100% to plot.</p>"#.to_string());
     }
     let (x0, x1) = points.iter().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
     let y1 = points.iter().fold(0.0_f64, |a, p| a.max(p.2));
-    let mut svg = Svg::new(960.0, 460.0);
     let pad = ((x1 - x0) * 0.08).max(2.0);
-    let x = Scale { d0: (x0 - pad).max(0.0), d1: x1 + pad, r0: 90.0, r1: 930.0 };
-    let y = Scale { d0: 0.0, d1: y1 * 1.1 + 1.0, r0: 400.0, r1: 30.0 };
-    svg.y_axis(y, x.r0, x.r1, "players harmed per harmful run (mean)", &plain);
-    svg.x_axis(x, y.r0, y.r1, "hours to 100% on a clean release (median)", &|v, d| {
-        format!("{}h", plain(v, d))
-    });
-    let on = |r: &[String]| sweep.cell(r, "pareto") == "yes";
+    let layout = Layout { width: 960, height: 460, left: 90, top: 30, right: 930, bottom: 400 };
+    let x = Axis {
+        domain: (x0 - pad).max(0.0)..x1 + pad,
+        ticks: 7,
+        tick: Tick::Hours,
+        label: "hours to 100% on a clean release (median)",
+    };
+    let y = Axis {
+        domain: 0.0..y1 * 1.1 + 1.0,
+        ticks: 6,
+        tick: Tick::Plain,
+        label: "players harmed per harmful run (mean)",
+    };
+    let mut figure = Figure::new(&layout, &x, Some(&y))?;
     for &(row, px, py) in &points {
-        let (cx, cy) = (x.at(px), y.at(py));
+        let at = figure.at(px, py);
         let fk = sweep
             .number(row, "false_kill_rate")
             .map_or_else(|| "n/a".to_string(), |v| format!("{:.1}%", v * 100.0));
@@ -245,51 +304,32 @@ pub(super) fn pareto_chart(name: &str, sweep: &Csv) -> String {
             sweep.cell(row, "variant"),
             label(sweep, row, &others)
         );
-        if on(row) {
-            let _ = write!(
-                svg.body,
-                r##"<circle class="point frontier-point" cx="{cx:.1}" cy="{cy:.1}" r="7" fill="#D55E00"><title>{}</title></circle>"##,
-                esc(&tip)
-            );
-            svg.text(
-                cx + 10.0,
-                cy - 8.0,
-                "start",
-                "",
-                &format!("{} · FK {fk}", sweep.cell(row, "variant")),
-            );
+        let variant = sweep.cell(row, "variant");
+        if sweep.cell(row, "pareto") == "yes" {
+            figure.mark(&Circle::new(at, 7, FRONTIER.filled()), "point frontier-point", &tip)?;
+            let text = format!("{variant} · FK {fk}");
+            figure.text((at.0 + 10, at.1 - 12), &text, &font(&INK, HPos::Left))?;
         } else {
-            let _ = write!(
-                svg.body,
-                r##"<circle class="point" cx="{cx:.1}" cy="{cy:.1}" r="5" fill="#fff" stroke="#8a94a6" stroke-width="1.5"><title>{}</title></circle>"##,
-                esc(&tip)
-            );
-            svg.text(cx + 8.0, cy + 4.0, "start", "muted", sweep.cell(row, "variant"));
+            figure.draw_px(&Circle::new(at, 5, AXIS.stroke_width(2)))?;
+            figure.mark(&Circle::new(at, 4, WHITE.filled()), "point", &tip)?;
+            figure.text((at.0 + 8, at.1), variant, &font(&MUTED, HPos::Left))?;
         }
     }
-    pareto_legend(&mut svg, x.r0);
+    pareto_legend(&mut figure, layout.left as i32)?;
     let mut out =
-        svg.finish(&format!("pareto-{name}"), &format!("Pareto frontier of sweep {name}"));
+        figure.finish(&format!("pareto-{name}"), &format!("Pareto frontier of sweep {name}"));
     out.push_str(&unplotted(name, sweep));
-    out
+    Ok(out)
 }
 
 /// The Pareto chart's key: filled points are on the frontier, open ones beaten.
-pub(super) fn pareto_legend(svg: &mut Svg, left: f64) {
-    let _ = write!(svg.body, r##"<circle cx="{:.1}" cy="14" r="6" fill="#D55E00"/>"##, left + 6.0);
-    svg.text(
-        left + 18.0,
-        18.0,
-        "start",
-        "",
-        "on the Pareto frontier (label: variant · false-kill rate)",
-    );
-    let _ = write!(
-        svg.body,
-        r##"<circle cx="{:.1}" cy="14" r="5" fill="#fff" stroke="#8a94a6" stroke-width="1.5"/>"##,
-        left + 400.0
-    );
-    svg.text(left + 412.0, 18.0, "start", "", "beaten by another variant");
+pub(super) fn pareto_legend(figure: &mut Figure, left: i32) -> anyhow::Result<()> {
+    figure.draw_px(&Circle::new((left + 6, 14), 6, FRONTIER.filled()))?;
+    let text = "on the Pareto frontier (label: variant · false-kill rate)";
+    figure.text((left + 18, 14), text, &font(&INK, HPos::Left))?;
+    figure.draw_px(&Circle::new((left + 400, 14), 5, AXIS.stroke_width(2)))?;
+    figure.draw_px(&Circle::new((left + 400, 14), 4, WHITE.filled()))?;
+    figure.text((left + 412, 14), "beaten by another variant", &font(&INK, HPos::Left))
 }
 
 /// The sweep's variants that are not drawn, because their clean runs never reached 100%.
@@ -313,8 +353,14 @@ pub(super) fn unplotted(name: &str, sweep: &Csv) -> String {
     out
 }
 
+/// The time-to-detect box's fill and outline, the median's bar and the 90th percentile's diamond.
+const BOX_FILL: RGBColor = RGBColor(0x56, 0xB4, 0xE9);
+const BOX_LINE: RGBColor = RGBColor(0x00, 0x72, 0xB2);
+const MEDIAN: RGBColor = RGBColor(0x0b, 0x2f, 0x57);
+const P90: RGBColor = RGBColor(0xD5, 0x5E, 0x00);
+
 /// One box per scenario: 25th to 75th percentile, the median, the 90th percentile, the range.
-pub(super) fn detection_chart(detections: &[(String, Vec<f64>)]) -> String {
+pub(super) fn detection_chart(detections: &[(String, Vec<f64>)]) -> anyhow::Result<String> {
     let rows: Vec<(&str, Vec<f64>)> = detections
         .iter()
         .filter(|(_, h)| !h.is_empty())
@@ -325,51 +371,46 @@ pub(super) fn detection_chart(detections: &[(String, Vec<f64>)]) -> String {
         })
         .collect();
     if rows.is_empty() {
-        return r#"<p class="empty">No scenario detected anything.</p>"#.to_string();
+        return Ok(r#"<p class="empty">No scenario detected anything.</p>"#.to_string());
     }
     let max = rows.iter().map(|(_, h)| h[h.len() - 1]).fold(1.0_f64, f64::max);
-    let row_h = 26.0;
-    let height = 40.0 + rows.len() as f64 * row_h + 50.0;
-    let mut svg = Svg::new(960.0, height);
-    let x = Scale { d0: 0.0, d1: max * 1.04, r0: 230.0, r1: 800.0 };
-    let bottom = height - 40.0;
-    svg.x_axis(x, bottom, 30.0, "hours from the harm's start to the stop", &|v, d| {
-        format!("{}h", plain(v, d))
-    });
-    svg.text(x.r1 + 12.0, 22.0, "start", "muted", "detected · median · p90");
+    let row_h = 26;
+    let height = 40 + rows.len() as u32 * row_h + 50;
+    let layout = Layout { width: 960, height, left: 230, top: 30, right: 800, bottom: height - 40 };
+    let x = Axis {
+        domain: 0.0..max * 1.04,
+        ticks: 7,
+        tick: Tick::Hours,
+        label: "hours from the harm's start to the stop",
+    };
+    let mut figure = Figure::new(&layout, &x, None)?;
+    let notes = layout.right as i32 + 12;
+    figure.text((notes, 18), "detected · median · p90", &font(&MUTED, HPos::Left))?;
     for (i, (scenario, h)) in rows.iter().enumerate() {
         let q = |p: f64| sorted_quantile(h, p).unwrap_or(0.0);
-        let cy = 40.0 + i as f64 * row_h + row_h / 2.0;
-        svg.text(x.r0 - 10.0, cy + 4.0, "end", "", scenario);
-        svg.line((x.at(h[0]), cy), (x.at(h[h.len() - 1]), cy), r##"stroke="#8a94a6""##);
-        let (a, b) = (x.at(q(0.25)), x.at(q(0.75)));
-        let _ = write!(
-            svg.body,
-            r##"<rect class="box" x="{a:.1}" y="{:.1}" width="{:.1}" height="14" fill="#56B4E9" fill-opacity="0.55" stroke="#0072B2"><title>{}: {} detections; median {:.1}h, p90 {:.1}h, range {:.1}h to {:.1}h</title></rect>"##,
-            cy - 7.0,
-            (b - a).max(1.5),
-            esc(scenario),
+        let cy = (40 + i as u32 * row_h + row_h / 2) as i32;
+        figure.text((layout.left as i32 - 10, cy), scenario, &font(&INK, HPos::Right))?;
+        let (first, last) = (figure.x(h[0]), figure.x(h[h.len() - 1]));
+        figure.draw_px(&PathElement::new([(first, cy), (last, cy)], AXIS))?;
+        let (a, b) = (figure.x(q(0.25)), figure.x(q(0.75)));
+        let corners = [(a, cy - 7), (b.max(a + 2), cy + 7)];
+        let tip = format!(
+            "{scenario}: {} detections; median {:.1}h, p90 {:.1}h, range {:.1}h to {:.1}h",
             h.len(),
             q(0.5),
             q(0.9),
             h[0],
             h[h.len() - 1]
         );
-        let m = x.at(q(0.5));
-        svg.line((m, cy - 9.0), (m, cy + 9.0), r##"stroke="#0b2f57" stroke-width="2.5""##);
-        let p90 = x.at(q(0.9));
-        let _ = write!(
-            svg.body,
-            r##"<path d="M{p90:.1},{:.1} l5,5 l-5,5 l-5,-5 z" fill="#D55E00"/>"##,
-            cy - 5.0
-        );
-        svg.text(
-            x.r1 + 12.0,
-            cy + 4.0,
-            "start",
-            "muted",
-            &format!("{} · {:.0}h · {:.0}h", h.len(), q(0.5), q(0.9)),
-        );
+        figure.mark(&Rectangle::new(corners, BOX_FILL.mix(0.55).filled()), "box", &tip)?;
+        figure.draw_px(&Rectangle::new(corners, BOX_LINE))?;
+        let m = figure.x(q(0.5));
+        figure.draw_px(&PathElement::new([(m, cy - 9), (m, cy + 9)], MEDIAN.stroke_width(3)))?;
+        let p = figure.x(q(0.9));
+        let diamond = [(p, cy - 5), (p + 5, cy), (p, cy + 5), (p - 5, cy)];
+        figure.draw_px(&Polygon::new(diamond, P90.filled()))?;
+        let note = format!("{} · {:.0}h · {:.0}h", h.len(), q(0.5), q(0.9));
+        figure.text((notes, cy), &note, &font(&MUTED, HPos::Left))?;
     }
-    svg.finish("time-to-detect", "Time-to-detect distribution per scenario")
+    Ok(figure.finish("time-to-detect", "Time-to-detect distribution per scenario"))
 }

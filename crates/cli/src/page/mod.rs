@@ -1,7 +1,8 @@
 //! `reports/index.html`: the reports at a glance, for designers.
 //!
 //! One self-contained page (inline CSS and SVG; no script, no font, no network), rebuilt from the
-//! CSV reports in the directory by `simulate`, `sweep`, `merge` and `rollcage report`:
+//! CSV reports in the directory by `simulate`, `sweep`, `merge` and `rollcage report`. `charts`
+//! decides what each chart shows; plotters draws it, through `svg`:
 //!
 //! - a per-scenario summary table (`summary.csv`);
 //! - the time-to-detect distribution of every scenario that detected something
@@ -112,7 +113,7 @@ impl Inputs {
 /// Rebuilds `<out>/index.html` from the reports there; returns its path.
 pub fn write_index(out: &Path) -> anyhow::Result<PathBuf> {
     let path = out.join("index.html");
-    write_text(&path, &render(&Inputs::read(out)?))?;
+    write_text(&path, &render(&Inputs::read(out)?)?)?;
     Ok(path)
 }
 
@@ -159,10 +160,7 @@ td:first-child, th:first-child { text-align: left; }
 span.ci { color: #6b7585; font-size: 12px; }
 .scroll { overflow-x: auto; }
 svg.chart { display: block; max-width: 100%; height: auto; margin: 6px 0 4px; }
-svg text { font: 12px system-ui, -apple-system, 'Segoe UI', sans-serif; fill: #1d2430; }
-svg .axis { stroke: #8a94a6; }
-svg .grid { stroke: #e5e8ee; }
-svg text.muted { fill: #6b7585; }
+svg.chart text { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; }
 .empty { color: #6b7585; font-style: italic; }
 ";
 
@@ -224,7 +222,11 @@ fn summary_section(summary: &Csv) -> String {
 }
 
 /// The power curves of the sweeps that vary the fault's size.
-fn power_section(body: &mut String, nav: &mut Vec<(&'static str, &'static str)>, inputs: &Inputs) {
+fn power_section(
+    body: &mut String,
+    nav: &mut Vec<(&'static str, &'static str)>,
+    inputs: &Inputs,
+) -> anyhow::Result<()> {
     let power: Vec<&(String, Csv)> =
         inputs.sweeps.iter().filter(|(_, s)| s.varies("fault_multiplier")).collect();
     nav.push(("power", "Power curves"));
@@ -234,12 +236,17 @@ fn power_section(body: &mut String, nav: &mut Vec<(&'static str, &'static str)>,
     }
     for (name, sweep) in power {
         let _ = write!(body, "<h3>Sweep <code>{}</code></h3>", esc(name));
-        body.push_str(&power_chart(name, sweep));
+        body.push_str(&power_chart(name, sweep)?);
     }
+    Ok(())
 }
 
 /// The blast radius of the sweeps that vary the stage schedule.
-fn blast_section(body: &mut String, nav: &mut Vec<(&'static str, &'static str)>, inputs: &Inputs) {
+fn blast_section(
+    body: &mut String,
+    nav: &mut Vec<(&'static str, &'static str)>,
+    inputs: &Inputs,
+) -> anyhow::Result<()> {
     let schedules: Vec<&(String, Csv)> = inputs
         .sweeps
         .iter()
@@ -254,12 +261,17 @@ fn blast_section(body: &mut String, nav: &mut Vec<(&'static str, &'static str)>,
     }
     for (name, sweep) in schedules {
         let _ = write!(body, "<h3>Sweep <code>{}</code></h3>", esc(name));
-        body.push_str(&blast_chart(name, sweep));
+        body.push_str(&blast_chart(name, sweep)?);
     }
+    Ok(())
 }
 
 /// Each sweep's Pareto frontier of time to 100% against players harmed.
-fn pareto_section(body: &mut String, nav: &mut Vec<(&'static str, &'static str)>, inputs: &Inputs) {
+fn pareto_section(
+    body: &mut String,
+    nav: &mut Vec<(&'static str, &'static str)>,
+    inputs: &Inputs,
+) -> anyhow::Result<()> {
     nav.push(("pareto", "Pareto frontier"));
     body.push_str(r#"<h2 id="pareto">Going faster against harming more</h2><p class="how">Each variant of a sweep: how long a good build takes to reach 100% (across) against how many players a bad build harms (up). Down and to the left is better. Filled points are on the Pareto frontier over three costs, the two drawn and the false-kill rate in their label: no other variant is at least as good on all three. A filled point can look beaten here when it kills fewer good builds than the point that seems to beat it. Hover a point for its policy.</p>"#);
     if inputs.sweeps.is_empty() {
@@ -271,13 +283,14 @@ fn pareto_section(body: &mut String, nav: &mut Vec<(&'static str, &'static str)>
             // Its rows differ in the harm, not only in the policy: their costs don't compare.
             body.push_str(r#"<p class="empty">This sweep varies the size of the harm as well as the policy, so its variants face different harms and their costs are not compared here; its power curve is above.</p>"#);
         } else {
-            body.push_str(&pareto_chart(name, sweep));
+            body.push_str(&pareto_chart(name, sweep)?);
         }
     }
+    Ok(())
 }
 
-/// The page.
-pub fn render(inputs: &Inputs) -> String {
+/// The page. Drawing a chart into memory fails only if plotters does something unforeseen.
+pub fn render(inputs: &Inputs) -> anyhow::Result<String> {
     let mut body = String::new();
     let mut nav = Vec::new();
     let scenarios = inputs.summary.as_ref().map_or(0, |s| s.rows.len());
@@ -298,11 +311,11 @@ pub fn render(inputs: &Inputs) -> String {
 
     nav.push(("time-to-detect-section", "Time to detect"));
     body.push_str(r#"<h2 id="time-to-detect-section">How fast bad builds are caught</h2><p class="how">For each scenario that stopped a harmful build, the hours from the harm's start to the stop, over its detected runs. The box spans the middle half of the runs, the dark bar is the median, the orange diamond the 90th percentile, and the grey line runs from the fastest to the slowest detection. Shorter is better: every hour is more players on a bad build.</p>"#);
-    body.push_str(&detection_chart(&inputs.detections));
+    body.push_str(&detection_chart(&inputs.detections)?);
 
-    power_section(&mut body, &mut nav, inputs);
-    blast_section(&mut body, &mut nav, inputs);
-    pareto_section(&mut body, &mut nav, inputs);
+    power_section(&mut body, &mut nav, inputs)?;
+    blast_section(&mut body, &mut nav, inputs)?;
+    pareto_section(&mut body, &mut nav, inputs)?;
 
     let verdict = match (scenarios, held) {
         (0, _) => String::new(),
@@ -311,7 +324,7 @@ pub fn render(inputs: &Inputs) -> String {
     };
     let links: Vec<String> =
         nav.iter().map(|(id, name)| format!(r##"<a href="#{id}">{name}</a>"##)).collect();
-    format!(
+    Ok(format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
@@ -323,20 +336,22 @@ pub fn render(inputs: &Inputs) -> String {
         inputs.sweeps.len(),
         if inputs.sweeps.len() == 1 { "" } else { "s" },
         links.join("")
-    )
+    ))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::svg::ticks;
+    use super::svg::{Tick, decimals};
     use super::*;
 
     #[test]
-    fn ticks_are_round_and_cover_the_domain() {
-        assert_eq!(ticks(0.0, 1.0, 5), (vec![0.0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0], 1));
-        let (t, d) = ticks(0.0, 73.0, 6);
-        assert_eq!((t, d), (vec![0.0, 20.0, 40.0, 60.0], 0));
-        assert_eq!(ticks(1.0, 2.0, 4).1, 2, "steps of 0.25 need two decimals");
+    fn ticks_have_the_decimals_their_step_needs() {
+        assert_eq!(decimals(&[0.0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0]), 1);
+        assert_eq!(decimals(&[0.0, 20.0, 40.0, 60.0]), 0);
+        assert_eq!(decimals(&[1.0, 1.25, 1.5]), 2, "steps of 0.25 need two decimals");
+        assert_eq!(Tick::Percent.write(0.4, 1), "40%");
+        assert_eq!(Tick::Multiplier.write(2.0, 0), "×2.0");
+        assert_eq!(Tick::Hours.write(12.5, 1), "12.5h");
     }
 
     #[test]
@@ -356,15 +371,16 @@ mod tests {
              0,as written,msprt,1.1,50,0.2,0.1,0.3\n1,as written,msprt,1.5,50,0.9,0.8,0.95\n\
              2,as written,pocock,1.1,50,0.3,0.2,0.4\n3,as written,pocock,1.5,50,0.95,0.9,0.99\n",
         );
-        let svg = power_chart("p", &sweep);
+        let svg = power_chart("p", &sweep).unwrap();
         assert_eq!(svg.matches("<polyline class=\"series\"").count(), 2);
         assert_eq!(svg.matches("<circle class=\"point\"").count(), 4);
-        assert!(svg.contains(">msprt</text>") && svg.contains(">pocock</text>"));
+        assert!(svg.contains("<title>×1.5: 90.0% [80.0%, 95.0%]</title></circle>"));
+        assert!(svg.contains(">\nmsprt\n</text>") && svg.contains(">\npocock\n</text>"));
     }
 
     #[test]
     fn the_page_says_what_is_missing_and_loads_nothing() {
-        let page = render(&Inputs::default());
+        let page = render(&Inputs::default()).unwrap();
         assert!(page.contains("There is no summary.csv here yet"));
         assert!(page.contains("sweeps/power-curve.toml"));
         assert!(!page.contains("://"), "the page refers to nothing outside itself");

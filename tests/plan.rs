@@ -8,7 +8,8 @@
 //! far more (the naive z boundary alone predicts 0.95 here, against about 0.5).
 
 use rollcage_harness::plan::{Request, plan};
-use rollcage_harness::{BatchOptions, Summary, simulate};
+use rollcage_harness::{BatchOptions, simulate};
+use rollcage_report::Summary;
 
 fn load(path: &str) -> rollcage_scenario::Scenario {
     let path = format!("{}/{path}", env!("CARGO_MANIFEST_DIR"));

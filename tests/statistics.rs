@@ -12,7 +12,8 @@
 //! Both assertions use four of those, so a correct implementation fails them with probability
 //! below 1e-4 each.
 
-use rollcage_harness::{BatchOptions, Summary, simulate};
+use rollcage_harness::{BatchOptions, simulate};
+use rollcage_report::Summary;
 
 const ALPHA: f64 = 0.05;
 

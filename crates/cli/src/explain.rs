@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 
-use rollcage_harness::explain::timeline;
 use rollcage_harness::{RunOptions, run_with_seed};
+use rollcage_report::explain::timeline;
 use rollcage_sim::RunSeed;
 
 use crate::exit;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use anyhow::Context;
-use rollcage_harness::rows::Table;
+use rollcage_report::table::Table;
 
 /// The temporary files being written, for a hard stop to remove.
 static IN_FLIGHT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
@@ -79,17 +79,6 @@ pub fn write_rows(
         Ok(())
     })
     .with_context(|| format!("writing {}", path.display()))
-}
-
-/// A CSV text's header and rows.
-pub fn parse_csv(text: &str) -> Result<(Vec<String>, Vec<Vec<String>>), csv::Error> {
-    let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let header = reader.headers()?.iter().map(str::to_string).collect();
-    let rows = reader
-        .records()
-        .map(|r| r.map(|r| r.iter().map(str::to_string).collect()))
-        .collect::<Result<_, _>>()?;
-    Ok((header, rows))
 }
 
 /// Writes text, atomically.

@@ -14,7 +14,8 @@ use std::io::Write as _;
 
 use anyhow::Context as _;
 
-use crate::report::{parse_csv, write_atomically};
+use crate::report::write_atomically;
+use rollcage_report::table::parse_csv;
 
 #[derive(clap::Args, Debug)]
 pub struct MergeArgs {

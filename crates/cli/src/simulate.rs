@@ -12,14 +12,15 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
-use rollcage_harness::explain::{compare_groups, describe_summary};
-use rollcage_harness::figures::{
+use rollcage_harness::{BatchOptions, RunResult, Scenario, estimate, simulate_until};
+use rollcage_report::Summary;
+use rollcage_report::explain::{compare_groups, describe_summary};
+use rollcage_report::figures::{
     FIGURES_HEADER, RunFigures, figures_table, parse_figures, shard_range,
 };
-use rollcage_harness::rows::{
+use rollcage_report::rows::{
     RUNS_HEADER, STAGES_HEADER, Table, runs_table, stages_table, summary_table,
 };
-use rollcage_harness::{BatchOptions, RunResult, Scenario, Summary, estimate, simulate_until};
 
 use crate::exit;
 use crate::files::{Loaded, load_all, out_writable};

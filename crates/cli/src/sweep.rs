@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use indicatif::ProgressBar;
-use rollcage_harness::sweep::{SWEEP_HEADER, sweep_row, sweep_table};
-use rollcage_harness::{BatchOptions, Estimate, Summary, estimate, simulate_until};
+use rollcage_harness::{BatchOptions, Estimate, estimate, simulate_until};
+use rollcage_report::Summary;
+use rollcage_report::sweep::{SWEEP_HEADER, sweep_row, sweep_table};
 use rollcage_scenario::Scenario;
 use rollcage_scenario::sweep::{Sweep, Variant, parse, prepare as prepare_variants};
 

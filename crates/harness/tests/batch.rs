@@ -3,8 +3,9 @@
 
 mod common;
 
-use rollcage_harness::rows::{runs_table, stages_table};
-use rollcage_harness::{BatchOptions, RunResult, Summary, simulate};
+use rollcage_harness::{BatchOptions, RunResult, simulate};
+use rollcage_report::Summary;
+use rollcage_report::rows::{runs_table, stages_table};
 
 fn batch(threads: usize, options: BatchOptions) -> Vec<RunResult> {
     let s = common::scenario();
@@ -44,7 +45,7 @@ fn every_violating_run_can_be_found_from_the_summary() {
     let results = simulate(&s, 0..s.runs, BatchOptions::default(), &|| {});
     let summary = Summary::from_results(&s, &results);
     assert_eq!(summary.violation_runs, 20);
-    let text = rollcage_harness::explain::describe_summary(&summary, "scenarios/test.toml");
+    let text = rollcage_report::explain::describe_summary(&summary, "scenarios/test.toml");
     assert_eq!(
         text.matches("reproduce: rollcage explain scenarios/test.toml --run ").count(),
         5,

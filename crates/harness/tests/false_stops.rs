@@ -6,18 +6,19 @@
 
 mod common;
 
-use rollcage_harness::explain::describe_summary;
-use rollcage_harness::figures::{Figures, RunFigures, figures_table, parse_figures, shard_range};
-use rollcage_harness::rows::{RUNS_HEADER, SUMMARY_HEADER, runs_table, summary_table};
 use rollcage_harness::{
     DataPauseReason, Definition, Oracle, Outcome, RunRecord, RunResult, SaveRecord, Scenario,
-    ScheduledCommand, Summary, run_controller,
+    ScheduledCommand, run_controller,
 };
 use rollcage_policy::{
     BuildId, Command, Controller, Direction, Evaluation, EventKind, Guardrail, KillScope, Method,
     Metric, Minutes, Multiplicity, Policy, Reason, Response, Scope, Severity, StepResult,
     Telemetry, Verdict,
 };
+use rollcage_report::Summary;
+use rollcage_report::explain::describe_summary;
+use rollcage_report::figures::{Figures, RunFigures, figures_table, parse_figures, shard_range};
+use rollcage_report::rows::{RUNS_HEADER, SUMMARY_HEADER, runs_table, summary_table};
 use rollcage_sim::{Breakdown, Fault, FaultKind, RunSeed, SegmentFilter};
 
 const IOS: usize = 0;

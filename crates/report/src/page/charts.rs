@@ -13,47 +13,86 @@ use super::svg::{
     AXIS, Axis, Figure, INK, LEGEND_LINE_PX, Layout, MUTED, PALETTE, Tick, esc, font, legend,
     legend_layout,
 };
+use crate::columns::SweepColumn;
 
-/// The policy columns that differ among `rows` of a sweep, besides those named in `except`: what
-/// tells those rows apart. The policy columns are those from `schedule` up to `runs`, less
-/// `stage_percents` (which the schedule's name stands for).
-pub(super) fn varied_in<'a>(
-    sweep: &'a Csv,
+/// The columns of a sweep that say what policy a variant ran (the stage percentages go with the
+/// schedule's name), and the fault's size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum PolicyColumn {
+    Schedule,
+    StageHours,
+    HoldbackPercent,
+    Method,
+    Alpha,
+    EvaluationIntervalMin,
+    FaultMultiplier,
+}
+
+impl PolicyColumn {
+    const ALL: [PolicyColumn; 7] = [
+        PolicyColumn::Schedule,
+        PolicyColumn::StageHours,
+        PolicyColumn::HoldbackPercent,
+        PolicyColumn::Method,
+        PolicyColumn::Alpha,
+        PolicyColumn::EvaluationIntervalMin,
+        PolicyColumn::FaultMultiplier,
+    ];
+
+    fn column(self) -> SweepColumn {
+        match self {
+            PolicyColumn::Schedule => SweepColumn::Schedule,
+            PolicyColumn::StageHours => SweepColumn::StageHours,
+            PolicyColumn::HoldbackPercent => SweepColumn::HoldbackPercent,
+            PolicyColumn::Method => SweepColumn::Method,
+            PolicyColumn::Alpha => SweepColumn::Alpha,
+            PolicyColumn::EvaluationIntervalMin => SweepColumn::EvaluationIntervalMin,
+            PolicyColumn::FaultMultiplier => SweepColumn::FaultMultiplier,
+        }
+    }
+
+    /// A value of the column, as a label says it.
+    fn tag(self, v: &str) -> String {
+        match self {
+            PolicyColumn::StageHours => format!("{v} h"),
+            PolicyColumn::HoldbackPercent => format!("holdback {v}%"),
+            PolicyColumn::Alpha => format!("α {v}"),
+            PolicyColumn::EvaluationIntervalMin => format!("every {v} min"),
+            PolicyColumn::FaultMultiplier => format!("×{v}"),
+            PolicyColumn::Schedule | PolicyColumn::Method => v.to_string(),
+        }
+    }
+}
+
+/// The policy columns that differ among `rows` of a sweep, besides those in `except`: what tells
+/// those rows apart.
+pub(super) fn varied_in(
+    sweep: &Csv,
     rows: &[&Vec<String>],
-    except: &[&str],
-) -> Vec<&'a str> {
-    let from = sweep.column("schedule").unwrap_or(0);
-    let to = sweep.column("runs").unwrap_or(from);
-    sweep.header[from..to.max(from)]
-        .iter()
-        .map(String::as_str)
-        .filter(|c| *c != "stage_percents" && !except.contains(c))
-        .filter(|c| sweep.differs(rows.iter().copied(), c))
+    except: &[PolicyColumn],
+) -> Vec<PolicyColumn> {
+    PolicyColumn::ALL
+        .into_iter()
+        .filter(|c| !except.contains(c))
+        .filter(|c| sweep.differs(rows.iter().copied(), c.column()))
         .collect()
 }
 
-/// The policy columns a sweep varies, besides those named in `except`.
-pub(super) fn varied<'a>(sweep: &'a Csv, except: &[&str]) -> Vec<&'a str> {
+/// The policy columns a sweep varies, besides those in `except`.
+pub(super) fn varied(sweep: &Csv, except: &[PolicyColumn]) -> Vec<PolicyColumn> {
     varied_in(sweep, &sweep.rows.iter().collect::<Vec<_>>(), except)
 }
 
 /// A short label of a row's values in `columns`.
-pub(super) fn label(sweep: &Csv, row: &[String], columns: &[&str]) -> String {
+pub(super) fn label(sweep: &Csv, row: &[String], columns: &[PolicyColumn]) -> String {
     let parts: Vec<String> = columns
         .iter()
         .map(|&c| {
             // One value per statistical guardrail: once, when they all agree.
-            let v = sweep.cell(row, c);
+            let v = sweep.cell(row, c.column());
             let first = v.split('/').next().unwrap_or(v);
-            let v = if c != "stage_hours" && v.split('/').all(|p| p == first) { first } else { v };
-            match c {
-                "stage_hours" => format!("{v} h"),
-                "holdback_percent" => format!("holdback {v}%"),
-                "alpha" => format!("α {v}"),
-                "evaluation_interval_min" => format!("every {v} min"),
-                "fault_multiplier" => format!("×{v}"),
-                _ => v.to_string(),
-            }
+            let once = c != PolicyColumn::StageHours && v.split('/').all(|p| p == first);
+            c.tag(if once { first } else { v })
         })
         .collect();
     if parts.is_empty() { "as written".to_string() } else { parts.join(" · ") }
@@ -65,14 +104,14 @@ type PowerPoint = (f64, f64, f64, f64);
 /// The power curves' series: one per combination of the varied columns other than the fault's
 /// multiplier, in the sweep's order, each with its points.
 fn power_series(sweep: &Csv) -> Vec<(String, Vec<PowerPoint>)> {
-    let series_columns = varied(sweep, &["fault_multiplier"]);
+    let series_columns = varied(sweep, &[PolicyColumn::FaultMultiplier]);
     let mut series: Vec<(String, Vec<PowerPoint>)> = Vec::new();
     for row in &sweep.rows {
         let (Some(x), Some(y), Some(lo), Some(hi)) = (
-            sweep.number(row, "fault_multiplier"),
-            sweep.number(row, "detection_rate"),
-            sweep.number(row, "detection_rate_lo"),
-            sweep.number(row, "detection_rate_hi"),
+            sweep.number(row, SweepColumn::FaultMultiplier),
+            sweep.number(row, SweepColumn::DetectionRate),
+            sweep.number(row, SweepColumn::DetectionRateLo),
+            sweep.number(row, SweepColumn::DetectionRateHi),
         ) else {
             continue;
         };
@@ -170,8 +209,11 @@ struct Schedule<'a> {
 fn schedules(sweep: &Csv) -> Vec<Schedule<'_>> {
     let mut groups: Vec<(String, Vec<&Vec<String>>)> = Vec::new();
     for row in &sweep.rows {
-        let schedule =
-            format!("{} ({}%)", sweep.cell(row, "schedule"), sweep.cell(row, "stage_percents"));
+        let schedule = format!(
+            "{} ({}%)",
+            sweep.cell(row, SweepColumn::Schedule),
+            sweep.cell(row, SweepColumn::StagePercents)
+        );
         match groups.iter_mut().find(|(g, _)| *g == schedule) {
             Some((_, rows)) => rows.push(row),
             None => groups.push((schedule, vec![row])),
@@ -180,12 +222,15 @@ fn schedules(sweep: &Csv) -> Vec<Schedule<'_>> {
     groups
         .into_iter()
         .map(|(name, rows)| {
-            let others = varied_in(sweep, &rows, &["schedule", "stage_percents"]);
+            let others = varied_in(sweep, &rows, &[PolicyColumn::Schedule]);
             let rows = rows
                 .into_iter()
                 .map(|r| {
-                    let tag =
-                        format!("{} · {}", sweep.cell(r, "variant"), label(sweep, r, &others));
+                    let tag = format!(
+                        "{} · {}",
+                        sweep.cell(r, SweepColumn::Variant),
+                        label(sweep, r, &others)
+                    );
                     (r, tag)
                 })
                 .collect();
@@ -204,7 +249,9 @@ pub(super) fn blast_chart(name: &str, sweep: &Csv) -> anyhow::Result<String> {
         .rows
         .iter()
         .filter_map(|r| {
-            sweep.number(r, "harmed_players_p90").or(sweep.number(r, "harmed_players_mean"))
+            sweep
+                .number(r, SweepColumn::HarmedPlayersP90)
+                .or(sweep.number(r, SweepColumn::HarmedPlayersMean))
         })
         .fold(1.0_f64, f64::max);
     let longest = groups
@@ -235,19 +282,19 @@ pub(super) fn blast_chart(name: &str, sweep: &Csv) -> anyhow::Result<String> {
         figure.text((8, at + 8), &schedule.name, &font(&INK, HPos::Left))?;
         at += gap;
         for (row, tag) in &schedule.rows {
-            let mean = sweep.number(row, "harmed_players_mean").unwrap_or(0.0);
+            let mean = sweep.number(row, SweepColumn::HarmedPlayersMean).unwrap_or(0.0);
             let cy = at + bar / 2;
             figure.text((zero - 8, cy), tag, &font(&MUTED, HPos::Right))?;
             let end = figure.x(mean).max(zero + 1);
             let tip = format!(
                 "variant {}: mean {mean:.1}, p90 {}",
-                sweep.cell(row, "variant"),
-                sweep.cell(row, "harmed_players_p90")
+                sweep.cell(row, SweepColumn::Variant),
+                sweep.cell(row, SweepColumn::HarmedPlayersP90)
             );
             let shape =
                 Rectangle::new([(zero, at + 3), (end, at + bar - 3)], colour.mix(0.8).filled());
             figure.mark(&shape, "bar", &tip)?;
-            if let Some(p90) = sweep.number(row, "harmed_players_p90") {
+            if let Some(p90) = sweep.number(row, SweepColumn::HarmedPlayersP90) {
                 let px = figure.x(p90);
                 figure.draw_px(&PathElement::new([(figure.x(mean), cy), (px, cy)], INK))?;
                 figure.draw_px(&PathElement::new([(px, cy - 5), (px, cy + 5)], INK))?;
@@ -271,7 +318,11 @@ pub(super) fn pareto_chart(name: &str, sweep: &Csv) -> anyhow::Result<String> {
         .rows
         .iter()
         .filter_map(|r| {
-            Some((r, sweep.number(r, "release_h_median")?, sweep.number(r, "harmed_players_mean")?))
+            Some((
+                r,
+                sweep.number(r, SweepColumn::ReleaseHMedian)?,
+                sweep.number(r, SweepColumn::HarmedPlayersMean)?,
+            ))
         })
         .collect();
     if points.is_empty() {
@@ -297,15 +348,15 @@ pub(super) fn pareto_chart(name: &str, sweep: &Csv) -> anyhow::Result<String> {
     for &(row, px, py) in &points {
         let at = figure.at(px, py);
         let fk = sweep
-            .number(row, "false_kill_rate")
+            .number(row, SweepColumn::FalseKillRate)
             .map_or_else(|| "n/a".to_string(), |v| format!("{:.1}%", v * 100.0));
         let tip = format!(
             "variant {}: {}; {px}h to 100%, {py} players harmed, false kills {fk}",
-            sweep.cell(row, "variant"),
+            sweep.cell(row, SweepColumn::Variant),
             label(sweep, row, &others)
         );
-        let variant = sweep.cell(row, "variant");
-        if sweep.cell(row, "pareto") == "yes" {
+        let variant = sweep.cell(row, SweepColumn::Variant);
+        if sweep.cell(row, SweepColumn::Pareto) == "yes" {
             figure.mark(&Circle::new(at, 7, FRONTIER.filled()), "point frontier-point", &tip)?;
             let text = format!("{variant} · FK {fk}");
             figure.text((at.0 + 10, at.1 - 12), &text, &font(&INK, HPos::Left))?;
@@ -338,8 +389,8 @@ pub(super) fn unplotted(name: &str, sweep: &Csv) -> String {
     let unplotted: Vec<&str> = sweep
         .rows
         .iter()
-        .filter(|r| sweep.number(r, "release_h_median").is_none())
-        .map(|r| sweep.cell(r, "variant"))
+        .filter(|r| sweep.number(r, SweepColumn::ReleaseHMedian).is_none())
+        .map(|r| sweep.cell(r, SweepColumn::Variant))
         .collect();
     if !unplotted.is_empty() {
         let _ = write!(

@@ -12,49 +12,16 @@
 //! better on one. The frontier is computed from the row's own printed
 //! cells, so a table merged from shards marks exactly the rows an unsharded sweep marks.
 
-use crate::rows::{Table, opt, rate_cells as rate};
+use crate::columns::SweepColumn;
+use crate::rows::{Table, opt, rate_cell as rate};
 use crate::summary::{Spread, Summary};
 use rollcage_model::Scenario;
 
-/// The columns of `reports/sweep/<name>.csv`, documented in reports/README.md.
-pub const SWEEP_HEADER: &[&str] = &[
-    "variant",
-    "schedule",
-    "stage_percents",
-    "stage_hours",
-    "holdback_percent",
-    "method",
-    "alpha",
-    "evaluation_interval_min",
-    "fault_multiplier",
-    "runs",
-    "release_h_median",
-    "release_h_p90",
-    "released_rate",
-    "released_rate_lo",
-    "released_rate_hi",
-    "false_kill_rate",
-    "false_kill_rate_lo",
-    "false_kill_rate_hi",
-    "detection_rate",
-    "detection_rate_lo",
-    "detection_rate_hi",
-    "time_to_detect_h_median",
-    "time_to_detect_h_p90",
-    "harmed_players_mean",
-    "harmed_players_p90",
-    "rolled_back_rate",
-    "rolled_back_rate_lo",
-    "rolled_back_rate_hi",
-    "rollback_h_p90",
-    "coins_lost_mean",
-    "corrupted_saves_left_mean",
-    "oracle_violation_runs",
-    "pareto",
-];
+/// Every header of `reports/sweep/<name>.csv`, in file order (documented in reports/README.md).
+pub const SWEEP_HEADER: &[&str] = SweepColumn::HEADER;
 
-fn column(name: &str) -> usize {
-    SWEEP_HEADER.iter().position(|c| *c == name).expect("a sweep column")
+fn column(c: SweepColumn) -> usize {
+    SweepColumn::ALL.iter().position(|x| *x == c).expect("a sweep column")
 }
 
 fn joined(values: impl Iterator<Item = String>) -> String {
@@ -70,20 +37,40 @@ pub fn sweep_row(
     harmful: &Summary,
     clean: &Summary,
 ) -> Vec<String> {
+    let row: Vec<String> = SweepColumn::ALL
+        .iter()
+        .filter(|&&c| c != SweepColumn::Pareto)
+        .map(|&c| sweep_cell(c, variant, schedule, scenario, harmful, clean))
+        .collect();
+    debug_assert_eq!(row.len(), SWEEP_HEADER.len() - 1);
+    row
+}
+
+/// A variant's cell in column `c` (the frontier mark is [`sweep_table`]'s).
+fn sweep_cell(
+    c: SweepColumn,
+    variant: usize,
+    schedule: &str,
+    scenario: &Scenario,
+    harmful: &Summary,
+    clean: &Summary,
+) -> String {
+    use SweepColumn as C;
     let policy = &scenario.policy;
-    let statistical: Vec<_> =
-        policy.guardrails.iter().filter_map(|g| Some((g, g.method.comparison()?))).collect();
+    let statistical = || policy.guardrails.iter().filter_map(|g| Some((g, g.method.comparison()?)));
     let spread = |x: Option<Spread>, f: fn(Spread) -> f64, d| opt(x.map(f), d);
-    let mut row = vec![
-        variant.to_string(),
-        schedule.to_string(),
-        joined(policy.stages.iter().map(|s| format!("{}", s.share.percent()))),
-        joined(policy.stages.iter().map(|s| format!("{}", s.min_duration.hours()))),
-        format!("{}", policy.holdback.percent()),
-        joined(statistical.iter().map(|(g, _)| g.method.label().to_string())),
-        joined(statistical.iter().map(|(_, c)| format!("{}", c.alpha))),
-        scenario.evaluation_interval.0.to_string(),
-        joined(
+    match c {
+        C::Variant => variant.to_string(),
+        C::Schedule => schedule.to_string(),
+        C::StagePercents => joined(policy.stages.iter().map(|s| format!("{}", s.share.percent()))),
+        C::StageHours => {
+            joined(policy.stages.iter().map(|s| format!("{}", s.min_duration.hours())))
+        }
+        C::HoldbackPercent => format!("{}", policy.holdback.percent()),
+        C::Method => joined(statistical().map(|(g, _)| g.method.label().to_string())),
+        C::Alpha => joined(statistical().map(|(_, c)| format!("{}", c.alpha))),
+        C::EvaluationIntervalMin => scenario.evaluation_interval.0.to_string(),
+        C::FaultMultiplier => joined(
             scenario
                 .world
                 .release
@@ -92,42 +79,45 @@ pub fn sweep_row(
                 .filter_map(|f| f.kind.multiplier())
                 .map(|m| format!("{m}")),
         ),
-        scenario.runs.to_string(),
-        spread(clean.release_h, |x| x.median, 2),
-        spread(clean.release_h, |x| x.p90, 2),
-    ];
-    row.extend(rate(clean.released_rate));
-    row.extend(rate(clean.false_kill_rate));
-    row.extend(rate(harmful.detection_rate));
-    row.extend([
-        spread(harmful.time_to_detect_h, |x| x.median, 2),
-        spread(harmful.time_to_detect_h, |x| x.p90, 2),
-        spread(harmful.harmed_players_when_harmful, |x| x.mean, 1),
-        spread(harmful.harmed_players_when_harmful, |x| x.p90, 1),
-    ]);
-    row.extend(rate(harmful.rolled_back_rate));
-    row.extend([
-        spread(harmful.rollback_h, |x| x.p90, 2),
-        spread(harmful.coins_lost, |x| x.mean, 1),
-        spread(harmful.corrupted_saves_left, |x| x.mean, 2),
-        (harmful.violation_runs + clean.violation_runs).to_string(),
-    ]);
-    debug_assert_eq!(row.len(), SWEEP_HEADER.len() - 1);
-    row
+        C::Runs => scenario.runs.to_string(),
+        C::ReleaseHMedian => spread(clean.release_h, |x| x.median, 2),
+        C::ReleaseHP90 => spread(clean.release_h, |x| x.p90, 2),
+        C::ReleasedRate => rate(clean.released_rate, 0),
+        C::ReleasedRateLo => rate(clean.released_rate, 1),
+        C::ReleasedRateHi => rate(clean.released_rate, 2),
+        C::FalseKillRate => rate(clean.false_kill_rate, 0),
+        C::FalseKillRateLo => rate(clean.false_kill_rate, 1),
+        C::FalseKillRateHi => rate(clean.false_kill_rate, 2),
+        C::DetectionRate => rate(harmful.detection_rate, 0),
+        C::DetectionRateLo => rate(harmful.detection_rate, 1),
+        C::DetectionRateHi => rate(harmful.detection_rate, 2),
+        C::TimeToDetectHMedian => spread(harmful.time_to_detect_h, |x| x.median, 2),
+        C::TimeToDetectHP90 => spread(harmful.time_to_detect_h, |x| x.p90, 2),
+        C::HarmedPlayersMean => spread(harmful.harmed_players_when_harmful, |x| x.mean, 1),
+        C::HarmedPlayersP90 => spread(harmful.harmed_players_when_harmful, |x| x.p90, 1),
+        C::RolledBackRate => rate(harmful.rolled_back_rate, 0),
+        C::RolledBackRateLo => rate(harmful.rolled_back_rate, 1),
+        C::RolledBackRateHi => rate(harmful.rolled_back_rate, 2),
+        C::RollbackHP90 => spread(harmful.rollback_h, |x| x.p90, 2),
+        C::CoinsLostMean => spread(harmful.coins_lost, |x| x.mean, 1),
+        C::CorruptedSavesLeftMean => spread(harmful.corrupted_saves_left, |x| x.mean, 2),
+        C::OracleViolationRuns => (harmful.violation_runs + clean.violation_runs).to_string(),
+        C::Pareto => unreachable!("the frontier is marked once every row is made"),
+    }
 }
 
 /// The three objectives of a row, all to be made small: time to 100% (never released counts as
 /// infinitely slow), blast radius (none measured counts as none), false-kill rate (none measured
 /// counts as the worst).
 fn objectives(row: &[String]) -> [f64; 3] {
-    let cell = |name: &str, missing: f64| {
-        let text = &row[column(name)];
+    let cell = |c: SweepColumn, missing: f64| {
+        let text = &row[column(c)];
         if text.is_empty() { missing } else { text.parse().expect("a sweep cell rollcage wrote") }
     };
     [
-        cell("release_h_median", f64::INFINITY),
-        cell("harmed_players_mean", 0.0),
-        cell("false_kill_rate", 1.0),
+        cell(SweepColumn::ReleaseHMedian, f64::INFINITY),
+        cell(SweepColumn::HarmedPlayersMean, 0.0),
+        cell(SweepColumn::FalseKillRate, 1.0),
     ]
 }
 
@@ -149,7 +139,7 @@ pub fn pareto<const N: usize>(points: &[[f64; N]]) -> Vec<bool> {
 pub fn sweep_table(rows: Vec<Vec<String>>) -> Table {
     // Rows facing different harms (a sweep that varies `fault_multiplier`) don't compare: each
     // harm has its own frontier.
-    let harm = column("fault_multiplier");
+    let harm = column(SweepColumn::FaultMultiplier);
     let mut front = vec![false; rows.len()];
     let mut harms: Vec<&str> = rows.iter().map(|r| r[harm].as_str()).collect();
     harms.sort_unstable();
@@ -192,10 +182,10 @@ mod tests {
     fn rows_facing_different_harms_have_their_own_frontiers() {
         let row = |harm: &str, release: &str| {
             let mut row = vec![String::new(); SWEEP_HEADER.len() - 1];
-            row[column("fault_multiplier")] = harm.into();
-            row[column("release_h_median")] = release.into();
-            row[column("harmed_players_mean")] = "100.0".into();
-            row[column("false_kill_rate")] = "0.0100".into();
+            row[column(SweepColumn::FaultMultiplier)] = harm.into();
+            row[column(SweepColumn::ReleaseHMedian)] = release.into();
+            row[column(SweepColumn::HarmedPlayersMean)] = "100.0".into();
+            row[column(SweepColumn::FalseKillRate)] = "0.0100".into();
             row
         };
         let table = sweep_table(vec![row("1.5", "70"), row("1.5", "60"), row("2", "80")]);
@@ -206,11 +196,11 @@ mod tests {
     #[test]
     fn rows_are_judged_from_their_cells() {
         let mut row = vec![String::new(); SWEEP_HEADER.len() - 1];
-        row[column("release_h_median")] = "71.00".into();
-        row[column("harmed_players_mean")] = "120.5".into();
-        row[column("false_kill_rate")] = "0.0100".into();
+        row[column(SweepColumn::ReleaseHMedian)] = "71.00".into();
+        row[column(SweepColumn::HarmedPlayersMean)] = "120.5".into();
+        row[column(SweepColumn::FalseKillRate)] = "0.0100".into();
         let mut never = row.clone();
-        never[column("release_h_median")] = String::new();
+        never[column(SweepColumn::ReleaseHMedian)] = String::new();
         let table = sweep_table(vec![row, never]);
         assert_eq!(table.rows[0].last().unwrap(), "yes");
         assert_eq!(table.rows[1].last().unwrap(), "", "a schedule that never releases is beaten");

@@ -15,11 +15,9 @@
 //! they are.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-
-use crate::report::{parse_csv, write_text};
+use crate::columns::{Column, SummaryColumn, SweepColumn};
+use crate::table::parse_csv;
 
 mod charts;
 mod svg;
@@ -35,43 +33,42 @@ pub struct Csv {
 }
 
 impl Csv {
-    fn read(path: &Path) -> anyhow::Result<Option<Csv>> {
-        if !path.exists() {
-            return Ok(None);
-        }
-        let read = || -> anyhow::Result<Csv> {
-            let (header, rows) = parse_csv(&std::fs::read_to_string(path)?)?;
-            Ok(Csv { header, rows })
-        };
-        read().with_context(|| format!("cannot read {}", path.display())).map(Some)
+    pub fn rows(&self) -> &[Vec<String>] {
+        &self.rows
     }
 
-    fn column(&self, name: &str) -> Option<usize> {
-        self.header.iter().position(|c| c == name)
+    /// A CSV report's text, read back.
+    pub fn parse(text: &str) -> Result<Csv, csv::Error> {
+        let (header, rows) = parse_csv(text)?;
+        Ok(Csv { header, rows })
     }
 
-    /// The cell of `row` in column `name` ("" if there is no such column).
-    fn cell<'a>(&self, row: &'a [String], name: &str) -> &'a str {
-        self.column(name).and_then(|i| row.get(i)).map_or("", String::as_str)
+    fn column(&self, c: impl Column) -> Option<usize> {
+        self.header.iter().position(|h| h == c.header())
     }
 
-    fn number(&self, row: &[String], name: &str) -> Option<f64> {
-        self.cell(row, name).parse().ok()
+    /// The cell of `row` in column `c` ("" if the report has no such column).
+    pub fn cell<'a>(&self, row: &'a [String], c: impl Column) -> &'a str {
+        self.column(c).and_then(|i| row.get(i)).map_or("", String::as_str)
     }
 
-    /// Whether column `name` holds more than one value.
-    fn varies(&self, name: &str) -> bool {
-        self.differs(self.rows.iter(), name)
+    pub fn number(&self, row: &[String], c: impl Column) -> Option<f64> {
+        self.cell(row, c).parse().ok()
     }
 
-    /// Whether column `name` holds more than one value among `rows`.
-    fn differs<'a>(&self, mut rows: impl Iterator<Item = &'a Vec<String>>, name: &str) -> bool {
+    /// Whether column `c` holds more than one value.
+    fn varies(&self, c: impl Column) -> bool {
+        self.differs(self.rows.iter(), c)
+    }
+
+    /// Whether column `c` holds more than one value among `rows`.
+    fn differs<'a>(&self, mut rows: impl Iterator<Item = &'a Vec<String>>, c: impl Column) -> bool {
         let Some(first) = rows.next() else { return false };
-        rows.any(|r| self.cell(r, name) != self.cell(first, name))
+        rows.any(|r| self.cell(r, c) != self.cell(first, c))
     }
 }
 
-/// What the page is drawn from.
+/// What the page is drawn from: the command line reads it from a reports directory.
 #[derive(Clone, Debug, Default)]
 pub struct Inputs {
     /// `summary.csv`, if `simulate` wrote one.
@@ -80,64 +77,6 @@ pub struct Inputs {
     pub detections: Vec<(String, Vec<f64>)>,
     /// Per sweep, by name: its table.
     pub sweeps: Vec<(String, Csv)>,
-}
-
-impl Inputs {
-    /// Reads what the reports in `out` hold.
-    pub fn read(out: &Path) -> anyhow::Result<Inputs> {
-        let summary = Csv::read(&out.join("summary.csv"))?;
-        let mut detections = Vec::new();
-        for row in summary.iter().flat_map(|s| s.rows.iter().map(move |r| s.cell(r, "scenario"))) {
-            let Some(runs) = Csv::read(&out.join(row).join("runs.csv"))? else { continue };
-            let hours: Vec<f64> =
-                runs.rows.iter().filter_map(|r| runs.number(r, "time_to_detect_h")).collect();
-            detections.push((row.to_string(), hours));
-        }
-        let mut sweeps = Vec::new();
-        let mut files: Vec<PathBuf> = std::fs::read_dir(out.join("sweep"))
-            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
-            .unwrap_or_default();
-        files.retain(|p| p.extension().is_some_and(|x| x == "csv") && p.is_file());
-        files.sort();
-        for path in files {
-            let name =
-                path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-            if let Some(table) = Csv::read(&path)? {
-                sweeps.push((name, table));
-            }
-        }
-        Ok(Inputs { summary, detections, sweeps })
-    }
-}
-
-/// Rebuilds `<out>/index.html` from the reports there; returns its path.
-pub fn write_index(out: &Path) -> anyhow::Result<PathBuf> {
-    let path = out.join("index.html");
-    write_text(&path, &render(&Inputs::read(out)?)?)?;
-    Ok(path)
-}
-
-/// Rebuilds the page after another command's reports, and says where it is. The reports are the
-/// command's result: a page that cannot be rebuilt (a damaged CSV beside them, say) is a warning.
-pub fn refresh(out: &Path) {
-    match write_index(out) {
-        Ok(page) => eprintln!("the reports at a glance: {}", page.display()),
-        Err(e) => eprintln!("warning: the visual report was not rebuilt: {e:#}"),
-    }
-}
-
-/// `rollcage report`: rebuild the page and say where it is.
-pub fn run(out: &Path) -> anyhow::Result<u8> {
-    if !out.is_dir() {
-        anyhow::bail!(
-            "--out {} is not a reports directory: `report` rebuilds <out>/index.html from the CSV \
-             reports that simulate, sweep or merge wrote there",
-            out.display()
-        );
-    }
-    let path = write_index(out)?;
-    println!("{}", path.display());
-    Ok(crate::exit::HELD)
 }
 
 const STYLE: &str = "
@@ -164,26 +103,25 @@ svg.chart text { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; 
 .empty { color: #6b7585; font-style: italic; }
 ";
 
-/// `value [lo, hi]` of a rate column, as percentages.
-fn rate_cell(csv: &Csv, row: &[String], name: &str) -> String {
-    match csv.number(row, name) {
+/// `value [lo, hi]` of a rate and its interval's bounds, as percentages.
+fn rate_cell(csv: &Csv, row: &[String], [value, lo, hi]: [SummaryColumn; 3]) -> String {
+    match csv.number(row, value) {
         None => "<td></td>".to_string(),
         Some(v) => {
-            let bound = |s: &str| {
-                csv.number(row, &format!("{name}_{s}"))
-                    .map_or(String::new(), |b| format!("{:.1}", b * 100.0))
-            };
+            let bound =
+                |c| csv.number(row, c).map_or(String::new(), |b| format!("{:.1}", b * 100.0));
             format!(
                 r#"<td>{:.1}%<br><span class="ci">[{}, {}]</span></td>"#,
                 v * 100.0,
-                bound("lo"),
-                bound("hi")
+                bound(lo),
+                bound(hi)
             )
         }
     }
 }
 
 fn summary_section(summary: &Csv) -> String {
+    use SummaryColumn as C;
     let mut out = String::from(
         "<div class=\"scroll\"><table id=\"summary\"><thead><tr><th>scenario</th><th>verdict</th><th>runs</th>\
          <th>false-kill rate [95%]</th><th>detection rate [95%]</th><th>time to detect<br>median / p90</th>\
@@ -191,30 +129,30 @@ fn summary_section(summary: &Csv) -> String {
          <th>rolled back</th><th>oracle<br>violations</th></tr></thead><tbody>",
     );
     for row in &summary.rows {
-        let c = |name: &str| esc(summary.cell(row, name));
-        let pair = |a: &str, b: &str| {
+        let c = |c: SummaryColumn| esc(summary.cell(row, c));
+        let pair = |a: SummaryColumn, b: SummaryColumn| {
             if summary.cell(row, a).is_empty() {
                 String::new()
             } else {
                 format!("{} / {}", c(a), c(b))
             }
         };
-        let verdict = summary.cell(row, "expectations");
-        let failed = summary.cell(row, "failed_expectations");
+        let verdict = summary.cell(row, C::Expectations);
+        let failed = summary.cell(row, C::FailedExpectations);
         let _ = write!(
             out,
             r#"<tr><td>{}</td><td><span class="badge {verdict}" title="{}">{verdict}</span></td><td>{}</td>{}{}<td>{}</td><td>{}</td>{}<td>{}</td>{}<td>{}</td></tr>"#,
-            c("scenario"),
+            c(C::Scenario),
             esc(failed),
-            c("runs"),
-            rate_cell(summary, row, "false_kill_rate"),
-            rate_cell(summary, row, "detection_rate"),
-            pair("time_to_detect_h_median", "time_to_detect_h_p90"),
-            pair("harmed_players_mean", "harmed_players_p90"),
-            rate_cell(summary, row, "released_rate"),
-            c("release_h_median"),
-            rate_cell(summary, row, "rolled_back_rate"),
-            c("oracle_violation_runs"),
+            c(C::Runs),
+            rate_cell(summary, row, [C::FalseKillRate, C::FalseKillRateLo, C::FalseKillRateHi]),
+            rate_cell(summary, row, [C::DetectionRate, C::DetectionRateLo, C::DetectionRateHi]),
+            pair(C::TimeToDetectHMedian, C::TimeToDetectHP90),
+            pair(C::HarmedPlayersMean, C::HarmedPlayersP90),
+            rate_cell(summary, row, [C::ReleasedRate, C::ReleasedRateLo, C::ReleasedRateHi]),
+            c(C::ReleaseHMedian),
+            rate_cell(summary, row, [C::RolledBackRate, C::RolledBackRateLo, C::RolledBackRateHi]),
+            c(C::OracleViolationRuns),
         );
     }
     out.push_str("</tbody></table></div>");
@@ -228,7 +166,7 @@ fn power_section(
     inputs: &Inputs,
 ) -> anyhow::Result<()> {
     let power: Vec<&(String, Csv)> =
-        inputs.sweeps.iter().filter(|(_, s)| s.varies("fault_multiplier")).collect();
+        inputs.sweeps.iter().filter(|(_, s)| s.varies(SweepColumn::FaultMultiplier)).collect();
     nav.push(("power", "Power curves"));
     body.push_str(r#"<h2 id="power">Which harms each method catches</h2><p class="how">The detection rate (share of harmful runs stopped) against the size of the harm, one line per guardrail method, with 95% intervals as whiskers. A curve that rises early catches small regressions; the dashed line marks 80%, a common target. Read it with the false-kill rates in the sweep's table: a method can buy power by killing good builds.</p>"#);
     if power.is_empty() {
@@ -251,7 +189,9 @@ fn blast_section(
         .sweeps
         .iter()
         .filter(|(_, s)| {
-            s.varies("stage_percents") || s.varies("stage_hours") || s.varies("holdback_percent")
+            s.varies(SweepColumn::StagePercents)
+                || s.varies(SweepColumn::StageHours)
+                || s.varies(SweepColumn::HoldbackPercent)
         })
         .collect();
     nav.push(("blast", "Blast radius"));
@@ -279,7 +219,7 @@ fn pareto_section(
     }
     for (name, sweep) in &inputs.sweeps {
         let _ = write!(body, "<h3>Sweep <code>{}</code></h3>", esc(name));
-        if sweep.varies("fault_multiplier") {
+        if sweep.varies(SweepColumn::FaultMultiplier) {
             // Its rows differ in the harm, not only in the policy: their costs don't compare.
             body.push_str(r#"<p class="empty">This sweep varies the size of the harm as well as the policy, so its variants face different harms and their costs are not compared here; its power curve is above.</p>"#);
         } else {
@@ -294,10 +234,9 @@ pub fn render(inputs: &Inputs) -> anyhow::Result<String> {
     let mut body = String::new();
     let mut nav = Vec::new();
     let scenarios = inputs.summary.as_ref().map_or(0, |s| s.rows.len());
-    let held = inputs
-        .summary
-        .as_ref()
-        .map_or(0, |s| s.rows.iter().filter(|r| s.cell(r, "expectations") == "held").count());
+    let held = inputs.summary.as_ref().map_or(0, |s| {
+        s.rows.iter().filter(|r| s.cell(r, SummaryColumn::Expectations) == "held").count()
+    });
 
     nav.push(("scenarios-summary", "Scenarios"));
     body.push_str(r#"<h2 id="scenarios-summary">Scenarios</h2>"#);
@@ -360,8 +299,7 @@ mod tests {
     }
 
     fn csv(text: &str) -> Csv {
-        let (header, rows) = parse_csv(text).unwrap();
-        Csv { header, rows }
+        Csv::parse(text).unwrap()
     }
 
     #[test]

@@ -5,9 +5,9 @@ use std::fmt::Write;
 use rollcage_policy::{Command, EventKind, KillScope, Reason, StepKind};
 use rollcage_sim::FaultKind;
 
-use crate::oracle::Oracle;
-use crate::run::RunRecord;
 use crate::summary::{Rate, Summary};
+use rollcage_harness::oracle::Oracle;
+use rollcage_harness::run::RunRecord;
 use rollcage_model::Scenario;
 
 fn rate(r: Option<Rate>) -> String {

@@ -11,10 +11,10 @@ use std::ops::Range;
 use rollcage_policy::Minutes;
 use rollcage_sim::RunSeed;
 
-use crate::batch::RunResult;
-use crate::oracle::{Oracle, Violation};
-use crate::run::{FinalPhase, Outcome, RollbackResult, SaveRecord};
 use crate::table::Table;
+use rollcage_harness::RunResult;
+use rollcage_harness::oracle::{Oracle, Violation};
+use rollcage_harness::run::{FinalPhase, Outcome, RollbackResult, SaveRecord};
 
 /// A rollback's figures: did it end rolled back, in how many hours, after how many attempts.
 #[derive(Clone, Copy, Debug, PartialEq)]

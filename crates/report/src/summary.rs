@@ -5,10 +5,10 @@ use rollcage_sim::RunSeed;
 use rollcage_stats::quantile::sorted_quantile;
 use rollcage_stats::{Interval, wilson};
 
-use crate::batch::RunResult;
 use crate::figures::{Figures, RunFigures};
-use crate::oracle::{Oracle, Violation};
-use crate::run::Outcome;
+use rollcage_harness::RunResult;
+use rollcage_harness::oracle::{Oracle, Violation};
+use rollcage_harness::run::Outcome;
 use rollcage_model::Scenario;
 
 /// The confidence of every interval in rollcage's reports.
@@ -246,7 +246,7 @@ impl Summary {
     }
 
     /// The scenario's expectations judged on this summary, in the order their keys are declared
-    /// in [`Expectations`](crate::Expectations); a bound the scenario leaves out is not judged.
+    /// in [`Expectations`](rollcage_model::Expectations); a bound the scenario leaves out is not judged.
     fn judge(&self, scenario: &Scenario) -> Vec<Check> {
         let e = &scenario.expect;
         [

@@ -13,7 +13,7 @@ use super::svg::{
     AXIS, Axis, Figure, INK, LEGEND_LINE_PX, Layout, MUTED, PALETTE, Tick, esc, font, legend,
     legend_layout,
 };
-use crate::columns::SweepColumn;
+use crate::columns::{Column, SweepColumn};
 
 /// The columns of a sweep that say what policy a variant ran (the stage percentages go with the
 /// schedule's name), and the fault's size.
@@ -157,13 +157,13 @@ pub(super) fn power_chart(name: &str, sweep: &Csv) -> anyhow::Result<String> {
         domain: x0 - pad..x1 + pad,
         ticks: 7,
         tick: Tick::Multiplier,
-        label: "the fault's multiplier (×1.5 = half again as many crashes)",
+        label: SweepColumn::FaultMultiplier.label(),
     };
     let y = Axis {
         domain: 0.0..1.0,
         ticks: 6,
         tick: Tick::Percent,
-        label: "detection rate (harmful runs stopped)",
+        label: SweepColumn::DetectionRate.label(),
     };
     let mut figure = Figure::new(&layout, &x, Some(&y))?;
     figure.draw(&DashedPathElement::new(
@@ -198,7 +198,7 @@ pub(super) fn power_chart(name: &str, sweep: &Csv) -> anyhow::Result<String> {
 }
 
 /// A stage schedule's variants in the blast chart.
-struct Schedule<'a> {
+struct ScheduleGroup<'a> {
     /// The schedule's name with its stage percentages.
     name: String,
     /// Each variant's row with its tag: its number and what sets it apart within the schedule.
@@ -206,7 +206,7 @@ struct Schedule<'a> {
 }
 
 /// The sweep's rows grouped by stage schedule, in the sweep's order.
-fn schedules(sweep: &Csv) -> Vec<Schedule<'_>> {
+fn schedules(sweep: &Csv) -> Vec<ScheduleGroup<'_>> {
     let mut groups: Vec<(String, Vec<&Vec<String>>)> = Vec::new();
     for row in &sweep.rows {
         let schedule = format!(
@@ -234,7 +234,7 @@ fn schedules(sweep: &Csv) -> Vec<Schedule<'_>> {
                     (r, tag)
                 })
                 .collect();
-            Schedule { name, rows }
+            ScheduleGroup { name, rows }
         })
         .collect()
 }
@@ -336,13 +336,13 @@ pub(super) fn pareto_chart(name: &str, sweep: &Csv) -> anyhow::Result<String> {
         domain: (x0 - pad).max(0.0)..x1 + pad,
         ticks: 7,
         tick: Tick::Hours,
-        label: "hours to 100% on a clean release (median)",
+        label: SweepColumn::ReleaseHMedian.label(),
     };
     let y = Axis {
         domain: 0.0..y1 * 1.1 + 1.0,
         ticks: 6,
         tick: Tick::Plain,
-        label: "players harmed per harmful run (mean)",
+        label: SweepColumn::HarmedPlayersMean.label(),
     };
     let mut figure = Figure::new(&layout, &x, Some(&y))?;
     for &(row, px, py) in &points {

@@ -120,40 +120,68 @@ fn rate_cell(csv: &Csv, row: &[String], [value, lo, hi]: [SummaryColumn; 3]) -> 
     }
 }
 
-fn summary_section(summary: &Csv) -> String {
+/// A column of the page's summary table: a CSV column, a rate with its interval, or the verdict.
+#[derive(Clone, Copy)]
+enum Shown {
+    Plain(SummaryColumn),
+    Rate([SummaryColumn; 3]),
+    Verdict,
+}
+
+impl Shown {
+    fn label(self) -> &'static str {
+        match self {
+            Shown::Plain(c) | Shown::Rate([c, _, _]) => c.label(),
+            Shown::Verdict => SummaryColumn::Expectations.label(),
+        }
+    }
+}
+
+/// The summary table's columns on the page, each headed by its column's label.
+const SHOWN: [Shown; 13] = {
     use SummaryColumn as C;
-    let mut out = String::from(
-        "<div class=\"scroll\"><table id=\"summary\"><thead><tr><th>scenario</th><th>verdict</th><th>runs</th>\
-         <th>false-kill rate [95%]</th><th>detection rate [95%]</th><th>time to detect<br>median / p90</th>\
-         <th>players harmed<br>mean / p90</th><th>released</th><th>hours to 100%<br>median</th>\
-         <th>rolled back</th><th>oracle<br>violations</th></tr></thead><tbody>",
-    );
+    [
+        Shown::Plain(C::Scenario),
+        Shown::Verdict,
+        Shown::Plain(C::Runs),
+        Shown::Rate([C::FalseKillRate, C::FalseKillRateLo, C::FalseKillRateHi]),
+        Shown::Rate([C::DetectionRate, C::DetectionRateLo, C::DetectionRateHi]),
+        Shown::Plain(C::TimeToDetectHMedian),
+        Shown::Plain(C::TimeToDetectHP90),
+        Shown::Plain(C::HarmedPlayersMean),
+        Shown::Plain(C::HarmedPlayersP90),
+        Shown::Rate([C::ReleasedRate, C::ReleasedRateLo, C::ReleasedRateHi]),
+        Shown::Plain(C::ReleaseHMedian),
+        Shown::Rate([C::RolledBackRate, C::RolledBackRateLo, C::RolledBackRateHi]),
+        Shown::Plain(C::OracleViolationRuns),
+    ]
+};
+
+fn summary_section(summary: &Csv) -> String {
+    let mut out = String::from("<div class=\"scroll\"><table id=\"summary\"><thead><tr>");
+    for shown in SHOWN {
+        let _ = write!(out, "<th>{}</th>", esc(shown.label()));
+    }
+    out.push_str("</tr></thead><tbody>");
     for row in &summary.rows {
-        let c = |c: SummaryColumn| esc(summary.cell(row, c));
-        let pair = |a: SummaryColumn, b: SummaryColumn| {
-            if summary.cell(row, a).is_empty() {
-                String::new()
-            } else {
-                format!("{} / {}", c(a), c(b))
+        out.push_str("<tr>");
+        for shown in SHOWN {
+            match shown {
+                Shown::Plain(c) => {
+                    let _ = write!(out, "<td>{}</td>", esc(summary.cell(row, c)));
+                }
+                Shown::Rate(columns) => out.push_str(&rate_cell(summary, row, columns)),
+                Shown::Verdict => {
+                    let verdict = esc(summary.cell(row, SummaryColumn::Expectations));
+                    let failed = esc(summary.cell(row, SummaryColumn::FailedExpectations));
+                    let _ = write!(
+                        out,
+                        r#"<td><span class="badge {verdict}" title="{failed}">{verdict}</span></td>"#
+                    );
+                }
             }
-        };
-        let verdict = summary.cell(row, C::Expectations);
-        let failed = summary.cell(row, C::FailedExpectations);
-        let _ = write!(
-            out,
-            r#"<tr><td>{}</td><td><span class="badge {verdict}" title="{}">{verdict}</span></td><td>{}</td>{}{}<td>{}</td><td>{}</td>{}<td>{}</td>{}<td>{}</td></tr>"#,
-            c(C::Scenario),
-            esc(failed),
-            c(C::Runs),
-            rate_cell(summary, row, [C::FalseKillRate, C::FalseKillRateLo, C::FalseKillRateHi]),
-            rate_cell(summary, row, [C::DetectionRate, C::DetectionRateLo, C::DetectionRateHi]),
-            pair(C::TimeToDetectHMedian, C::TimeToDetectHP90),
-            pair(C::HarmedPlayersMean, C::HarmedPlayersP90),
-            rate_cell(summary, row, [C::ReleasedRate, C::ReleasedRateLo, C::ReleasedRateHi]),
-            c(C::ReleaseHMedian),
-            rate_cell(summary, row, [C::RolledBackRate, C::RolledBackRateLo, C::RolledBackRateHi]),
-            c(C::OracleViolationRuns),
-        );
+        }
+        out.push_str("</tr>");
     }
     out.push_str("</tbody></table></div>");
     out
@@ -314,6 +342,35 @@ mod tests {
         assert_eq!(svg.matches("<circle class=\"point\"").count(), 4);
         assert!(svg.contains("<title>×1.5: 90.0% [80.0%, 95.0%]</title></circle>"));
         assert!(svg.contains(">\nmsprt\n</text>") && svg.contains(">\npocock\n</text>"));
+    }
+
+    #[test]
+    fn the_summary_table_is_headed_by_its_columns_labels_and_reads_them_by_type() {
+        let mut text = SummaryColumn::HEADER.join(",");
+        let row: Vec<&str> = SummaryColumn::ALL
+            .iter()
+            .map(|c| match c {
+                SummaryColumn::Scenario => "<demo>",
+                SummaryColumn::Expectations => "failed",
+                SummaryColumn::FailedExpectations => "false_kill_rate_max",
+                SummaryColumn::FalseKillRate => "0.0625",
+                SummaryColumn::FalseKillRateLo => "0.0300",
+                SummaryColumn::FalseKillRateHi => "0.1200",
+                SummaryColumn::TimeToDetectHP90 => "18.50",
+                _ => "",
+            })
+            .collect();
+        text.push('\n');
+        text.push_str(&row.join(","));
+        let section = summary_section(&csv(&text));
+        assert!(section.contains("<th>false-kill rate [95%]</th><th>detection rate [95%]</th>"));
+        assert!(section.contains("<th>time to detect (h), p90</th>"));
+        assert!(section.contains("<td>&lt;demo&gt;</td>"), "{section}");
+        assert!(section.contains(r#"<span class="badge failed" title="false_kill_rate_max">"#));
+        assert!(section.contains(r#"<td>6.2%<br><span class="ci">[3.0, 12.0]</span></td>"#));
+        assert!(section.contains("<td>18.50</td>"));
+        assert_eq!(section.matches("<th>").count(), SHOWN.len());
+        assert_eq!(section.matches("<td").count(), SHOWN.len());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! rollcage's harness: runs a rollout policy against the simulated world, thousands of times,
 //! and judges every run with the truth.
 //!
-//! - [`run`]: one run, the driver loop, and its record ([`RunRecord`]).
+//! - [`mod@run`]: one run, the driver loop, and its record ([`RunRecord`]).
 //! - [`oracle`]: the safety and liveness guarantees, checked on every session.
 //! - [`batch`]: Monte Carlo batches in parallel, with panics caught per run.
 //! - [`plan`]: stage planning from pilot runs; [`calibrate`]: standard-error calibration.

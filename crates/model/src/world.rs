@@ -156,7 +156,7 @@ pub struct Release {
     /// a player sent back to the old build fails to load until the migration is reverted.
     pub backward_compatible: bool,
     /// The share of runs in which the release carries its faults. Below 1 each run draws whether it
-    /// does (see [`Release::draw`]), so one batch holds harmless and harmful runs of the same
+    /// does (drawn per run by the simulator), so one batch holds harmless and harmful runs of the same
     /// policy side by side.
     pub faulty_share: f64,
 }
@@ -268,7 +268,7 @@ pub struct WorldConfig {
     pub in_flight: InFlight,
     /// The facts of the rollback plan's steps, in the plan's order.
     pub rollback: Vec<StepTruth>,
-    /// The metrics some guardrail watches, by [`rollcage_policy::Metric::index`]: the world keeps
+    /// The metrics some guardrail watches, by [`crate::Metric::index`]: the world keeps
     /// telemetry for those only (and always for the crash rate, whose counts are the sessions the
     /// stage gates need).
     pub watched: [bool; crate::Metric::COUNT],

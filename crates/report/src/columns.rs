@@ -1,5 +1,5 @@
 //! Every report column, typed: its CSV header, the unit of its cells and its label on the page, in
-//! one place ([`columns!`]). The tables are built column by column from these enums and the page
+//! one place (the `columns!` declarations below). The tables are built column by column from these enums and the page
 //! reads the CSV reports back through them, so no column is ever named by a string twice. Each
 //! column is documented in `reports/README.md`.
 

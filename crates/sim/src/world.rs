@@ -9,7 +9,7 @@
 //! per session.
 //!
 //! Flags: the server's state changes at once when the world applies an action; a client sees a
-//! change at its next flag fetch (see [`crate::flags`]). A session's build and features are
+//! change at its next flag fetch (see the `flags` module). A session's build and features are
 //! decided at its start from the flags as its client last fetched them.
 //!
 //! Saves: a run on a new build migrates the player's save (lazily, or for every exposed player at

@@ -5,8 +5,8 @@
 //! with [`BINS`] log-spaced bins, each [`BIN_RATIO`] wide (5%). Sessions in one bin are ties.
 //!
 //! For one stratum with nₜ treatment and n꜀ control sessions, U counts the pairs where the treatment
-//! is worse (larger), ties counting half: U = Σᵢⱼ tᵢ·c ⱼ·[i > j] + ½·Σᵢ tᵢcᵢ. Under "no
-//! difference" E[U] = nₜn꜀/2 and, with tie groups of sizes gₖ over N = nₜ + n꜀ sessions,
+//! is worse (larger), ties counting half: U = Σᵢⱼ tᵢ·c ⱼ·\[i > j\] + ½·Σᵢ tᵢcᵢ. Under "no
+//! difference" E\[U\] = nₜn꜀/2 and, with tie groups of sizes gₖ over N = nₜ + n꜀ sessions,
 //! Var U = nₜn꜀/12 · (N + 1 − Σ(gₖ³ − gₖ)/(N(N − 1))). The strata (stages) are combined as van
 //! Elteren did, weighting stratum s by 1/(Nₛ + 1): z = Σ wₛ(Uₛ − E Uₛ) / √(Σ wₛ² Var Uₛ), so that
 //! each stage is compared only with the control of its own hours.

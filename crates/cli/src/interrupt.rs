@@ -14,7 +14,7 @@ fn on_press() {
     if PRESSES.fetch_add(1, Ordering::SeqCst) == 0 {
         eprintln!("\nstopping once the work under way is saved (Ctrl-C again to stop now)");
     } else {
-        crate::report::abandon_writes();
+        crate::write::abandon_writes();
         eprintln!("\nstopped; run the same command again to resume");
         std::process::exit(i32::from(exit::INTERRUPTED));
     }

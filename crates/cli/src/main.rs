@@ -12,11 +12,11 @@ mod interrupt;
 mod page;
 mod panics;
 mod plan;
-mod report;
 mod shard;
 mod simulate;
 mod sweep;
 mod work;
+mod write;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -7,7 +7,7 @@ use anyhow::Context;
 use rollcage_report::columns::{RunsColumn, SummaryColumn};
 use rollcage_report::page::{Csv, Inputs, render};
 
-use crate::report::write_text;
+use crate::write::write_text;
 
 /// The CSV report at `path`, if there is one.
 fn read_csv(path: &Path) -> anyhow::Result<Option<Csv>> {

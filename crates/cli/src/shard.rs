@@ -14,7 +14,7 @@ use std::io::Write as _;
 
 use anyhow::Context as _;
 
-use crate::report::write_atomically;
+use crate::write::write_atomically;
 use rollcage_report::table::parse_csv;
 
 #[derive(clap::Args, Debug)]

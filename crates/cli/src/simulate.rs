@@ -25,9 +25,9 @@ use rollcage_report::rows::{
 use crate::exit;
 use crate::files::{Loaded, load_all, out_writable};
 use crate::interrupt;
-use crate::report::{write_csv, write_text};
 use crate::shard::{MergeArgs, fingerprint, parse_shard, read_stamped, stamp_of, write_stamped};
 use crate::work::{large, parse_threads, progress_bar, worker_pool};
+use crate::write::{write_csv, write_text};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {

@@ -22,9 +22,9 @@ use rollcage_scenario::sweep::{Sweep, Variant, parse, prepare as prepare_variant
 use crate::exit;
 use crate::files::Problems;
 use crate::interrupt;
-use crate::report::write_csv;
 use crate::shard::{MergeArgs, fingerprint, parse_shard, read_stamped, write_stamped};
 use crate::work::{large, progress_bar, worker_pool};
+use crate::write::write_csv;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {

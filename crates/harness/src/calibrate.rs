@@ -219,7 +219,20 @@ fn samples_of(scenario: &Scenario, record: &RunRecord) -> Vec<Sample> {
                     out.push((key, event.at.hours(), estimate, se));
                 }
             }
-            _ => {}
+            // Nothing the calibration reads.
+            EventKind::GateHeld { .. }
+            | EventKind::Released { .. }
+            | EventKind::SampleRatioChecked(_)
+            | EventKind::Paused { .. }
+            | EventKind::Resumed { .. }
+            | EventKind::Killed { .. }
+            | EventKind::StepStarted { .. }
+            | EventKind::StepSucceeded { .. }
+            | EventKind::StepFailed { .. }
+            | EventKind::RolledBack { .. }
+            | EventKind::RollbackFailed { .. }
+            | EventKind::Approved { .. }
+            | EventKind::Refused { .. } => {}
         }
     }
     out

@@ -123,7 +123,23 @@ pub(crate) fn first_false_stop(
             EventKind::Paused { reason: Reason::Guardrail(_) } => {
                 !on_release || !harm(e.at).anywhere()
             }
-            _ => false,
+            // An operator's kill or pause is never a false stop, and the other events stop
+            // nothing.
+            EventKind::Killed { .. }
+            | EventKind::Paused { .. }
+            | EventKind::GateHeld { .. }
+            | EventKind::HoldbackPeriodStarted { .. }
+            | EventKind::Released { .. }
+            | EventKind::Evaluated(_)
+            | EventKind::SampleRatioChecked(_)
+            | EventKind::Resumed { .. }
+            | EventKind::StepStarted { .. }
+            | EventKind::StepSucceeded { .. }
+            | EventKind::StepFailed { .. }
+            | EventKind::RolledBack { .. }
+            | EventKind::RollbackFailed { .. }
+            | EventKind::Approved { .. }
+            | EventKind::Refused { .. } => false,
         };
         if false_stop {
             first = Some(first.map_or(e.at, |t| t.min(e.at)));

@@ -228,7 +228,21 @@ fn stage_windows(record: &RunRecord) -> Vec<(f64, Vec<PilotLook>)> {
                 let stage = windows.len() - 1;
                 windows[stage].1.push(PilotLook { stage, evaluation: *e });
             }
-            _ => {}
+            // Looks before the first stage, and what a pilot's plan does not read.
+            EventKind::Evaluated(_)
+            | EventKind::GateHeld { .. }
+            | EventKind::HoldbackPeriodStarted { .. }
+            | EventKind::SampleRatioChecked(_)
+            | EventKind::Paused { .. }
+            | EventKind::Resumed { .. }
+            | EventKind::Killed { .. }
+            | EventKind::StepStarted { .. }
+            | EventKind::StepSucceeded { .. }
+            | EventKind::StepFailed { .. }
+            | EventKind::RolledBack { .. }
+            | EventKind::RollbackFailed { .. }
+            | EventKind::Approved { .. }
+            | EventKind::Refused { .. } => {}
         }
     }
     for (k, window) in windows.iter_mut().enumerate() {
@@ -269,9 +283,18 @@ fn boundaries(method: &Method, e: &Evaluation, variance: f64) -> (f64, f64) {
             let at = |log: f64| (variance * log / effect + effect / 2.0) / variance.sqrt();
             (at(accept), at(reject))
         }
-        _ => match e.verdict {
+        Method::Threshold { .. }
+        | Method::NaiveZ(_)
+        | Method::Bonferroni { .. }
+        | Method::Spending { .. } => match e.verdict {
             Verdict::Pass | Verdict::Breach => (none, e.threshold),
-            _ => (none, f64::INFINITY),
+            // No test was run at this look: no boundary to cross.
+            Verdict::TooFewSamples
+            | Verdict::NoVariance
+            | Verdict::NoData
+            | Verdict::Waiting
+            | Verdict::Spent
+            | Verdict::Accepted => (none, f64::INFINITY),
         },
     }
 }

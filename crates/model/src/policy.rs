@@ -355,7 +355,7 @@ impl PolicyConfig {
                     effect > 0.0 && beta > 0.0 && test.alpha + beta < 1.0,
                     "the SPRT needs a positive effect and alpha + beta below 1"
                 ),
-                _ => {}
+                Method::Threshold { .. } | Method::NaiveZ(_) | Method::Msprt { .. } => {}
             }
         }
     }

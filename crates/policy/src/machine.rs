@@ -106,7 +106,11 @@ impl Phase {
     fn set_paused(&mut self, value: bool) {
         match self {
             Phase::Stage { paused, .. } | Phase::HoldbackPeriod { paused } => *paused = value,
-            _ => unreachable!("only a live phase can be paused"),
+            Phase::Pending
+            | Phase::RollingBack { .. }
+            | Phase::RolledBack
+            | Phase::RollbackFailed
+            | Phase::Released => unreachable!("only a live phase can be paused"),
         }
     }
 }
@@ -334,7 +338,11 @@ impl Controller for Policy<'_> {
                     self.build
                 ),
             ),
-            _ => refuse(
+            // What the arms above did not take: nothing to do in this phase.
+            Command::Kill { .. }
+            | Command::Pause { .. }
+            | Command::Resume { .. }
+            | Command::Approve { .. } => refuse(
                 &mut response,
                 format!("nothing to {} while the rollout is {:?}", command.name(), self.phase),
             ),

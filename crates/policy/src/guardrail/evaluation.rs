@@ -158,13 +158,20 @@ impl fmt::Display for DescribeEvaluation<'_> {
         let statistic = match g.method {
             Method::Threshold { .. } => "mean",
             Method::Msprt { .. } | Method::Sprt { .. } => "log-LR",
-            _ => "z",
+            Method::NaiveZ(_) | Method::Bonferroni { .. } | Method::Spending { .. } => "z",
         };
         if let Some(s) = e.statistic {
             let rule = match (g.method, g.direction) {
                 (Method::Threshold { .. }, Direction::Decrease) => "<",
                 (Method::Threshold { .. }, Direction::Increase) => ">",
-                _ => ">=",
+                (
+                    Method::NaiveZ(_)
+                    | Method::Bonferroni { .. }
+                    | Method::Spending { .. }
+                    | Method::Msprt { .. }
+                    | Method::Sprt { .. },
+                    _,
+                ) => ">=",
             };
             write!(f, ", {statistic} {s:.4} (breach if {rule} {:.4}", e.threshold)?;
             if let Some(accept) = e.accept_below {

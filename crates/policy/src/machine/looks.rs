@@ -101,7 +101,11 @@ impl Policy<'_> {
         match self.phase {
             Phase::Stage { index, .. } => Some(self.config.stages[index].share),
             Phase::HoldbackPeriod { .. } => self.config.stages.last().map(|s| s.share),
-            _ => None,
+            Phase::Pending
+            | Phase::RollingBack { .. }
+            | Phase::RolledBack
+            | Phase::RollbackFailed
+            | Phase::Released => None,
         }
     }
 

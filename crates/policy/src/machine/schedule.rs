@@ -58,7 +58,13 @@ impl Policy<'_> {
                     && self.config.holdback_period == Minutes::ZERO
                     && self.gate_holds(now, index).is_some()
             }
-            _ => false,
+            Phase::Stage { paused: true, .. }
+            | Phase::HoldbackPeriod { paused: true }
+            | Phase::Pending
+            | Phase::RollingBack { .. }
+            | Phase::RolledBack
+            | Phase::RollbackFailed
+            | Phase::Released => false,
         }
     }
 

@@ -132,7 +132,10 @@ pub(super) fn fault_corruption(
         })
         .map(|f| match f.kind {
             FaultKind::SaveCorruption { probability } => probability,
-            _ => 0.0,
+            FaultKind::CrashRate { .. }
+            | FaultKind::Latency { .. }
+            | FaultKind::Exploit { .. }
+            | FaultKind::Retention { .. } => 0.0,
         })
         .fold(0.0, f64::max)
 }

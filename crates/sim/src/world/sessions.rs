@@ -373,7 +373,14 @@ impl World<'_> {
                 let u: f64 = self.sabotage_rng.random();
                 if u < probability { 0 } else { build }
             }
-            _ => build,
+            // The sabotage does not touch this session's build.
+            Sabotage::LeakHoldback
+            | Sabotage::Overexpose { .. }
+            | Sabotage::Forgetful { .. }
+            | Sabotage::IgnoreKill
+            | Sabotage::DoubleClawback
+            | Sabotage::LossyDownMigration
+            | Sabotage::FeatureKillLeak { .. } => build,
         }
     }
 }

@@ -120,7 +120,7 @@ impl std::fmt::Display for CalibrationError {
 impl std::error::Error for CalibrationError {}
 
 /// The fewest runs a calibration accepts.
-pub const MIN_RUNS: u32 = 20;
+pub use rollcage_model::limits::MIN_CALIBRATION_RUNS as MIN_RUNS;
 
 /// The null world a calibration runs: the scenario with its faults removed when only some runs
 /// carry them, only its approvals among the operator commands. Checked before any run.

@@ -33,6 +33,12 @@ pub const MAX_STAGE_HOURS: f64 = 720.0;
 pub const MAX_HOLDBACK_PERIOD_HOURS: f64 = 720.0;
 /// How many builds a run may roll out: the release and the builds that replace it after kills.
 pub const MAX_BUILDS: usize = 8;
+/// Retries of one rollback step.
+pub const MAX_RETRIES: i64 = 20;
+/// Looks a Bonferroni guardrail may plan for.
+pub const MAX_LOOKS: i64 = 100_000;
+/// The fewest dry runs a standard-error calibration accepts.
+pub const MIN_CALIBRATION_RUNS: u32 = 20;
 /// Steps in a rollback plan: each kind at most once.
 pub const MAX_STEPS: usize = 4;
 /// The most variants one sweep may have.
@@ -70,6 +76,10 @@ const _: () = {
     assert!(MAX_REGIONS <= u8::MAX as usize);
     // A rollback plan holds each of the four step kinds at most once.
     assert!(MAX_STEPS == 4);
+    // A calibration fits in a batch, and its attempts and looks count in u32.
+    assert!(MIN_CALIBRATION_RUNS as i64 <= MAX_RUNS);
+    assert!(MAX_RETRIES < u32::MAX as i64);
+    assert!(MAX_LOOKS <= u32::MAX as i64);
     // A command runs on at least one thread.
     assert!(MAX_THREADS > 0);
     // A command prints at least one problem.

@@ -7,7 +7,8 @@ use super::{
 use rollcage_policy::{Multiplicity, Severity, Statistic};
 
 use rollcage_model::limits::{
-    MAX_GUARDRAILS, MAX_HOLDBACK_PERIOD_HOURS, MAX_HOURS, MAX_STAGE_HOURS, MAX_STAGES, MAX_STEPS,
+    MAX_GUARDRAILS, MAX_HOLDBACK_PERIOD_HOURS, MAX_HOURS, MAX_LOOKS, MAX_RETRIES, MAX_STAGE_HOURS,
+    MAX_STAGES, MAX_STEPS,
 };
 
 pub static STAGE: TableSpec = TableSpec {
@@ -85,7 +86,7 @@ pub static GUARDRAIL: TableSpec = TableSpec {
         ),
         optional(
             "looks",
-            Kind::Integer { min: 1, max: 100_000, default: None },
+            Kind::Integer { min: 1, max: MAX_LOOKS, default: None },
             "bonferroni's planned looks. Default: the scheduled hours (stage minimums, or the time to their minimum samples, plus the holdback period) over the evaluation interval.",
         ),
         optional(
@@ -169,7 +170,7 @@ pub static STEP: TableSpec = TableSpec {
         ),
         optional(
             "retries",
-            Kind::Integer { min: 0, max: 20, default: Some(0) },
+            Kind::Integer { min: 0, max: MAX_RETRIES, default: Some(0) },
             "Attempts after the first before the rollback is declared failed.",
         ),
         optional(

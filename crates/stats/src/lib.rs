@@ -3,6 +3,8 @@
 //! The pieces, from the bottom up:
 //! - [`Moments`]: the sums a cohort's telemetry carries for one metric, including the per-player
 //!   (cluster) sums the variance components need, because one player's sessions are correlated.
+//! - [`exact`]: the same sums in integers ([`ExactMoments`]), the same in any order of the
+//!   observations, so telemetry exported and judged elsewhere gives the same bits.
 //! - [`components`]: within- and between-player variance components (random effects, method of
 //!   moments) from those sums.
 //! - [`contrast`]: the treatment-versus-control harm estimate with a margin, stratified by rollout
@@ -17,6 +19,7 @@
 
 pub mod components;
 pub mod contrast;
+pub mod exact;
 pub mod fastmath;
 pub mod interval;
 pub mod moments;
@@ -33,5 +36,6 @@ pub use contrast::{
     Carried, Direction, HarmEstimate, HarmSpec, Margin, Stratum, shares, strata_from_players,
     stratified_harm,
 };
+pub use exact::ExactMoments;
 pub use interval::{Interval, clopper_pearson, wilson};
 pub use moments::{Moments, VarianceModel};

@@ -210,4 +210,25 @@ mod tests {
         ];
         assert_eq!(first_false_stop(&world, &events, &kills), Some(hours(6)));
     }
+
+    /// A kill stops only what it switches off: killing a healthy feature or another segment
+    /// leaves the fault of feature 0 live everywhere it acts.
+    #[test]
+    fn a_kill_of_another_scope_leaves_the_harm_live() {
+        let mut world = rollcage_model::testing::world(100);
+        world.release.features = vec!["exchange-v2".into(), "daily-quests".into()];
+        world.release.faults = vec![Fault {
+            feature: 0,
+            kind: FaultKind::CrashRate { multiplier: 2.0 },
+            onset: Minutes::ZERO,
+            segment: SegmentFilter::default(),
+        }];
+        let kills = [(hours(2), KillScope::Feature(1)), (hours(3), KillScope::Segment(1))];
+        let later = LiveHarm::at(&world, &kills, hours(5));
+        assert!(later.anywhere(), "no kill of the release or of feature 0");
+        assert!(later.within(KillScope::Release));
+        assert!(later.within(KillScope::Feature(0)));
+        assert!(!later.within(KillScope::Feature(1)), "feature 1 carries no fault");
+        assert!(later.within(KillScope::Segment(0)), "segment 0 was never killed");
+    }
 }

@@ -103,10 +103,6 @@ impl Scenario {
         }
     }
 
-    pub fn definition(&self) -> &Definition {
-        &self.definition
-    }
-
     /// Every player's bucket, in player order.
     pub fn buckets(&self) -> &[Bucket] {
         &self.buckets

@@ -25,7 +25,6 @@ pub(super) fn operator(
     t: &Obj<'_, '_>,
     names: &Names<'_>,
 ) -> Option<ScheduledCommand> {
-    let (stages, release) = (names.stages, names.release);
     let at = minutes(r, t, "at_h");
     let name = t.choice::<CommandName>("action")?;
     let action: &str = name.into();
@@ -49,42 +48,11 @@ pub(super) fn operator(
     let command = match name {
         CommandName::Approve => {
             misplaced(r, "build");
-            let Some(stage) = t.integer("stage") else {
-                if !t.has("stage") {
-                    r.error(
-                        t.span.clone(),
-                        "action = \"approve\" needs the `stage` it approves".to_string(),
-                    );
-                }
-                return None;
-            };
-            if stage as usize > stages {
-                r.error(
-                    t.span_of("stage"),
-                    format!("`stage` = {stage}, but the policy has {stages} stages"),
-                );
-                return None;
-            }
-            Command::Approve { stage: stage as usize - 1 }
+            Command::Approve { stage: approved_stage(r, t, names.stages)? }
         }
         CommandName::NewBuild => {
             misplaced(r, "stage");
-            let Some(build) = t.text("build") else {
-                if !t.has("build") {
-                    r.error(
-                        t.span.clone(),
-                        "action = \"new_build\" needs the new `build` id".to_string(),
-                    );
-                }
-                return None;
-            };
-            if Some(build) == release {
-                r.error(
-                    t.span_of("build"),
-                    format!("new_build must name a build other than the release under test ({build}): a killed build never comes back"),
-                );
-            }
-            Command::NewBuild { build: BuildId::new(build) }
+            Command::NewBuild { build: new_build(r, t, names.release)? }
         }
         CommandName::Kill => {
             only_note(r);
@@ -100,6 +68,44 @@ pub(super) fn operator(
         }
     };
     Some(ScheduledCommand { at: at?, command })
+}
+
+/// The stage (0-based) an `approve` event approves, of a policy with `stages` stages.
+fn approved_stage(r: &mut Reader, t: &Obj<'_, '_>, stages: usize) -> Option<usize> {
+    let Some(stage) = t.integer("stage") else {
+        if !t.has("stage") {
+            r.error(
+                t.span.clone(),
+                "action = \"approve\" needs the `stage` it approves".to_string(),
+            );
+        }
+        return None;
+    };
+    if stage as usize > stages {
+        r.error(
+            t.span_of("stage"),
+            format!("`stage` = {stage}, but the policy has {stages} stages"),
+        );
+        return None;
+    }
+    Some(stage as usize - 1)
+}
+
+/// The build a `new_build` event resumes with: any but the `release` under test.
+fn new_build(r: &mut Reader, t: &Obj<'_, '_>, release: Option<&str>) -> Option<BuildId> {
+    let Some(build) = t.text("build") else {
+        if !t.has("build") {
+            r.error(t.span.clone(), "action = \"new_build\" needs the new `build` id".to_string());
+        }
+        return None;
+    };
+    if Some(build) == release {
+        r.error(
+            t.span_of("build"),
+            format!("new_build must name a build other than the release under test ({build}): a killed build never comes back"),
+        );
+    }
+    Some(BuildId::new(build))
 }
 
 /// What an operator's kill switches off: the release, a feature, or a segment.

@@ -349,6 +349,15 @@ impl WorldConfig {
         }
     }
 
+    /// How many telemetry cells there are.
+    pub fn cell_count(&self) -> usize {
+        match self.breakdown {
+            Breakdown::None => 1,
+            Breakdown::Platform => self.population.platforms.len(),
+            Breakdown::Region => self.population.regions.len(),
+        }
+    }
+
     /// The names of the telemetry cells.
     pub fn cell_names(&self) -> Vec<String> {
         let names = |v: &[(String, f64)]| v.iter().map(|(n, _)| n.clone()).collect();

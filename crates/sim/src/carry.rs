@@ -12,28 +12,32 @@
 //! shares are the same); next-day returns, observed a day late, have their own. Each has one carry
 //! weighted as a comparison over every cell weighs the strata, and, when telemetry has segment
 //! cells, one weighted as a comparison within the player's cell does.
+//!
+//! Carries are kept in fixed point, in units of 2^−[`CARRY_BITS`]: each stratum's share is
+//! rounded to that unit once, and a carry is then a sum of integers, the same in any order.
 
-use rollcage_policy::{Cohort, CohortTelemetry, MAX_CELLS, Metric, Telemetry};
+use rollcage_policy::{Cohort, MAX_CELLS, Metric, Telemetry};
 use rollcage_stats::{VarianceModel, shares};
 
 use rollcage_model::{Breakdown, WorldConfig};
 
+use crate::sums::{CARRY_BITS, Carry};
+
 /// One player's observation counts in the exposure that is ending.
-pub(crate) struct Totals {
+pub struct Totals {
     pub cell: usize,
     /// The cohort the player's sessions reported in (when the treatment or the holdback), and how
     /// many.
-    pub sessions: Option<(Cohort, f64)>,
+    pub sessions: Option<(Cohort, u32)>,
     /// The same for next-day returns.
-    pub returns: Option<(Cohort, f64)>,
+    pub returns: Option<(Cohort, u32)>,
 }
 
-pub(crate) struct Carries {
+/// Every player's carries, players numbered from 0.
+pub struct Carries {
     /// Per player, `stride` numbers: for sessions, then returns (each when carried), the carry
     /// over every cell, then, with cells, the carry within the player's cell.
-    values: Vec<f64>,
-    /// The carried metrics that sessions report.
-    played: Vec<Metric>,
+    values: Vec<u64>,
     /// Whether sessions and returns are carried.
     sessions: bool,
     returns: bool,
@@ -45,11 +49,11 @@ impl Carries {
     /// `session_metrics` lists the metrics a session reports.
     pub fn new(config: &WorldConfig, players: usize, session_metrics: &[Metric]) -> Carries {
         let wanted = |m: Metric| config.carry_players && config.watched[m.index()];
-        let played: Vec<Metric> = session_metrics.iter().copied().filter(|&m| wanted(m)).collect();
-        let (sessions, returns) = (!played.is_empty(), wanted(Metric::ReturnRate));
+        let sessions = session_metrics.iter().any(|&m| wanted(m));
+        let returns = wanted(Metric::ReturnRate);
         let levels = if config.breakdown == Breakdown::None { 1 } else { 2 };
         let stride = (usize::from(sessions) + usize::from(returns)) * levels;
-        Carries { values: vec![0.0; players * stride], played, sessions, returns, levels, stride }
+        Carries { values: vec![0; players * stride], sessions, returns, levels, stride }
     }
 
     /// Whether nothing is carried.
@@ -58,44 +62,35 @@ impl Carries {
     }
 
     /// Where `player`'s carries are, for a prefetch.
-    pub fn of(&self, player: usize) -> Option<&f64> {
+    pub fn of(&self, player: usize) -> Option<&u64> {
         self.values.get(player * self.stride)
     }
 
-    /// Adds a session of `player`, in `cell` of `cohort`'s telemetry.
+    /// What `player`'s sessions carry (nothing when sessions carry nothing).
     #[inline]
-    pub fn observe_session(&self, player: usize, cell: usize, cohort: &mut CohortTelemetry) {
-        if !self.sessions {
-            return;
-        }
-        let carries = &self.values[player * self.stride..][..self.levels];
-        for &metric in &self.played {
-            cohort.carried[cell][metric.index()].observe(carries[0]);
-            if self.levels == 2 {
-                cohort.carried_in_cell[cell][metric.index()].observe(carries[1]);
-            }
-        }
+    pub fn sessions(&self, player: usize) -> Carry {
+        if !self.sessions { [0; 2] } else { self.at(player * self.stride) }
     }
 
-    /// Adds a next-day return observation of `player`.
+    /// What `player`'s next-day returns carry (nothing when returns carry nothing).
     #[inline]
-    pub fn observe_return(&self, player: usize, cell: usize, cohort: &mut CohortTelemetry) {
+    pub fn returns(&self, player: usize) -> Carry {
         if !self.returns {
-            return;
+            return [0; 2];
         }
-        let at = player * self.stride + usize::from(self.sessions) * self.levels;
+        self.at(player * self.stride + usize::from(self.sessions) * self.levels)
+    }
+
+    #[inline]
+    fn at(&self, at: usize) -> Carry {
         let carries = &self.values[at..][..self.levels];
-        let metric = Metric::ReturnRate.index();
-        cohort.carried[cell][metric].observe(carries[0]);
-        if self.levels == 2 {
-            cohort.carried_in_cell[cell][metric].observe(carries[1]);
-        }
+        [carries[0], if self.levels == 2 { carries[1] } else { 0 }]
     }
 
     /// The build's exposures start over (a new build, a kill, or nothing exposed): nobody carries
     /// anything.
     pub fn reset(&mut self) {
-        self.values.fill(0.0);
+        self.values.fill(0);
     }
 
     /// The exposure whose final telemetry is `ending` is over and the next exposure of the same
@@ -120,32 +115,33 @@ impl Carries {
         // The shares per (kind, level, cell): over every cell they are the same in each.
         let (treatment, holdback) =
             (ending.cohort(Cohort::Treatment), ending.cohort(Cohort::Holdback));
-        let mut table: Vec<Option<[f64; 2]>> = Vec::with_capacity(self.stride * MAX_CELLS);
+        let mut table: Vec<Option<[u64; 2]>> = Vec::with_capacity(self.stride * MAX_CELLS);
+        let fixed = |shares: Option<[f64; 2]>| shares.map(|s| s.map(to_fixed));
         for &metric in &kinds {
-            let everyone = shares(
+            let everyone = fixed(shares(
                 &treatment.metric_in(metric, live_cells),
                 &holdback.metric_in(metric, live_cells),
                 VarianceModel::Clustered,
-            );
+            ));
             table.extend(std::iter::repeat_n(everyone, MAX_CELLS));
             if self.levels == 2 {
                 table.extend((0..MAX_CELLS).map(|c| {
-                    shares(
+                    fixed(shares(
                         treatment.cell(c, metric),
                         holdback.cell(c, metric),
                         VarianceModel::Clustered,
-                    )
+                    ))
                 }));
             }
         }
         let side = |cohort: Cohort| usize::from(cohort == Cohort::Holdback);
         let returns_at = usize::from(self.sessions);
         for (carries, totals) in self.values.chunks_exact_mut(self.stride).zip(players) {
-            let mut add = |kind: usize, cohort: Cohort, n: f64| {
+            let mut add = |kind: usize, cohort: Cohort, n: u32| {
                 for level in 0..self.levels {
                     let at = kind * self.levels + level;
                     if let Some(share) = table[at * MAX_CELLS + totals.cell] {
-                        carries[at] += share[side(cohort)] * n;
+                        carries[at] += share[side(cohort)] * u64::from(n);
                     }
                 }
             };
@@ -157,4 +153,9 @@ impl Carries {
             }
         }
     }
+}
+
+/// A share in [0, 1] in units of 2^−[`CARRY_BITS`], rounded to the nearest.
+fn to_fixed(share: f64) -> u64 {
+    (share * (1u64 << CARRY_BITS) as f64).round() as u64
 }

@@ -6,11 +6,12 @@
 //! scenario's [`WorldConfig`]); and the flags that clients see late. It simulates sessions window by window, tells an observer the
 //! truth about each one ([`SessionEvent`]), and hands the policy only telemetry.
 
-mod carry;
+pub mod carry;
 mod flags;
 pub mod population;
 pub mod saves;
 pub mod seed;
+pub mod sums;
 pub mod world;
 
 // The world's configuration belongs to the typed scenario; it is named here too, because the

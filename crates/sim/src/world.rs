@@ -47,12 +47,13 @@ use crate::carry::Carries;
 use crate::flags::Flags;
 use crate::population::{AliasTable, Player};
 use crate::saves::Save;
+use crate::sums::{ExposureSums, ReturnTotals, SessionTotals};
 use rollcage_model::WorldConfig;
 
 use faults::Effect;
 use operations::Operation;
 pub use operations::Operations;
-use telemetry::{Ended, Return, SessionValues};
+use telemetry::{Aside, Ended, Return};
 
 /// What the truth records of one session, for the harness's oracles and outcomes. The policy
 /// never sees these.
@@ -99,8 +100,9 @@ impl SessionObserver for () {
 #[derive(Clone, Copy, Debug, Default)]
 #[repr(C, align(64))]
 struct Slot {
-    /// Latency and coins totals.
-    sums: [f64; 2],
+    /// Latency (in microseconds) and coins totals.
+    latency_us: i64,
+    coins: i64,
     crash_probability: f32,
     log_latency_ms: f32,
     log_coins: f32,
@@ -121,15 +123,33 @@ struct Slot {
 }
 
 impl Slot {
-    /// The player's totals of each session value in the current exposure.
+    /// The player's session totals in the current exposure and cohort.
     #[inline]
-    fn totals(&self) -> SessionValues {
-        SessionValues {
-            crash: f64::from(self.crashes),
-            latency_ms: self.sums[0],
-            coins: self.sums[1],
-            save_error: f64::from(self.errors),
+    fn totals(&self) -> SessionTotals {
+        SessionTotals {
+            sessions: self.count,
+            crashes: self.crashes,
+            save_errors: self.errors,
+            latency_us: self.latency_us,
+            coins: self.coins,
         }
+    }
+
+    #[inline]
+    fn set_totals(&mut self, t: SessionTotals) {
+        (self.count, self.crashes, self.errors, self.latency_us, self.coins) =
+            (t.sessions, t.crashes, t.save_errors, t.latency_us, t.coins);
+    }
+
+    /// The player's next-day return totals in the current exposure and cohort.
+    #[inline]
+    fn return_totals(&self) -> ReturnTotals {
+        ReturnTotals { outcomes: self.return_count, returned: self.returned }
+    }
+
+    #[inline]
+    fn set_return_totals(&mut self, t: ReturnTotals) {
+        (self.return_count, self.returned) = (t.outcomes, t.returned);
     }
 }
 
@@ -168,6 +188,11 @@ pub struct World<'a> {
     flags: Flags,
     epoch: u32,
     snapshot: Telemetry,
+    /// The current exposure's sums, from which each advance writes the snapshot.
+    sums: Box<ExposureSums>,
+    /// Session and return totals of players whose last report was in another cohort.
+    aside: Aside<SessionTotals>,
+    returns_aside: Aside<ReturnTotals>,
     carries: Carries,
     ended: Vec<Ended>,
     returns: VecDeque<Return>,
@@ -304,6 +329,7 @@ impl World<'_> {
             self.returns.pop_front();
             self.record_return(r);
         }
+        self.sums.write(&mut self.snapshot);
         self.now = until;
         self.snapshot.as_of = until;
         self.complete_operations();

@@ -36,6 +36,6 @@ pub use contrast::{
     Carried, Direction, HarmEstimate, HarmSpec, Margin, Stratum, shares, strata_from_players,
     stratified_harm,
 };
-pub use exact::ExactMoments;
+pub use exact::{ExactCounts, ExactMoments, ExactValues};
 pub use interval::{Interval, clopper_pearson, wilson};
 pub use moments::{Moments, VarianceModel};

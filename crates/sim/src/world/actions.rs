@@ -27,6 +27,9 @@ impl World<'_> {
             self.slots.iter_mut().for_each(|s| s.assigned_mark = 0);
         }
         self.snapshot = Telemetry::default();
+        self.sums.clear();
+        self.aside.clear();
+        self.returns_aside.clear();
     }
 
     /// Applies a policy action, now.

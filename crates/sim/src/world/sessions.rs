@@ -17,9 +17,10 @@ use rollcage_policy::{Bucket, Cohort, Metric, Minutes};
 use rollcage_stats::fastmath;
 
 use super::faults::Effect;
-use super::telemetry::{Ended, Return, RunGains, SessionValues};
+use super::telemetry::{Ended, Return, RunGains};
 use super::{LOOKAHEAD, SessionEvent, SessionObserver, Slot, World, prefetch, whole};
 use crate::flags::FlagState;
+use crate::sums::{LATENCY_STEPS_PER_MS, MAX_LATENCY_US, SessionTotals};
 use rollcage_model::{AssignmentBug, Migration, Sabotage};
 
 const DAY: u32 = 1440;
@@ -82,7 +83,7 @@ struct Played {
     /// Coins the run minted through an exploit.
     exploit: i64,
     /// What the session reports.
-    values: SessionValues,
+    values: SessionTotals,
     /// What the run brings the save, if it completed.
     completed: Option<RunGains>,
 }
@@ -316,11 +317,12 @@ impl World<'_> {
             exploit,
             flagged,
         });
-        let values = SessionValues {
-            crash: if crashed { 1.0 } else { 0.0 },
-            latency_ms: latency,
-            coins: (coins + exploit) as f64,
-            save_error: if load_failed { 1.0 } else { 0.0 },
+        let values = SessionTotals {
+            sessions: 1,
+            crashes: u32::from(crashed),
+            save_errors: u32::from(load_failed),
+            latency_us: reported_latency(latency),
+            coins: coins + exploit,
         };
         Played { crashed, load_failed, latency, exploit, values, completed }
     }
@@ -383,6 +385,14 @@ impl World<'_> {
             | Sabotage::FeatureKillLeak { .. } => build,
         }
     }
+}
+
+/// A latency in milliseconds as a session reports it: in whole microseconds, rounded half up,
+/// and no more than [`MAX_LATENCY_US`].
+#[inline(always)]
+fn reported_latency(ms: f64) -> i64 {
+    // A cast truncates toward zero and saturates: for a positive latency, + 0.5 rounds half up.
+    ((ms * LATENCY_STEPS_PER_MS + 0.5) as i64).min(MAX_LATENCY_US)
 }
 
 /// The cohort of a session on the new build (`on_build`) or not, by a holdback player or not.

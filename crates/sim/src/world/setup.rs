@@ -9,13 +9,13 @@ use rand_distr::{Distribution, Exp1};
 use rollcage_policy::{Bucket, BucketLayout, BuildId, Minutes, Telemetry};
 use rollcage_stats::fastmath;
 
-use super::telemetry::PLAYED_METRICS;
 use super::{Build, Operations, Slot, World, whole};
 use crate::carry::Carries;
 use crate::flags::Flags;
 use crate::population::{Player, Population};
 use crate::saves::{Holdings, Save};
 use crate::seed::{RunSeed, Stream};
+use crate::sums::{ExposureSums, Keep, PLAYED_METRICS};
 use rollcage_model::{FaultKind, WorldConfig};
 
 /// What a veteran has in their save before the rollout, in runs' worth of coins and in items and
@@ -55,6 +55,13 @@ impl<'a> World<'a> {
             flags: Flags::default(),
             epoch: 1,
             snapshot: Telemetry::default(),
+            sums: Box::new(ExposureSums::new(Keep {
+                watched: config.watched,
+                carry: config.carry_players,
+                cells: config.cell_count(),
+            })),
+            aside: Default::default(),
+            returns_aside: Default::default(),
             carries: Carries::new(config, player_count, &PLAYED_METRICS),
             ended: Vec::new(),
             returns: VecDeque::new(),

@@ -1,48 +1,81 @@
 //! Telemetry: a session reports when it ends and its next-day return a day later, into the
 //! snapshot of the current exposure, per cohort and segment cell, with the per-player sums the
 //! policy's clustered variances need and what players carry from one exposure into the next.
+//!
+//! Every sum is kept in integers ([`ExposureSums`]): a session adds to them at once, with the
+//! player's running totals in their slot, and each advance writes them into the snapshot. So the
+//! sums come out the same, to the bit, as a judge adding the players' exported window totals in
+//! any order gets.
+//!
+//! A player's totals are per cohort of the exposure: a player whose sessions move between cohorts
+//! (a client that fetches the new flags mid-exposure, or a forgetful assignment) keeps a total in
+//! each, the one not in the slot held aside until the player comes back to it or the exposure
+//! ends.
+
+use std::collections::BTreeMap;
 
 use rand::RngExt;
-use rollcage_policy::{Cohort, Metric};
+use rollcage_policy::Cohort;
 use rollcage_stats::rank::bin_of;
 
 use super::sessions::cohort_of;
 use super::{MARKS, World};
 use crate::carry::Totals;
 use crate::flags::{FlagState, NOTHING_EXPOSED};
+use crate::sums::{MS_PER_LATENCY_STEP, ReturnTotals, SessionTotals};
 
-/// The metrics a session's outcome reports when it ends (the return rate is reported a day later).
-pub(super) const PLAYED_METRICS: [Metric; 4] =
-    [Metric::CrashRate, Metric::LatencyMs, Metric::CoinsPerRun, Metric::SaveErrorRate];
-
-/// What one session reports of each played metric, or what a player's sessions add up to.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub(super) struct SessionValues {
-    /// 1 if the session crashed.
-    pub(super) crash: f64,
-    pub(super) latency_ms: f64,
-    /// Coins gained, exploit coins included.
-    pub(super) coins: f64,
-    /// 1 if the save failed to load.
-    pub(super) save_error: f64,
+/// A tally's key: the exposure it counts in, and its cohort.
+#[inline]
+fn tally_key(epoch: u32, cohort: Cohort) -> u32 {
+    (epoch << 2) | cohort as u32
 }
 
-impl SessionValues {
-    /// The value of `metric`, one of [`PLAYED_METRICS`].
-    #[inline]
-    pub(super) fn of(self, metric: Metric) -> f64 {
-        match metric {
-            Metric::CrashRate => self.crash,
-            Metric::LatencyMs => self.latency_ms,
-            Metric::CoinsPerRun => self.coins,
-            Metric::SaveErrorRate => self.save_error,
-            Metric::ReturnRate => unreachable!("a return is reported a day after its session"),
-        }
+fn key_cohort(key: u32) -> Cohort {
+    Cohort::ALL[(key & 3) as usize]
+}
+
+/// Players' totals (of sessions, or of returns) in the current exposure that are not in their
+/// slots, because their last report was in another cohort.
+#[derive(Debug)]
+pub(super) struct Aside<T>(BTreeMap<(u32, Cohort), T>);
+
+impl<T> Default for Aside<T> {
+    fn default() -> Self {
+        Aside(BTreeMap::new())
     }
 }
 
-fn tally_key(epoch: u32, cohort: Cohort) -> u32 {
-    (epoch << 2) | cohort as u32
+impl<T: Copy + Default> Aside<T> {
+    /// A player's report in `cohort` finds the slot's tally (`key`, `totals`) counting elsewhere:
+    /// in an earlier exposure, or in another cohort of this one, which is then held aside.
+    /// Afterwards the tally counts the player's totals in `cohort` of exposure `epoch`.
+    #[cold]
+    #[inline(never)]
+    fn switch(
+        &mut self,
+        player: u32,
+        cohort: Cohort,
+        (key, totals): (&mut u32, &mut T),
+        epoch: u32,
+    ) {
+        if *key >> 2 == epoch {
+            self.0.insert((player, key_cohort(*key)), *totals);
+            *totals = self.0.remove(&(player, cohort)).unwrap_or_default();
+        } else {
+            *totals = T::default();
+        }
+        *key = tally_key(epoch, cohort);
+    }
+
+    /// The player's totals in `cohort` held aside, if any.
+    fn get(&self, player: u32, cohort: Cohort) -> Option<T> {
+        self.0.get(&(player, cohort)).copied()
+    }
+
+    /// The exposure is over: every total starts over.
+    pub(super) fn clear(&mut self) {
+        self.0.clear();
+    }
 }
 
 /// A session that ended after the last snapshot was taken.
@@ -51,7 +84,7 @@ pub(super) struct Ended {
     pub(super) player: u32,
     pub(super) cohort: Cohort,
     pub(super) build: u16,
-    pub(super) values: SessionValues,
+    pub(super) values: SessionTotals,
     /// What the run brings the save, if it completed.
     pub(super) completed: Option<RunGains>,
 }
@@ -91,15 +124,26 @@ impl World<'_> {
             self.carries.reset();
             return;
         }
-        let cohort_of_key = |key: u32| {
-            [Cohort::Treatment, Cohort::Holdback]
-                .into_iter()
-                .find(|&c| key == tally_key(self.epoch, c))
+        let epoch = self.epoch;
+        // A player's count in the treatment, or else the holdback, of the exposure ending.
+        let compared = |key: u32, count: u32, aside: &dyn Fn(Cohort) -> Option<u32>| {
+            let in_slot = (key >> 2 == epoch).then(|| key_cohort(key));
+            [Cohort::Treatment, Cohort::Holdback].into_iter().find_map(|c| {
+                if in_slot == Some(c) { Some((c, count)) } else { aside(c).map(|n| (c, n)) }
+            })
         };
-        let players = self.slots.iter().map(|slot| Totals {
-            cell: usize::from(slot.cell),
-            sessions: cohort_of_key(slot.key).map(|c| (c, f64::from(slot.count))),
-            returns: cohort_of_key(slot.return_key).map(|c| (c, f64::from(slot.return_count))),
+        let (sessions, returns) = (&self.aside, &self.returns_aside);
+        let players = self.slots.iter().enumerate().map(|(i, slot)| {
+            let i = i as u32;
+            Totals {
+                cell: usize::from(slot.cell),
+                sessions: compared(slot.key, slot.count, &|c| {
+                    sessions.get(i, c).map(|t| t.sessions)
+                }),
+                returns: compared(slot.return_key, slot.return_count, &|c| {
+                    returns.get(i, c).map(|t| t.outcomes)
+                }),
+            }
         });
         let live_cells = rollcage_policy::ALL_CELLS & !current.killed_cells;
         self.carries.close(&self.snapshot, live_cells, players);
@@ -152,28 +196,19 @@ impl World<'_> {
         let key = tally_key(self.epoch, e.cohort);
         let slot = &mut self.slots[e.player as usize];
         if slot.key != key {
-            (slot.key, slot.count, slot.crashes, slot.errors, slot.sums) = (key, 0, 0, 0, [0.0; 2]);
+            let mut totals = slot.totals();
+            self.aside.switch(e.player, e.cohort, (&mut slot.key, &mut totals), self.epoch);
+            slot.set_totals(totals);
         }
-        let cohort = &mut self.snapshot.cohorts[e.cohort.index()];
+        let cell = usize::from(slot.cell);
+        let before = slot.totals();
+        slot.set_totals(before.plus(&e.values));
         if self.config.latency_histogram {
-            cohort.latency[bin_of(e.values.latency_ms)] += 1;
+            let cohort = &mut self.snapshot.cohorts[e.cohort.index()];
+            cohort.latency[bin_of(e.values.latency_us as f64 * MS_PER_LATENCY_STEP)] += 1;
         }
-        if e.cohort != Cohort::Unexposed && !self.carries.is_empty() {
-            self.carries.observe_session(e.player as usize, usize::from(slot.cell), cohort);
-        }
-        let metrics = &mut cohort.cells[usize::from(slot.cell)];
-        let n = slot.count;
-        let totals = slot.totals();
-        for metric in PLAYED_METRICS {
-            if metric == Metric::CrashRate || self.config.watched[metric.index()] {
-                metrics[metric.index()].observe(n, totals.of(metric), e.values.of(metric));
-            }
-        }
-        slot.count += 1;
-        slot.crashes += e.values.crash as u32;
-        slot.sums[0] += e.values.latency_ms;
-        slot.sums[1] += e.values.coins;
-        slot.errors += e.values.save_error as u32;
+        let carry = self.carries.sessions(e.player as usize);
+        self.sums.observe_session(e.cohort, cell, &before, &e.values, carry);
     }
 
     pub(super) fn record_return(&mut self, r: Return) {
@@ -183,19 +218,22 @@ impl World<'_> {
         let key = tally_key(self.epoch, r.cohort);
         let slot = &mut self.slots[r.player as usize];
         if slot.return_key != key {
-            (slot.return_key, slot.return_count, slot.returned) = (key, 0, 0);
+            let mut totals = slot.return_totals();
+            self.returns_aside.switch(
+                r.player,
+                r.cohort,
+                (&mut slot.return_key, &mut totals),
+                self.epoch,
+            );
+            slot.set_return_totals(totals);
         }
-        let value = if r.returned { 1.0 } else { 0.0 };
-        let cohort = &mut self.snapshot.cohorts[r.cohort.index()];
-        if r.cohort != Cohort::Unexposed {
-            self.carries.observe_return(r.player as usize, usize::from(slot.cell), cohort);
-        }
-        cohort.cells[usize::from(slot.cell)][Metric::ReturnRate.index()].observe(
-            slot.return_count,
-            f64::from(slot.returned),
-            value,
-        );
-        slot.return_count += 1;
-        slot.returned += u32::from(r.returned);
+        let before = slot.return_totals();
+        let after = ReturnTotals {
+            outcomes: before.outcomes + 1,
+            returned: before.returned + u32::from(r.returned),
+        };
+        slot.set_return_totals(after);
+        let carry = self.carries.returns(r.player as usize);
+        self.sums.grow_returns(r.cohort, usize::from(slot.cell), &before, &after, carry);
     }
 }

@@ -163,7 +163,7 @@ pub fn calibrate(
         return Err(CalibrationError::TooFewRuns(runs));
     }
     let (null, faults_removed, commands_dropped) = null_world(scenario)?;
-    let options = RunOptions { record_evaluations: true, dry_run: true };
+    let options = RunOptions { record_evaluations: true, dry_run: true, record_telemetry: false };
     let mut samples: Vec<Sample> = (0..runs)
         .into_par_iter()
         .map(|run| {

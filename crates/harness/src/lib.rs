@@ -15,6 +15,7 @@ mod harm;
 pub mod oracle;
 pub mod plan;
 pub mod run;
+pub mod telemetry;
 
 pub use batch::{BatchOptions, Estimate, RunResult, estimate, simulate, simulate_until};
 pub use oracle::{Oracle, Violation, Violations};

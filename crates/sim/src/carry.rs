@@ -26,8 +26,8 @@ use crate::sums::{CARRY_BITS, Carry};
 /// One player's observation counts in the exposure that is ending.
 pub struct Totals {
     pub cell: usize,
-    /// The cohort the player's sessions reported in (when the treatment or the holdback), and how
-    /// many.
+    /// The comparison the player's sessions weigh in, and how many: the treatment when they
+    /// reported any there, else the holdback when they reported any there.
     pub sessions: Option<(Cohort, u32)>,
     /// The same for next-day returns.
     pub returns: Option<(Cohort, u32)>,
@@ -54,6 +54,13 @@ impl Carries {
         let levels = if config.breakdown == Breakdown::None { 1 } else { 2 };
         let stride = (usize::from(sessions) + usize::from(returns)) * levels;
         Carries { values: vec![0; players * stride], sessions, returns, levels, stride }
+    }
+
+    /// Makes room for `players` players (more players than before carry nothing yet).
+    pub fn grow_to(&mut self, players: usize) {
+        if players * self.stride > self.values.len() {
+            self.values.resize(players * self.stride, 0);
+        }
     }
 
     /// Whether nothing is carried.

@@ -7,9 +7,9 @@
 
 use rollcage_policy::Share;
 
-/// The server-side flag state.
+/// The server-side flag state. Each change begins an exposure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct FlagState {
+pub struct FlagState {
     /// The world's index of the exposed build; 0 when none is.
     pub build: u16,
     pub share: Share,
@@ -21,13 +21,31 @@ pub(crate) struct FlagState {
     pub killed_cells: u32,
 }
 
-pub(crate) const NOTHING_EXPOSED: FlagState = FlagState {
+pub const NOTHING_EXPOSED: FlagState = FlagState {
     build: 0,
     share: Share::ZERO,
     everyone: false,
     killed_features: 0,
     killed_cells: 0,
 };
+
+impl FlagState {
+    /// Whether the exposure this state begins continues the one `self` began: the same build
+    /// goes on to at least the same share with the same kills, so the players carry their weight
+    /// from one into the next (see [`crate::carry`]).
+    pub fn continued_by(&self, next: &FlagState) -> bool {
+        next.build == self.build
+            && next.build != NOTHING_EXPOSED.build
+            && next.share >= self.share
+            && next.killed_features == self.killed_features
+            && next.killed_cells == self.killed_cells
+    }
+
+    /// The cells still live (bit c for cell c).
+    pub fn live_cells(&self) -> u32 {
+        rollcage_policy::ALL_CELLS & !self.killed_cells
+    }
+}
 
 /// The history of flag states and forced refreshes.
 #[derive(Clone, Debug, Default)]

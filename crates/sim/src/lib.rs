@@ -7,6 +7,7 @@
 //! truth about each one ([`SessionEvent`]), and hands the policy only telemetry.
 
 pub mod carry;
+pub mod export;
 mod flags;
 pub mod population;
 pub mod saves;
@@ -16,6 +17,7 @@ pub mod world;
 
 // The world's configuration belongs to the typed scenario; it is named here too, because the
 // world's interface speaks it.
+pub use flags::{FlagState, NOTHING_EXPOSED};
 pub use rollcage_model::{
     AssignmentBug, Baseline, Breakdown, Fault, FaultKind, HashScheme, InFlight, LiveEvent,
     Migration, Observation, Outage, PopulationConfig, Release, Sabotage, Segment, SegmentFilter,

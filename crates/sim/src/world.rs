@@ -44,6 +44,8 @@ use rand_chacha::ChaCha8Rng;
 use rollcage_policy::{Bucket, BucketLayout, BuildId, Cohort, Minutes, StepResult, Telemetry};
 
 use crate::carry::Carries;
+use crate::export::{Recorder, WindowRow};
+use crate::flags::FlagState;
 use crate::flags::Flags;
 use crate::population::{AliasTable, Player};
 use crate::saves::Save;
@@ -190,6 +192,8 @@ pub struct World<'a> {
     snapshot: Telemetry,
     /// The current exposure's sums, from which each advance writes the snapshot.
     sums: Box<ExposureSums>,
+    /// What the telemetry pipeline would export, when recorded.
+    recorder: Option<Box<Recorder>>,
     /// Session and return totals of players whose last report was in another cohort.
     aside: Aside<SessionTotals>,
     returns_aside: Aside<ReturnTotals>,
@@ -334,6 +338,22 @@ impl World<'_> {
         self.snapshot.as_of = until;
         self.complete_operations();
         &self.snapshot
+    }
+
+    /// Records from now on what the telemetry pipeline would export (see [`crate::export`]).
+    pub fn record_telemetry(&mut self) {
+        self.recorder = Some(Box::default());
+    }
+
+    /// The rows of the telemetry window that the last advance closed, when recording.
+    pub fn take_window_rows(&mut self) -> Vec<WindowRow> {
+        self.recorder.as_mut().map(|r| r.take_rows()).unwrap_or_default()
+    }
+
+    /// The flag changes since the last call, each with its time, when recording: each begins an
+    /// exposure.
+    pub fn take_flag_changes(&mut self) -> Vec<(Minutes, FlagState)> {
+        self.recorder.as_mut().map(|r| r.take_changes()).unwrap_or_default()
     }
 
     /// The telemetry snapshot of the current exposure, as of the last advance.

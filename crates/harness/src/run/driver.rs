@@ -10,10 +10,13 @@ use rollcage_sim::{RunSeed, World};
 
 use super::observer::{Observer, Tally};
 use super::pipeline::Pipeline;
-use super::record::{CohortTally, FinalPhase, RunRecord, SaveRecord, StageEnd, StageRecord};
+use super::record::{
+    CohortTally, FinalPhase, Recorded, RunRecord, SaveRecord, StageEnd, StageRecord,
+};
 use super::verdict::{Decisions, builds, stage_reached};
 use crate::harm::{contained_at, first_false_stop};
 use crate::oracle::Oracles;
+use crate::telemetry::{Exposure, LogEvent, Recording, Window};
 use rollcage_model::{Scenario, ScheduledCommand};
 
 /// Plays one run of `scenario` with `seed` to its end, or until `stop` says so at an evaluation.
@@ -22,9 +25,17 @@ pub(super) fn drive<C: Controller>(
     run: u32,
     seed: RunSeed,
     controller: C,
+    record_telemetry: bool,
     stop: &dyn Fn() -> bool,
 ) -> Option<RunRecord> {
     let mut d = Driver::new(scenario, seed, controller);
+    if record_telemetry {
+        d.world.record_telemetry();
+        d.recorded = Some(Box::new(Recorded {
+            recording: Recording { players: scenario.buckets().len(), ..Recording::default() },
+            seen: Vec::new(),
+        }));
+    }
     let start = d.controller.start(Minutes::ZERO);
     d.handle(Minutes::ZERO, start);
     let mut commands = scenario.commands.iter().peekable();
@@ -65,6 +76,8 @@ struct Driver<'a, C> {
     rollback_over: bool,
     released_at: Option<Minutes>,
     paused: bool,
+    /// What the telemetry pipeline exported, when recorded.
+    recorded: Option<Box<Recorded>>,
 }
 
 impl<'a, C: Controller> Driver<'a, C> {
@@ -86,6 +99,7 @@ impl<'a, C: Controller> Driver<'a, C> {
             rollback_over: false,
             released_at: None,
             paused: false,
+            recorded: None,
         }
     }
 
@@ -93,6 +107,7 @@ impl<'a, C: Controller> Driver<'a, C> {
     /// controller's reaction to the world.
     fn run_commands(&mut self, now: Minutes, commands: &mut Commands<'_>) {
         while let Some(c) = commands.next_if(|c| c.at <= now) {
+            self.log(|| LogEvent::Command { at: now, command: c.command.clone() });
             self.observer.oracles.command(now, &c.command);
             let response = self.controller.command(now, &c.command);
             self.handle(now, response);
@@ -132,20 +147,51 @@ impl<'a, C: Controller> Driver<'a, C> {
         }
         self.observer.oracles.begin_advance(until);
         self.world.advance(until, &mut self.observer);
+        if let Some(recorded) = &mut self.recorded {
+            let rows = self.world.take_window_rows();
+            recorded.recording.windows.push(Window { start: now, end: until, rows });
+            self.log_flag_changes();
+        }
         self.deliver_step_results();
         until
+    }
+
+    /// Adds an event to the rollout log, when the run records one.
+    fn log(&mut self, event: impl FnOnce() -> LogEvent) {
+        if let Some(recorded) = &mut self.recorded {
+            recorded.recording.log.push(event());
+        }
+    }
+
+    /// Logs the flag changes the world made since the last call, when the run records them.
+    fn log_flag_changes(&mut self) {
+        let Some(recorded) = &mut self.recorded else { return };
+        for (at, state) in self.world.take_flag_changes() {
+            let build = (state.build != 0).then(|| self.world.build_id(state.build).clone());
+            let exposure = Exposure {
+                build,
+                share: state.share,
+                everyone: state.everyone,
+                killed_features: state.killed_features,
+                killed_cells: state.killed_cells,
+            };
+            recorded.recording.log.push(LogEvent::Exposure { at, exposure });
+        }
     }
 
     /// The evaluation at `now`: the controller observes the telemetry, through the pipeline if
     /// it has faults, and the world applies its reaction.
     fn evaluate(&mut self, now: Minutes) {
-        let response = match self.pipeline.as_mut() {
-            Some(pipeline) => {
-                let delivered = pipeline.deliver(now, self.world.telemetry());
-                self.controller.observe(now, delivered)
-            }
-            None => self.controller.observe(now, self.world.telemetry()),
+        let delivered = match self.pipeline.as_mut() {
+            Some(pipeline) => pipeline.deliver(now, self.world.telemetry()),
+            None => self.world.telemetry(),
         };
+        if let Some(recorded) = &mut self.recorded {
+            let data_until = delivered.as_of;
+            recorded.recording.log.push(LogEvent::Look { at: now, data_until });
+            recorded.seen.push(*delivered);
+        }
+        let response = self.controller.observe(now, delivered);
         self.handle(now, response);
     }
 
@@ -158,6 +204,7 @@ impl<'a, C: Controller> Driver<'a, C> {
                 return;
             }
             for (at, result) in results {
+                self.log(|| LogEvent::StepResult { at, result });
                 self.observer.oracles.step_result(at, &result);
                 if result.succeeded
                     && self.scenario.policy.rollback[result.step].kind
@@ -174,6 +221,7 @@ impl<'a, C: Controller> Driver<'a, C> {
     fn handle(&mut self, now: Minutes, response: rollcage_policy::Response) {
         for action in &response.actions {
             self.world.apply(action);
+            self.log_flag_changes();
             self.observer.oracles.action(now, action);
             if let Action::Expose { build, .. } = action {
                 debug_assert_eq!(
@@ -323,6 +371,7 @@ impl<'a, C: Controller> Driver<'a, C> {
             violations,
             stages: self.stages,
             events: self.events,
+            telemetry: self.recorded,
         }
     }
 }

@@ -27,8 +27,8 @@ use rollcage_sim::RunSeed;
 
 use self::driver::drive;
 pub use self::record::{
-    CohortTally, DataPauseReason, FinalPhase, Outcome, RollbackRecord, RollbackResult, RunRecord,
-    SaveRecord, StageEnd, StageRecord, Stop, StopKind,
+    CohortTally, DataPauseReason, FinalPhase, Outcome, Recorded, RollbackRecord, RollbackResult,
+    RunRecord, SaveRecord, StageEnd, StageRecord, Stop, StopKind,
 };
 use rollcage_model::Scenario;
 
@@ -41,6 +41,9 @@ pub struct RunOptions {
     /// Run the policy dry ([`Policy::dry_run`]): every guardrail is evaluated and none acts, so
     /// every run follows the schedule of a clean one.
     pub dry_run: bool,
+    /// Record what the run's telemetry pipeline would export, and what the policy saw at each
+    /// look ([`RunRecord::telemetry`]), for `explain --telemetry` and the judge's tests.
+    pub record_telemetry: bool,
 }
 
 /// Runs `run` of `scenario` under its own policy.
@@ -59,7 +62,7 @@ pub fn run_until(
 ) -> Option<RunRecord> {
     let seed = RunSeed::derive(scenario.seed, run);
     let policy = scenario_policy(scenario, options);
-    run_controller_until(scenario, run, seed, policy, stop)
+    run_controller_until(scenario, run, seed, policy, options.record_telemetry, stop)
 }
 
 fn scenario_policy(scenario: &Scenario, options: RunOptions) -> Policy<'_> {
@@ -80,7 +83,9 @@ pub fn run_with_seed(
     seed: RunSeed,
     options: RunOptions,
 ) -> RunRecord {
-    run_controller(scenario, run, seed, scenario_policy(scenario, options))
+    let policy = scenario_policy(scenario, options);
+    run_controller_until(scenario, run, seed, policy, options.record_telemetry, &|| false)
+        .expect("a run nothing stops finishes")
 }
 
 /// The driver loop, for any controller: the scenario's own policy, or, in the oracle tests, a
@@ -91,7 +96,7 @@ pub fn run_controller<C: Controller>(
     seed: RunSeed,
     controller: C,
 ) -> RunRecord {
-    run_controller_until(scenario, run, seed, controller, &|| false)
+    run_controller_until(scenario, run, seed, controller, false, &|| false)
         .expect("a run nothing stops finishes")
 }
 
@@ -100,11 +105,12 @@ fn run_controller_until<C: Controller>(
     run: u32,
     seed: RunSeed,
     controller: C,
+    record_telemetry: bool,
     stop: &dyn Fn() -> bool,
 ) -> Option<RunRecord> {
     if !seed.carries_faults(&scenario.world.release) {
         // This run's release is the harmless one.
-        return drive(&scenario.harmless(), run, seed, controller, stop);
+        return drive(&scenario.harmless(), run, seed, controller, record_telemetry, stop);
     }
-    drive(scenario, run, seed, controller, stop)
+    drive(scenario, run, seed, controller, record_telemetry, stop)
 }

@@ -5,6 +5,7 @@ use rollcage_policy::{BuildId, Event, Minutes, Share};
 use rollcage_sim::{RunSeed, Save, SessionEvent};
 
 use crate::oracle::Violations;
+use crate::telemetry::Recording;
 
 /// The verdict on a run: the truth (was the release harmful when it was stopped, or at all)
 /// crossed with the decision (was it stopped).
@@ -202,6 +203,13 @@ impl SaveRecord {
     }
 }
 
+/// What a run's telemetry pipeline exported, and what the policy saw at each look.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Recorded {
+    pub recording: Recording,
+    pub seen: Vec<rollcage_policy::Telemetry>,
+}
+
 /// Everything a run's reports need.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunRecord {
@@ -247,4 +255,6 @@ pub struct RunRecord {
     pub stages: Vec<StageRecord>,
     /// The policy's events: every decision, and every evaluation when recorded.
     pub events: Vec<Event>,
+    /// What the run's telemetry pipeline exported, when the run was asked to record it.
+    pub telemetry: Option<Box<Recorded>>,
 }

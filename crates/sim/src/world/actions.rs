@@ -21,6 +21,9 @@ impl World<'_> {
     pub(super) fn set_flags(&mut self, state: FlagState) {
         self.carry_forward(state);
         self.flags.push(self.now.0, state);
+        if let Some(recorder) = &mut self.recorder {
+            recorder.flags_changed(self.now, state);
+        }
         self.epoch += 1;
         if self.epoch.is_multiple_of(MARKS) {
             // The marks are about to repeat: forget them all, so no player counts as already seen.

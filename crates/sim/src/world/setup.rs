@@ -60,6 +60,7 @@ impl<'a> World<'a> {
                 carry: config.carry_players,
                 cells: config.cell_count(),
             })),
+            recorder: None,
             aside: Default::default(),
             returns_aside: Default::default(),
             carries: Carries::new(config, player_count, &PLAYED_METRICS),

@@ -21,7 +21,8 @@ use rollcage_stats::rank::bin_of;
 use super::sessions::cohort_of;
 use super::{MARKS, World};
 use crate::carry::Totals;
-use crate::flags::{FlagState, NOTHING_EXPOSED};
+use crate::export::add_to_bin;
+use crate::flags::FlagState;
 use crate::sums::{MS_PER_LATENCY_STEP, ReturnTotals, SessionTotals};
 
 /// A tally's key: the exposure it counts in, and its cohort.
@@ -115,22 +116,18 @@ impl World<'_> {
             return;
         }
         let (_, current) = self.flags.current();
-        let continues = next.build == current.build
-            && next.build != NOTHING_EXPOSED.build
-            && next.share >= current.share
-            && next.killed_features == current.killed_features
-            && next.killed_cells == current.killed_cells;
-        if !continues {
+        if !current.continued_by(&next) {
             self.carries.reset();
             return;
         }
         let epoch = self.epoch;
-        // A player's count in the treatment, or else the holdback, of the exposure ending.
+        // A player's count in the treatment if any, else in the holdback, of the exposure ending.
         let compared = |key: u32, count: u32, aside: &dyn Fn(Cohort) -> Option<u32>| {
             let in_slot = (key >> 2 == epoch).then(|| key_cohort(key));
-            [Cohort::Treatment, Cohort::Holdback].into_iter().find_map(|c| {
-                if in_slot == Some(c) { Some((c, count)) } else { aside(c).map(|n| (c, n)) }
-            })
+            [Cohort::Treatment, Cohort::Holdback]
+                .into_iter()
+                .map(|c| (c, if in_slot == Some(c) { Some(count) } else { aside(c) }))
+                .find_map(|(c, n)| n.filter(|&n| n > 0).map(|n| (c, n)))
         };
         let (sessions, returns) = (&self.aside, &self.returns_aside);
         let players = self.slots.iter().enumerate().map(|(i, slot)| {
@@ -145,8 +142,7 @@ impl World<'_> {
                 }),
             }
         });
-        let live_cells = rollcage_policy::ALL_CELLS & !current.killed_cells;
-        self.carries.close(&self.snapshot, live_cells, players);
+        self.carries.close(&self.snapshot, current.live_cells(), players);
     }
 
     /// The current exposure's assignment mark.
@@ -164,6 +160,9 @@ impl World<'_> {
             slot.assigned_mark = mark;
             let cohort = cohort_of(assigned, holdback);
             self.snapshot.cohorts[cohort.index()].assigned[usize::from(slot.cell)] += 1;
+            if let Some(recorder) = &mut self.recorder {
+                recorder.row(index as u32, cohort, slot.cell).assigned = true;
+            }
         }
     }
 
@@ -203,12 +202,25 @@ impl World<'_> {
         let cell = usize::from(slot.cell);
         let before = slot.totals();
         slot.set_totals(before.plus(&e.values));
-        if self.config.latency_histogram {
-            let cohort = &mut self.snapshot.cohorts[e.cohort.index()];
-            cohort.latency[bin_of(e.values.latency_us as f64 * MS_PER_LATENCY_STEP)] += 1;
+        let histogram = self.config.latency_histogram;
+        let bin =
+            if histogram { bin_of(e.values.latency_us as f64 * MS_PER_LATENCY_STEP) } else { 0 };
+        if histogram {
+            self.snapshot.cohorts[e.cohort.index()].latency[bin] += 1;
         }
         let carry = self.carries.sessions(e.player as usize);
         self.sums.observe_session(e.cohort, cell, &before, &e.values, carry);
+        if let Some(recorder) = &mut self.recorder {
+            let row = recorder.row(e.player, e.cohort, cell as u8);
+            row.build = e.build;
+            row.sessions = row.sessions.plus(&e.values);
+            let (latency, coins) = (i128::from(e.values.latency_us), i128::from(e.values.coins));
+            row.squares[0] += latency * latency;
+            row.squares[1] += coins * coins;
+            if histogram {
+                add_to_bin(&mut row.latency_bins, bin as u16);
+            }
+        }
     }
 
     pub(super) fn record_return(&mut self, r: Return) {
@@ -235,5 +247,10 @@ impl World<'_> {
         slot.set_return_totals(after);
         let carry = self.carries.returns(r.player as usize);
         self.sums.grow_returns(r.cohort, usize::from(slot.cell), &before, &after, carry);
+        if let Some(recorder) = &mut self.recorder {
+            let row = recorder.row(r.player, r.cohort, slot.cell);
+            row.returns.outcomes += 1;
+            row.returns.returned += u32::from(r.returned);
+        }
     }
 }

@@ -257,6 +257,11 @@ impl World<'_> {
         self.builds.iter().position(|b| &b.id == id).map(|i| i as u16)
     }
 
+    /// Every build's id, by index (0 is the old build).
+    pub fn builds(&self) -> impl Iterator<Item = &BuildId> {
+        self.builds.iter().map(|b| &b.id)
+    }
+
     /// The id of a build index (0 is the old build).
     pub fn build_id(&self, index: u16) -> &BuildId {
         &self.builds[usize::from(index)].id

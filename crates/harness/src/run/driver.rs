@@ -371,7 +371,10 @@ impl<'a, C: Controller> Driver<'a, C> {
             violations,
             stages: self.stages,
             events: self.events,
-            telemetry: self.recorded,
+            telemetry: self.recorded.map(|mut r| {
+                r.recording.builds = self.world.builds().cloned().collect();
+                r
+            }),
         }
     }
 }

@@ -6,7 +6,9 @@
 //! the world builds its own ([`ExposureSums`], in integers), so a recording of a simulated run
 //! judged here gives the run's decisions exactly.
 
-use rollcage_policy::{Action, BuildId, Cohort, Controller, Event, Minutes, Policy, Telemetry};
+use rollcage_policy::{
+    Action, BuildId, Cohort, Controller, Event, KillScope, Minutes, Phase, Policy, Telemetry,
+};
 use rollcage_sim::carry::{Carries, Totals};
 use rollcage_sim::export::WindowRow;
 use rollcage_sim::sums::{ExposureSums, Keep, PLAYED_METRICS, ReturnTotals, SessionTotals};
@@ -16,7 +18,7 @@ use super::{Exposure, LogEvent, Recording, Window};
 use rollcage_model::Scenario;
 
 /// What the policy decided on a recorded rollout.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Judged {
     /// The policy's events, as a run records them.
     pub events: Vec<Event>,
@@ -24,18 +26,51 @@ pub struct Judged {
     pub actions: Vec<(Minutes, Action)>,
     /// The snapshot the policy saw at each look.
     pub seen: Vec<Telemetry>,
+    /// The last look judged: its time, and the number of events and actions before it (its own
+    /// are the ones after).
+    pub last_look: Option<(Minutes, usize, usize)>,
+    /// Where the policy first decided otherwise than the log shows was done, if it did: the
+    /// judging stops there, since the telemetry after it is of what was done instead.
+    pub divergence: Option<Divergence>,
+    /// Where the rollout stands after the last event judged.
+    pub phase: Phase,
+    /// The flags the policy has decided on that the log does not show done: what the rollout
+    /// system is to do now.
+    pub pending: Vec<(Minutes, Exposure)>,
+}
+
+/// The policy changed the flags otherwise than the rollout did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Divergence {
+    pub at: Minutes,
+    /// The flags the policy set.
+    pub decided: Exposure,
+    /// What the log shows instead: another exposure, or none (`None`) before the next look.
+    pub logged: Option<Exposure>,
 }
 
 /// Runs `scenario`'s policy on `recording`: every window's rows are added before any log event at
 /// or after the window's end.
 pub fn judge(scenario: &Scenario, recording: &Recording) -> Judged {
-    let mut judge = Judge::new(scenario, recording.players);
-    let mut windows = recording.windows.iter().peekable();
-    for event in &recording.log {
+    judge_windows(scenario, &recording.log, recording.players, recording.windows.iter().cloned())
+}
+
+/// [`judge`], with the windows from any source, in time order.
+pub fn judge_windows(
+    scenario: &Scenario,
+    log: &[LogEvent],
+    players: usize,
+    windows: impl Iterator<Item = Window>,
+) -> Judged {
+    let mut judge = Judge::new(scenario, players);
+    let mut windows = windows.peekable();
+    for event in log {
         while let Some(w) = windows.next_if(|w| w.end <= event.at()) {
-            judge.window(w);
+            judge.window(&w);
         }
-        judge.event(event);
+        if !judge.event(event) {
+            break;
+        }
     }
     judge.finish()
 }
@@ -57,6 +92,8 @@ pub struct Judge<'a> {
     /// The builds the log has exposed, in order; index 0 is the old build.
     builds: Vec<Option<BuildId>>,
     flags: FlagState,
+    /// The flags the policy set that the log has not shown done yet.
+    pending: std::collections::VecDeque<(Minutes, Exposure)>,
     judged: Judged,
 }
 
@@ -67,8 +104,17 @@ impl<'a> Judge<'a> {
         let world = &scenario.world;
         let mut policy =
             Policy::new(&scenario.policy, world.release.build.clone()).recording_evaluations();
-        let mut judged = Judged::default();
+        let mut judged = Judged {
+            events: Vec::new(),
+            actions: Vec::new(),
+            seen: Vec::new(),
+            last_look: None,
+            divergence: None,
+            phase: Phase::Pending,
+            pending: Vec::new(),
+        };
         let start = policy.start(Minutes::ZERO);
+        let start_actions = start.actions.clone();
         judged.take(Minutes::ZERO, start);
         Judge {
             policy,
@@ -85,8 +131,15 @@ impl<'a> Judge<'a> {
             carries: Carries::new(world, players, &PLAYED_METRICS),
             builds: vec![None],
             flags: NOTHING_EXPOSED,
+            pending: std::collections::VecDeque::new(),
             judged,
         }
+        .with_start(start_actions)
+    }
+
+    fn with_start(mut self, actions: Vec<Action>) -> Self {
+        self.expect(Minutes::ZERO, &actions);
+        self
     }
 
     /// Adds a window's rows to the current exposure.
@@ -129,11 +182,29 @@ impl<'a> Judge<'a> {
         }
     }
 
-    /// Hands the policy one log event.
-    pub fn event(&mut self, event: &LogEvent) {
-        match event {
-            LogEvent::Exposure { exposure, .. } => self.expose(exposure),
+    /// Hands the policy one log event; `false` once the policy has diverged from the log.
+    pub fn event(&mut self, event: &LogEvent) -> bool {
+        if self.judged.divergence.is_some() {
+            return false;
+        }
+        let (at, response) = match event {
+            LogEvent::Exposure { at, exposure } => {
+                if let Some((_, decided)) = self.pending.pop_front()
+                    && decided != *exposure
+                {
+                    let logged = Some(exposure.clone());
+                    self.judged.divergence = Some(Divergence { at: *at, decided, logged });
+                    return false;
+                }
+                self.expose(exposure);
+                return true;
+            }
             LogEvent::Look { at, data_until } => {
+                if let Some((decided_at, decided)) = self.pending.pop_front() {
+                    let divergence = Divergence { at: decided_at, decided, logged: None };
+                    self.judged.divergence = Some(divergence);
+                    return false;
+                }
                 if data_until >= at {
                     self.sums.write(&mut self.snapshot);
                     self.snapshot.as_of = *at;
@@ -141,17 +212,67 @@ impl<'a> Judge<'a> {
                 }
                 let response = self.policy.observe(*at, &self.delivered);
                 self.judged.seen.push(self.delivered);
-                self.judged.take(*at, response);
+                let (events, actions) = (self.judged.events.len(), self.judged.actions.len());
+                self.judged.last_look = Some((*at, events, actions));
+                (*at, response)
             }
-            LogEvent::Command { at, command } => {
-                let response = self.policy.command(*at, command);
-                self.judged.take(*at, response);
-            }
-            LogEvent::StepResult { at, result } => {
-                let response = self.policy.step_result(*at, result);
-                self.judged.take(*at, response);
-            }
+            LogEvent::Command { at, command } => (*at, self.policy.command(*at, command)),
+            LogEvent::StepResult { at, result } => (*at, self.policy.step_result(*at, result)),
+        };
+        self.expect(at, &response.actions);
+        self.judged.take(at, response);
+        true
+    }
+
+    /// Notes the flags the policy's `actions` at `at` set, which the log must show next.
+    fn expect(&mut self, at: Minutes, actions: &[Action]) {
+        let mut flags = self.pending.back().map_or_else(|| self.exposure(), |(_, e)| e.clone());
+        for action in actions {
+            let next = match action {
+                Action::Expose { build, share } => {
+                    let same = flags.build.as_ref() == Some(build);
+                    Exposure {
+                        build: Some(build.clone()),
+                        share: *share,
+                        everyone: false,
+                        killed_features: if same { flags.killed_features } else { 0 },
+                        killed_cells: if same { flags.killed_cells } else { 0 },
+                    }
+                }
+                Action::Release { build } => Exposure {
+                    build: Some(build.clone()),
+                    share: rollcage_policy::Share::ALL,
+                    everyone: true,
+                    ..flags.clone()
+                },
+                Action::Kill { scope: KillScope::Feature(f), .. } => {
+                    Exposure { killed_features: flags.killed_features | (1 << f), ..flags.clone() }
+                }
+                Action::Kill { scope: KillScope::Segment(c), .. } => {
+                    Exposure { killed_cells: flags.killed_cells | (1 << c), ..flags.clone() }
+                }
+                // A release kill runs the rollback plan, whose steps change the flags as they end.
+                Action::Kill { scope: KillScope::Release, .. } | Action::RunStep { .. } => continue,
+            };
+            self.pending.push_back((at, next.clone()));
+            flags = next;
         }
+    }
+
+    /// The current flags, as the log names them.
+    fn exposure(&self) -> Exposure {
+        Exposure {
+            build: self.builds[usize::from(self.flags.build)].clone(),
+            share: self.flags.share,
+            everyone: self.flags.everyone,
+            killed_features: self.flags.killed_features,
+            killed_cells: self.flags.killed_cells,
+        }
+    }
+
+    /// Whether the policy has decided on flags the log does not show done yet.
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
     }
 
     /// A new exposure begins: the players carry their weight into it when it continues the last,
@@ -198,7 +319,9 @@ impl<'a> Judge<'a> {
     }
 
     /// What the policy decided.
-    pub fn finish(self) -> Judged {
+    pub fn finish(mut self) -> Judged {
+        self.judged.phase = self.policy.phase();
+        self.judged.pending = self.pending.into_iter().collect();
         self.judged
     }
 }
@@ -216,5 +339,87 @@ impl Judged {
     fn take(&mut self, at: Minutes, response: rollcage_policy::Response) {
         self.actions.extend(response.actions.into_iter().map(|a| (at, a)));
         self.events.extend(response.events);
+    }
+}
+
+/// What a rollout system is to do after the last look judged.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decision {
+    /// Nothing changes: the stage (0-based) goes on, or the holdback period (`None`).
+    Continue { stage: Option<usize> },
+    /// Go on to stage `stage` (0-based), exposing `share`.
+    Advance { stage: usize, share: rollcage_policy::Share },
+    /// The stages are done: the holdback period begins.
+    HoldbackPeriod,
+    /// The holdback period is over: the build goes to everyone.
+    Release,
+    /// The rollout is paused, and why (a guardrail, an operator, or the data's quality).
+    Pause { reason: Option<rollcage_policy::Reason> },
+    /// The build (or a feature or a segment of it) is killed, and why; `None` when the kill came
+    /// before the last look and its rollback is under way or done.
+    Kill { scope: Option<KillScope>, reason: Option<rollcage_policy::Reason> },
+    /// The rollout did otherwise than the policy decided: nothing after can be judged.
+    Diverged(Divergence),
+}
+
+impl Decision {
+    /// The decision of a judged rollout: the last look's own, or where the rollout stands.
+    pub fn of(judged: &Judged) -> Decision {
+        use rollcage_policy::EventKind;
+        if let Some(d) = &judged.divergence {
+            return Decision::Diverged(d.clone());
+        }
+        let since = judged.last_look.map_or(0, |(_, events, _)| events);
+        for e in &judged.events[since..] {
+            match &e.kind {
+                EventKind::Killed { scope, reason, .. } => {
+                    return Decision::Kill { scope: Some(*scope), reason: Some(reason.clone()) };
+                }
+                EventKind::Paused { reason } => {
+                    return Decision::Pause { reason: Some(reason.clone()) };
+                }
+                EventKind::StageStarted { stage, share, .. } => {
+                    return Decision::Advance { stage: *stage, share: *share };
+                }
+                EventKind::HoldbackPeriodStarted { .. } => return Decision::HoldbackPeriod,
+                EventKind::Released { .. } => return Decision::Release,
+                EventKind::GateHeld { .. }
+                | EventKind::Evaluated(_)
+                | EventKind::SampleRatioChecked(_)
+                | EventKind::Resumed { .. }
+                | EventKind::StepStarted { .. }
+                | EventKind::StepSucceeded { .. }
+                | EventKind::StepFailed { .. }
+                | EventKind::RolledBack { .. }
+                | EventKind::RollbackFailed { .. }
+                | EventKind::Approved { .. }
+                | EventKind::Refused { .. } => {}
+            }
+        }
+        match judged.phase {
+            Phase::Pending => Decision::Continue { stage: None },
+            Phase::Stage { paused: true, .. } | Phase::HoldbackPeriod { paused: true } => {
+                Decision::Pause { reason: None }
+            }
+            Phase::Stage { index, paused: false } => Decision::Continue { stage: Some(index) },
+            Phase::HoldbackPeriod { paused: false } => Decision::Continue { stage: None },
+            Phase::RollingBack { .. } | Phase::RolledBack | Phase::RollbackFailed => {
+                Decision::Kill { scope: None, reason: None }
+            }
+            Phase::Released => Decision::Release,
+        }
+    }
+
+    /// Its name in words and in JSON.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Decision::Continue { .. } => "continue",
+            Decision::Advance { .. } => "advance",
+            Decision::HoldbackPeriod => "holdback_period",
+            Decision::Release => "release",
+            Decision::Pause { .. } => "pause",
+            Decision::Kill { .. } => "kill",
+            Decision::Diverged(_) => "diverged",
+        }
     }
 }

@@ -10,7 +10,7 @@
 
 mod judge;
 
-pub use judge::{Judged, judge};
+pub use judge::{Decision, Divergence, Judge, Judged, judge, judge_windows};
 
 use rollcage_policy::{BuildId, Command, Minutes, Share, StepResult};
 use rollcage_sim::export::WindowRow;
@@ -70,4 +70,6 @@ pub struct Recording {
     pub log: Vec<LogEvent>,
     /// The players' count: rows name players 0 to `players - 1`.
     pub players: usize,
+    /// The builds rows name by index; index 0 is the old build.
+    pub builds: Vec<BuildId>,
 }

@@ -31,9 +31,22 @@ pub struct Args {
     /// Print only decisions, not every guardrail evaluation.
     #[arg(long)]
     decisions_only: bool,
+    /// Also write the run's telemetry as a rollout system would export it: one row per player,
+    /// cohort and window, as CSV (`.csv`) or JSON Lines (`.jsonl`). See docs/telemetry.md.
+    #[arg(long, value_name = "FILE")]
+    telemetry: Option<PathBuf>,
+    /// Where to write the run's rollout log with --telemetry (default: beside the telemetry,
+    /// named <stem>.rollout.jsonl).
+    #[arg(long, value_name = "FILE", requires = "telemetry")]
+    log: Option<PathBuf>,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<u8> {
+    // The output paths are checked before the run.
+    let telemetry = match &args.telemetry {
+        Some(path) => Some(crate::telemetry::outputs(path, args.log.as_deref())?),
+        None => None,
+    };
     let Some(loaded) = load_one(&args.scenario)? else { return Ok(exit::BAD_INPUT) };
     let s = &loaded.scenario;
     let runs = args.runs.unwrap_or(s.runs);
@@ -64,8 +77,15 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
         s,
         run,
         seed,
-        RunOptions { record_evaluations: !args.decisions_only, ..RunOptions::default() },
+        RunOptions {
+            record_evaluations: !args.decisions_only,
+            record_telemetry: telemetry.is_some(),
+            ..RunOptions::default()
+        },
     );
     print!("{}", timeline(s, &record));
+    if let (Some(outputs), Some(recorded)) = (&telemetry, &record.telemetry) {
+        crate::telemetry::write(outputs, s, &recorded.recording)?;
+    }
     Ok(if record.violations.is_empty() { exit::HELD } else { exit::FAILED })
 }

@@ -9,12 +9,14 @@ mod calibrate;
 mod explain;
 mod files;
 mod interrupt;
+mod judge;
 mod page;
 mod panics;
 mod plan;
 mod shard;
 mod simulate;
 mod sweep;
+mod telemetry;
 mod work;
 mod write;
 
@@ -55,6 +57,9 @@ enum Command {
     CalibrateSe(calibrate::Args),
     /// Replay one run of a scenario and print its timeline: stages, evaluations, the stop, the oracles.
     Explain(explain::Args),
+    /// Judge a live rollout: the scenario's policy on the rollout's telemetry and log, look by
+    /// look, and what to do now (exit 0 continue or advance, 4 pause, 5 kill, 2 bad input).
+    Judge(judge::Args),
     /// For each statistical guardrail and stage: the chance the planned schedule catches a given
     /// harm, and the sessions and hours a stage needs to catch it with a given power.
     Plan(plan::Args),
@@ -105,6 +110,7 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Check { paths } => files::check(&paths),
         Command::CalibrateSe(args) => calibrate::run(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::Judge(args) => judge::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Sweep(args) => sweep::run(&args),
         // The shards of a `simulate`, or of a `sweep`.

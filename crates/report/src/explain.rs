@@ -223,7 +223,8 @@ fn describe_violations(out: &mut String, s: &Summary, scenario_path: &str) {
     }
 }
 
-fn reason(scenario: &Scenario, r: &Reason) -> String {
+/// Why the policy paused or killed, in words.
+pub fn reason(scenario: &Scenario, r: &Reason) -> String {
     match r {
         Reason::Guardrail(e) => {
             let g = &scenario.policy.guardrails[e.guardrail];
@@ -245,7 +246,7 @@ fn reason(scenario: &Scenario, r: &Reason) -> String {
 }
 
 /// What a kill switched off, in words.
-fn scope(scenario: &Scenario, build: &rollcage_policy::BuildId, scope: KillScope) -> String {
+pub fn scope(scenario: &Scenario, build: &rollcage_policy::BuildId, scope: KillScope) -> String {
     match scope {
         KillScope::Release => format!("build {build}"),
         KillScope::Feature(f) => {
@@ -322,7 +323,7 @@ fn describe_truth(out: &mut String, scenario: &Scenario, r: &RunRecord) {
 }
 
 /// One event of the policy, in words.
-fn event(scenario: &Scenario, kind: &EventKind) -> String {
+pub fn event(scenario: &Scenario, kind: &EventKind) -> String {
     match kind {
         EventKind::StageStarted { build, stage, share } => {
             format!("stage {} started: build {build} to {share} of players", stage + 1)

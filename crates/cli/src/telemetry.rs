@@ -1,0 +1,78 @@
+//! Telemetry files on disk: where `explain --telemetry` writes a run's telemetry and rollout log,
+//! and where `judge` reads them.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use rollcage_harness::telemetry::Recording;
+use rollcage_model::Scenario;
+use rollcage_telemetry::{Format, Names};
+
+use crate::write::write_atomically;
+
+/// A telemetry file, its format, and its rollout log.
+pub struct Paths {
+    pub telemetry: PathBuf,
+    pub format: Format,
+    pub log: PathBuf,
+}
+
+/// The rollout log's path when none is given: beside the telemetry, `<stem>.rollout.jsonl`.
+pub fn default_log(telemetry: &Path) -> PathBuf {
+    let stem = telemetry.file_stem().and_then(|s| s.to_str()).unwrap_or("telemetry");
+    telemetry.with_file_name(format!("{stem}.rollout.jsonl"))
+}
+
+/// The telemetry's format from its extension, or a message saying what is expected.
+pub fn format_of(path: &Path) -> anyhow::Result<Format> {
+    match Format::of(path) {
+        Some(f) => Ok(f),
+        None => bail!(
+            "{}: the telemetry's format comes from its extension: .csv (CSV) or .jsonl (JSON Lines)",
+            path.display()
+        ),
+    }
+}
+
+/// The paths `explain --telemetry` writes, checked before the run: a known format, a log that is
+/// not the telemetry itself, and directories that can hold them.
+pub fn outputs(telemetry: &Path, log: Option<&Path>) -> anyhow::Result<Paths> {
+    let format = format_of(telemetry)?;
+    let log = log.map_or_else(|| default_log(telemetry), Path::to_path_buf);
+    if log == telemetry {
+        bail!("--log {} is the telemetry file itself; give them different paths", log.display());
+    }
+    for path in [telemetry, log.as_path()] {
+        if path.is_dir() {
+            bail!("{} is a directory; name the file to write", path.display());
+        }
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        if !crate::files::out_writable(dir) {
+            bail!("{} cannot be written", path.display());
+        }
+    }
+    Ok(Paths { telemetry: telemetry.to_path_buf(), format, log })
+}
+
+/// Writes a run's telemetry and its rollout log, each atomically.
+pub fn write(paths: &Paths, scenario: &Scenario, recording: &Recording) -> anyhow::Result<()> {
+    let names = Names::of(scenario);
+    write_atomically(&paths.telemetry, |out| {
+        rollcage_telemetry::write::telemetry(recording, &names, paths.format, out)
+            .with_context(|| format!("cannot write {}", paths.telemetry.display()))
+    })?;
+    write_atomically(&paths.log, |out| {
+        rollcage_telemetry::write::log(&recording.log, &names, out)
+            .with_context(|| format!("cannot write {}", paths.log.display()))
+    })?;
+    let rows: usize = recording.windows.iter().map(|w| w.rows.len()).sum();
+    eprintln!(
+        "telemetry: {} rows in {} windows to {}, and {} log events to {}",
+        rows,
+        recording.windows.len(),
+        paths.telemetry.display(),
+        recording.log.len(),
+        paths.log.display()
+    );
+    Ok(())
+}

@@ -139,12 +139,12 @@ fn decision_text(s: &Scenario, decision: &Decision) -> String {
         Decision::HoldbackPeriod => "ADVANCE to the holdback period".to_string(),
         Decision::Release => "RELEASE to everyone".to_string(),
         Decision::Pause { reason } => format!("PAUSE{}", cause(reason)),
-        Decision::Kill { scope: Some(scope), reason } => {
-            format!("KILL {}{}", explain::scope(s, &s.world.release.build, *scope), cause(reason))
-        }
-        Decision::Kill { scope: None, .. } => {
-            "KILLED before the last look; its rollback is under way or over".to_string()
-        }
+        Decision::Kill { at, scope, reason } => format!(
+            "KILL {}{} (decided at minute {})",
+            explain::scope(s, &s.world.release.build, *scope),
+            cause(&Some(reason.clone())),
+            at.0
+        ),
         Decision::Diverged(d) => diverged(d),
     }
 }
@@ -215,14 +215,16 @@ fn as_json(s: &Scenario, verdict: &Verdict, decision: &Decision) -> Value {
             d["stage"] = json!(stage + 1);
             d["share_percent"] = json!(share.percent());
         }
-        Decision::Pause { reason } | Decision::Kill { reason, .. } => {
+        Decision::Pause { reason } => {
             d["reason"] = json!(reason.as_ref().map(|r| explain::reason(s, r)));
+        }
+        Decision::Kill { at, scope, reason } => {
+            d["reason"] = json!(explain::reason(s, reason));
+            d["scope"] = json!(explain::scope(s, &s.world.release.build, *scope));
+            d["decided_at"] = json!(at.0);
         }
         Decision::Diverged(div) => d["diverged_at"] = json!(div.at.0),
         Decision::HoldbackPeriod | Decision::Release => {}
-    }
-    if let Decision::Kill { scope: Some(scope), .. } = decision {
-        d["scope"] = json!(explain::scope(s, &s.world.release.build, *scope));
     }
     let evaluations: Vec<Value> = last_look_evaluations(verdict)
         .into_iter()

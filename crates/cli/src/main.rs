@@ -76,8 +76,19 @@ enum Command {
         #[arg(long, default_value = "reports")]
         out: PathBuf,
     },
-    /// Print the JSON Schema of the scenario format.
-    Schema,
+    /// Print the JSON Schema of the scenario format, or of a telemetry row or a rollout log event.
+    Schema {
+        /// Which format.
+        #[arg(value_enum, default_value = "scenario")]
+        format: SchemaOf,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum SchemaOf {
+    Scenario,
+    Telemetry,
+    Log,
 }
 
 fn main() -> ExitCode {
@@ -119,8 +130,12 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
             None => simulate::merge(&args.paths, &args),
         },
         Command::Report { out } => page::run(&out),
-        Command::Schema => {
-            print!("{}", rollcage_scenario::schema::schema());
+        Command::Schema { format } => {
+            match format {
+                SchemaOf::Scenario => print!("{}", rollcage_scenario::schema::schema()),
+                SchemaOf::Telemetry => println!("{:#}", rollcage_telemetry::schema::row()),
+                SchemaOf::Log => println!("{:#}", rollcage_telemetry::schema::log()),
+            }
             Ok(exit::HELD)
         }
     }

@@ -63,3 +63,44 @@ impl Column {
         Column::ALL.iter().copied().find(|c| c.name() == name)
     }
 }
+
+impl Column {
+    /// What the column holds, for the JSON Schema.
+    pub fn doc(self) -> &'static str {
+        match self {
+            Column::WindowStart => {
+                "The window's start, in whole minutes since the rollout began (included)."
+            }
+            Column::WindowEnd => {
+                "The window's end, in whole minutes since the rollout began (excluded); after the start."
+            }
+            Column::Player => "An opaque key of the player, the same in every row of theirs.",
+            Column::Cohort => {
+                "treatment (sessions on the new build), holdback (players kept off it) or unexposed (eligible players still on the old build)."
+            }
+            Column::Cell => {
+                "The player's segment cell, as the policy breaks telemetry down: a platform or region name, or `all`."
+            }
+            Column::Build => "The build the treatment's sessions ran; empty for the old build.",
+            Column::Assigned => {
+                "1 when the server first assigned the player to this cohort in the current exposure during this window, else 0."
+            }
+            Column::Sessions => "Sessions that ended in the window.",
+            Column::Crashes => "Of the sessions, how many crashed.",
+            Column::SaveErrors => "Of the sessions, how many failed to load their save.",
+            Column::LatencyUs => "The sessions' latencies added up, in whole microseconds.",
+            Column::LatencyUsSq => {
+                "The sessions' squared latencies added up, in microseconds squared."
+            }
+            Column::Coins => "The coins the sessions' runs gained, added up.",
+            Column::CoinsSq => "The squares of each session's coins, added up.",
+            Column::ReturnOutcomes => {
+                "Next-day return outcomes that became known in the window (a day after their session)."
+            }
+            Column::Returned => "Of those outcomes, how many players came back.",
+            Column::LatencyBins => {
+                "The sessions' latency histogram as `bin:count` pairs separated by spaces, bins increasing; needed only by rank-test guardrails."
+            }
+        }
+    }
+}

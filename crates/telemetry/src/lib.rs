@@ -15,6 +15,7 @@
 pub mod columns;
 pub mod judge;
 pub mod read;
+pub mod schema;
 pub mod write;
 
 use std::fmt;

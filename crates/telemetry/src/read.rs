@@ -69,17 +69,18 @@ pub fn log(text: &str, names: &LogNames<'_>) -> Result<Vec<LogEvent>, Problems> 
         };
         let json = JsonLine { line, object };
         let mut p = |key: &str, message: String| problems.push(n, json.column_of(key), message);
-        if let Some(event) = log_event(&json, names, &mut p) {
-            if event.at().0 < last {
+        if let Some(at) = json.object.get("at").and_then(Value::as_u64) {
+            if at < u64::from(last) {
                 p(
                     "at",
                     format!(
-                        "`at` = {} comes before the line above ({last}): the log must be in time order",
-                        event.at().0
+                        "`at` = {at} comes before the line above ({last}): the log must be in time order"
                     ),
                 );
             }
-            last = event.at().0;
+            last = u32::try_from(at).unwrap_or(u32::MAX);
+        }
+        if let Some(event) = log_event(&json, names, &mut p) {
             events.push(event);
         }
     }
@@ -384,7 +385,7 @@ pub struct Telemetry<R: Read> {
     players: std::collections::HashMap<Box<str>, u32>,
     /// Per player: their cell, the cohorts they appear in (a bit each), and the serial of the last
     /// window each cohort's row was in (duplicates within a window are refused).
-    cells: Vec<u8>,
+    cells: Vec<Option<u8>>,
     cohorts: Vec<u8>,
     last_row: Vec<[u32; Cohort::COUNT]>,
     /// The window being gathered, its serial, and the line it began on.
@@ -502,7 +503,7 @@ impl<R: Read> Telemetry<R> {
 
     /// How many players the rows so far have named.
     pub fn players(&self) -> usize {
-        self.cells.len()
+        self.players.len()
     }
 
     /// The next window, whole; `None` at the end of the file. Problems found on the way are
@@ -653,7 +654,7 @@ fn parse_row(
     names: &Names,
     exposed: &[(Minutes, BuildId)],
     players: &mut std::collections::HashMap<Box<str>, u32>,
-    cells: &mut Vec<u8>,
+    cells: &mut Vec<Option<u8>>,
     problems: &mut Problems,
 ) -> Option<(Minutes, Minutes, WindowRow)> {
     let before = problems.listed.len() as u64 + problems.more;
@@ -827,18 +828,23 @@ fn parse_row(
     };
     if let (Some(player), Some(cell)) = (player, cell) {
         let i = player as usize;
-        if i == cells.len() {
-            cells.push(cell);
-        } else if cells[i] != cell {
-            let col = f.get(Column::Cell).map_or(1, |(_, c)| c);
-            p(
-                col,
-                format!(
-                    "this player's rows name two cells, `{}` and `{}`: a player is in one cell",
-                    names.cells[usize::from(cells[i])],
-                    names.cells[usize::from(cell)]
-                ),
-            );
+        if i >= cells.len() {
+            cells.resize(i + 1, None);
+        }
+        match cells[i] {
+            None => cells[i] = Some(cell),
+            Some(known) if known != cell => {
+                let col = f.get(Column::Cell).map_or(1, |(_, c)| c);
+                p(
+                    col,
+                    format!(
+                        "this player's rows name two cells, `{}` and `{}`: a player is in one cell",
+                        names.cells[usize::from(known)],
+                        names.cells[usize::from(cell)]
+                    ),
+                );
+            }
+            Some(_) => {}
         }
     }
     if problems.listed.len() as u64 + problems.more != before {

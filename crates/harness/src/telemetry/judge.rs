@@ -355,9 +355,9 @@ pub enum Decision {
     Release,
     /// The rollout is paused, and why (a guardrail, an operator, or the data's quality).
     Pause { reason: Option<rollcage_policy::Reason> },
-    /// The build (or a feature or a segment of it) is killed, and why; `None` when the kill came
-    /// before the last look and its rollback is under way or done.
-    Kill { scope: Option<KillScope>, reason: Option<rollcage_policy::Reason> },
+    /// The build (or a feature or a segment of it) is killed at `at`, and why: at the last look,
+    /// or before it, its rollback then under way or done.
+    Kill { at: Minutes, scope: KillScope, reason: rollcage_policy::Reason },
     /// The rollout did otherwise than the policy decided: nothing after can be judged.
     Diverged(Divergence),
 }
@@ -373,7 +373,7 @@ impl Decision {
         for e in &judged.events[since..] {
             match &e.kind {
                 EventKind::Killed { scope, reason, .. } => {
-                    return Decision::Kill { scope: Some(*scope), reason: Some(reason.clone()) };
+                    return Decision::Kill { at: e.at, scope: *scope, reason: reason.clone() };
                 }
                 EventKind::Paused { reason } => {
                     return Decision::Pause { reason: Some(reason.clone()) };
@@ -403,9 +403,17 @@ impl Decision {
             }
             Phase::Stage { index, paused: false } => Decision::Continue { stage: Some(index) },
             Phase::HoldbackPeriod { paused: false } => Decision::Continue { stage: None },
-            Phase::RollingBack { .. } | Phase::RolledBack | Phase::RollbackFailed => {
-                Decision::Kill { scope: None, reason: None }
-            }
+            Phase::RollingBack { .. } | Phase::RolledBack | Phase::RollbackFailed => judged
+                .events
+                .iter()
+                .rev()
+                .find_map(|e| match &e.kind {
+                    EventKind::Killed { scope, reason, .. } => {
+                        Some(Decision::Kill { at: e.at, scope: *scope, reason: reason.clone() })
+                    }
+                    _ => None,
+                })
+                .expect("a rollback follows a kill"),
             Phase::Released => Decision::Release,
         }
     }

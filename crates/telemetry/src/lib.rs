@@ -108,3 +108,32 @@ impl Names {
         }
     }
 }
+
+/// A change a rollout makes, in words; `None` is no change.
+pub fn change_text(change: Option<&rollcage_harness::telemetry::Change>, names: &Names) -> String {
+    use rollcage_harness::telemetry::Change;
+    match change {
+        None => "no change".to_string(),
+        Some(Change::Kill) => "kill the release".to_string(),
+        Some(Change::Flags(e)) => {
+            let mut text = match &e.build {
+                None => "expose nothing".to_string(),
+                Some(b) if e.everyone => format!("release build {b} to everyone"),
+                Some(b) => format!("expose build {b} to {}", e.share),
+            };
+            let killed = |bits: u32, names: &[String]| -> Vec<String> {
+                let named = names.iter().enumerate().filter(|(i, _)| bits & (1 << i) != 0);
+                named.map(|(_, n)| n.clone()).collect()
+            };
+            let features = killed(e.killed_features, &names.features);
+            let cells = killed(e.killed_cells, &names.cells);
+            if !features.is_empty() {
+                text.push_str(&format!(", features {} killed", features.join(", ")));
+            }
+            if !cells.is_empty() {
+                text.push_str(&format!(", segments {} killed", cells.join(", ")));
+            }
+            text
+        }
+    }
+}

@@ -87,8 +87,9 @@ pub fn log(text: &str, names: &LogNames<'_>) -> Result<Vec<LogEvent>, Problems> 
     if problems.is_empty() { Ok(events) } else { Err(problems) }
 }
 
-const LOG_KEYS: [(&str, &[&str]); 4] = [
+const LOG_KEYS: [(&str, &[&str]); 5] = [
     ("exposure", &["build", "share_percent", "everyone", "killed_features", "killed_cells"]),
+    ("kill", &[]),
     ("look", &["data_until"]),
     ("command", &["action", "note", "feature", "segment", "stage", "build"]),
     ("step_result", &["step", "attempt", "succeeded"]),
@@ -111,18 +112,14 @@ fn log_event(
     };
     for key in o.keys().filter(|k| *k != "at" && *k != "event") {
         if !keys.contains(&key.as_str()) {
-            p(
-                key,
-                format!(
-                    "`{key}` has no meaning for event \"{kind}\"; it takes {}",
-                    keys.join(", ")
-                ),
-            );
+            let takes = if keys.is_empty() { "nothing more".to_string() } else { keys.join(", ") };
+            p(key, format!("`{key}` has no meaning for event \"{kind}\"; it takes {takes}"));
         }
     }
     let at = Minutes(at?);
     let event = match *kind {
         "exposure" => LogEvent::Exposure { at, exposure: exposure(o, names, p)? },
+        "kill" => LogEvent::Kill { at },
         "look" => {
             let data_until = minutes(o, "data_until", p)?;
             if data_until > at.0 {

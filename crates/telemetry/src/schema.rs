@@ -66,6 +66,7 @@ pub fn log() -> Value {
                 "killed_features": names("Features switched off, by name."),
                 "killed_cells": names("Segment cells sent back to the old build, by name."),
             })),
+            event("kill", "The release was killed: its rollback plan begins.", &[], json!({})),
             event("look", "The policy looked at the telemetry.", &["data_until"], json!({
                 "data_until": minutes("The telemetry was complete up to this minute: the look's own when fresh, an earlier one when late."),
             })),

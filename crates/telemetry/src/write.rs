@@ -137,6 +137,7 @@ fn log_event(event: &LogEvent, names: &Names) -> Value {
             put("event", json!("exposure"));
             exposure_fields(exposure, names, &mut put);
         }
+        LogEvent::Kill { .. } => put("event", json!("kill")),
         LogEvent::Look { data_until, .. } => {
             put("event", json!("look"));
             put("data_until", json!(data_until.0));

@@ -220,6 +220,9 @@ impl<'a, C: Controller> Driver<'a, C> {
 
     fn handle(&mut self, now: Minutes, response: rollcage_policy::Response) {
         for action in &response.actions {
+            if let Action::Kill { scope: KillScope::Release, .. } = action {
+                self.log(|| LogEvent::Kill { at: now });
+            }
             self.world.apply(action);
             self.log_flag_changes();
             self.observer.oracles.action(now, action);

@@ -14,7 +14,7 @@ use rollcage_sim::export::WindowRow;
 use rollcage_sim::sums::{ExposureSums, Keep, PLAYED_METRICS, ReturnTotals, SessionTotals};
 use rollcage_sim::{FlagState, NOTHING_EXPOSED};
 
-use super::{Exposure, LogEvent, Recording, Window};
+use super::{Change, Exposure, LogEvent, Recording, Window};
 use rollcage_model::Scenario;
 
 /// What the policy decided on a recorded rollout.
@@ -34,19 +34,19 @@ pub struct Judged {
     pub divergence: Option<Divergence>,
     /// Where the rollout stands after the last event judged.
     pub phase: Phase,
-    /// The flags the policy has decided on that the log does not show done: what the rollout
+    /// The changes the policy has decided on that the log does not show done: what the rollout
     /// system is to do now.
-    pub pending: Vec<(Minutes, Exposure)>,
+    pub pending: Vec<(Minutes, Change)>,
 }
 
-/// The policy changed the flags otherwise than the rollout did.
+/// The policy decided otherwise than the rollout did.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Divergence {
     pub at: Minutes,
-    /// The flags the policy set.
-    pub decided: Exposure,
-    /// What the log shows instead: another exposure, or none (`None`) before the next look.
-    pub logged: Option<Exposure>,
+    /// What the policy decided: a change, or none (`None`) where the rollout made one.
+    pub decided: Option<Change>,
+    /// What the log shows instead: another change, or none (`None`) before the next look.
+    pub logged: Option<Change>,
 }
 
 /// Runs `scenario`'s policy on `recording`: every window's rows are added before any log event at
@@ -93,7 +93,7 @@ pub struct Judge<'a> {
     builds: Vec<Option<BuildId>>,
     flags: FlagState,
     /// The flags the policy set that the log has not shown done yet.
-    pending: std::collections::VecDeque<(Minutes, Exposure)>,
+    pending: std::collections::VecDeque<(Minutes, Change)>,
     judged: Judged,
 }
 
@@ -189,21 +189,25 @@ impl<'a> Judge<'a> {
         }
         let (at, response) = match event {
             LogEvent::Exposure { at, exposure } => {
-                if let Some((_, decided)) = self.pending.pop_front()
-                    && decided != *exposure
-                {
-                    let logged = Some(exposure.clone());
-                    self.judged.divergence = Some(Divergence { at: *at, decided, logged });
-                    return false;
+                let logged = Change::Flags(exposure.clone());
+                match self.pending.pop_front() {
+                    Some((_, decided)) if decided == logged => {}
+                    // A rollback step's change, which no decision announces.
+                    None if matches!(self.policy.phase(), Phase::RollingBack { .. }) => {}
+                    other => return self.diverge(*at, other.map(|(_, d)| d), Some(logged)),
                 }
                 self.expose(exposure);
                 return true;
             }
+            LogEvent::Kill { at } => {
+                return match self.pending.pop_front() {
+                    Some((_, Change::Kill)) => true,
+                    other => self.diverge(*at, other.map(|(_, d)| d), Some(Change::Kill)),
+                };
+            }
             LogEvent::Look { at, data_until } => {
                 if let Some((decided_at, decided)) = self.pending.pop_front() {
-                    let divergence = Divergence { at: decided_at, decided, logged: None };
-                    self.judged.divergence = Some(divergence);
-                    return false;
+                    return self.diverge(decided_at, Some(decided), None);
                 }
                 if data_until >= at {
                     self.sums.write(&mut self.snapshot);
@@ -224,9 +228,23 @@ impl<'a> Judge<'a> {
         true
     }
 
-    /// Notes the flags the policy's `actions` at `at` set, which the log must show next.
+    /// Notes where the policy and the log part: judging stops there.
+    fn diverge(&mut self, at: Minutes, decided: Option<Change>, logged: Option<Change>) -> bool {
+        self.judged.divergence = Some(Divergence { at, decided, logged });
+        false
+    }
+
+    /// Notes the changes the policy's `actions` at `at` make, which the log must show next.
     fn expect(&mut self, at: Minutes, actions: &[Action]) {
-        let mut flags = self.pending.back().map_or_else(|| self.exposure(), |(_, e)| e.clone());
+        let mut flags = self
+            .pending
+            .iter()
+            .rev()
+            .find_map(|(_, c)| match c {
+                Change::Flags(e) => Some(e.clone()),
+                Change::Kill => None,
+            })
+            .unwrap_or_else(|| self.exposure());
         for action in actions {
             let next = match action {
                 Action::Expose { build, share } => {
@@ -251,10 +269,14 @@ impl<'a> Judge<'a> {
                 Action::Kill { scope: KillScope::Segment(c), .. } => {
                     Exposure { killed_cells: flags.killed_cells | (1 << c), ..flags.clone() }
                 }
-                // A release kill runs the rollback plan, whose steps change the flags as they end.
-                Action::Kill { scope: KillScope::Release, .. } | Action::RunStep { .. } => continue,
+                Action::Kill { scope: KillScope::Release, .. } => {
+                    self.pending.push_back((at, Change::Kill));
+                    continue;
+                }
+                // A step's changes come as it ends, announced by no decision.
+                Action::RunStep { .. } => continue,
             };
-            self.pending.push_back((at, next.clone()));
+            self.pending.push_back((at, Change::Flags(next.clone())));
             flags = next;
         }
     }

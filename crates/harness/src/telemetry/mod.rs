@@ -38,11 +38,21 @@ pub struct Exposure {
     pub killed_cells: u32,
 }
 
+/// A change a rollout makes: new flags, or a release kill (whose rollback plan then changes the
+/// flags step by step).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    Flags(Exposure),
+    Kill,
+}
+
 /// One entry of the rollout log, at its time.
 #[derive(Clone, Debug, PartialEq)]
 pub enum LogEvent {
     /// The flags changed: a new exposure begins, and the telemetry's sums start over.
     Exposure { at: Minutes, exposure: Exposure },
+    /// The release was killed: its rollback plan begins.
+    Kill { at: Minutes },
     /// The policy looked at the telemetry, which was complete up to `data_until` (the look's own
     /// time when the data was fresh; an earlier look's when it was late or lost).
     Look { at: Minutes, data_until: Minutes },
@@ -56,6 +66,7 @@ impl LogEvent {
     pub fn at(&self) -> Minutes {
         match self {
             LogEvent::Exposure { at, .. }
+            | LogEvent::Kill { at }
             | LogEvent::Look { at, .. }
             | LogEvent::Command { at, .. }
             | LogEvent::StepResult { at, .. } => *at,

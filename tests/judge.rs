@@ -239,3 +239,43 @@ fn unknown_formats_and_missing_files_are_refused_before_anything_runs() {
     ]);
     refused(&out, &["is the telemetry file itself"]);
 }
+
+/// A recorded rollout replayed under its own policy agrees with it at every look; under a naive
+/// z-test it parts at the look where the naive test kills, with the sessions that kill saves;
+/// a sweep's variants each get their row.
+#[test]
+fn backtest_finds_where_each_policy_parts_from_the_rollout() {
+    let dir = scratch("judge", "backtest");
+    let telemetry = export("scenarios/methods/msprt.toml", 1, &dir, "csv");
+    let out = dir.join("reports");
+    let args = [
+        "backtest",
+        "scenarios/methods/msprt.toml",
+        "scenarios/methods/naive-z.toml",
+        "--sweep",
+        "sweeps/faster-rollout.toml",
+        "--telemetry",
+        telemetry.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let run = rollcage(&args);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&run.stderr));
+    let table = std::fs::read_to_string(out.join("backtest/telemetry.csv")).unwrap();
+    let mut reader = csv::Reader::from_reader(table.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2 + 12, "the two scenarios and the sweep's 12 variants");
+    let own = &rows[0];
+    assert_eq!((&own[0], &own[2], &own[5]), ("scenarios/methods/msprt.toml", "", "kill"));
+    let naive = &rows[1];
+    assert_eq!(&naive[3], "a kill of the release", "{naive:?}");
+    let (parted, after, change): (u32, i64, i64) =
+        (naive[2].parse().unwrap(), naive[6].parse().unwrap(), naive[7].parse().unwrap());
+    let looks: u32 = naive[1].parse().unwrap();
+    assert!(parted < 26 * 60 && looks == parted / 60, "{naive:?}");
+    assert!(change < 0 && -change <= after, "a kill saves at most what came after: {naive:?}");
+    assert!(rows[2..].iter().any(|r| r[2].is_empty()), "some variant agrees throughout");
+    assert!(rows[2..].iter().any(|r| !r[2].is_empty()), "some variant parts");
+    assert!(stdout.contains("treatment sessions saved"), "{stdout}");
+}

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use rollcage_harness::telemetry::{Decision, Divergence, Exposure};
+use rollcage_harness::telemetry::{Decision, Divergence};
 use rollcage_model::{Minutes, Scenario};
 use rollcage_policy::{Evaluation, EventKind};
 use rollcage_report::explain;
@@ -69,7 +69,7 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
             return Ok(exit::BAD_INPUT);
         }
     };
-    if let Some(problem) = first_build_problem(s, &log) {
+    if let Some(problem) = crate::telemetry::first_build_problem(s, &log) {
         bail!("{}: {problem}", log_path.display());
     }
     let file = std::fs::File::open(&args.telemetry)
@@ -107,24 +107,6 @@ fn code(decision: &Decision) -> u8 {
     }
 }
 
-/// The first exposure of a build must be of the build the scenario's policy rolls out.
-fn first_build_problem(
-    s: &Scenario,
-    log: &[rollcage_harness::telemetry::LogEvent],
-) -> Option<String> {
-    let first = log.iter().find_map(|e| match e {
-        rollcage_harness::telemetry::LogEvent::Exposure {
-            exposure: Exposure { build: Some(b), .. },
-            ..
-        } => Some(b),
-        _ => None,
-    })?;
-    let release = &s.world.release.build;
-    (first != release).then(|| {
-        format!("the log's first exposed build is {first}, but the scenario's policy rolls out {release}: judge with the scenario of that build")
-    })
-}
-
 /// The decision in words.
 fn decision_text(s: &Scenario, decision: &Decision) -> String {
     let cause = |r: &Option<rollcage_policy::Reason>| {
@@ -152,10 +134,10 @@ fn decision_text(s: &Scenario, decision: &Decision) -> String {
 fn diverged(s: &Scenario, d: &Divergence) -> String {
     let names = Names::of(s);
     format!(
-        "DIVERGED at minute {}: the policy decided to {}, the log shows {}; nothing after can be judged",
+        "DIVERGED at minute {}: the policy decided {}, the log shows {}; nothing after can be judged",
         d.at.0,
         change_text(d.decided.as_ref(), &names),
-        d.logged.as_ref().map_or("no change".to_string(), |c| change_text(Some(c), &names))
+        change_text(d.logged.as_ref(), &names)
     )
 }
 

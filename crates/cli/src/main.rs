@@ -5,6 +5,7 @@
 // as a user types them; rustdoc would read those as HTML tags.
 #![allow(rustdoc::invalid_html_tags)]
 
+mod backtest;
 mod calibrate;
 mod explain;
 mod files;
@@ -60,6 +61,10 @@ enum Command {
     /// Judge a live rollout: the scenario's policy on the rollout's telemetry and log, look by
     /// look, and what to do now (exit 0 continue or advance, 4 pause, 5 kill, 2 bad input).
     Judge(judge::Args),
+    /// Replay a recorded rollout (telemetry and log) under other policies (scenario files, or a
+    /// sweep's variants): where each would first have decided otherwise, and the treatment
+    /// sessions it would have exposed or saved. Writes <out>/backtest/<name>.csv.
+    Backtest(backtest::Args),
     /// For each statistical guardrail and stage: the chance the planned schedule catches a given
     /// harm, and the sessions and hours a stage needs to catch it with a given power.
     Plan(plan::Args),
@@ -122,6 +127,7 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::CalibrateSe(args) => calibrate::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Judge(args) => judge::run(&args),
+        Command::Backtest(args) => backtest::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Sweep(args) => sweep::run(&args),
         // The shards of a `simulate`, or of a `sweep`.

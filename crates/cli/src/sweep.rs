@@ -47,15 +47,18 @@ pub struct Args {
 }
 
 /// A variant ready to run: its scenario and the fingerprint of its row.
-struct Prepared {
-    variant: Variant,
-    scenario: Scenario,
+pub(crate) struct Prepared {
+    pub(crate) variant: Variant,
+    pub(crate) scenario: Scenario,
     fingerprint: String,
 }
 
 /// Reads and checks the sweep, its scenario and every variant. Prints every problem and returns
 /// `None` if there is any: nothing runs unless every variant can.
-fn prepare(path: &Path, runs: Option<u32>) -> anyhow::Result<Option<(Sweep, Vec<Prepared>)>> {
+pub(crate) fn prepare(
+    path: &Path,
+    runs: Option<u32>,
+) -> anyhow::Result<Option<(Sweep, Vec<Prepared>)>> {
     let mut problems = Problems::new();
     let source = match rollcage_scenario::source::read(path) {
         Ok(source) => source,

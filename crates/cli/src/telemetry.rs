@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use rollcage_harness::telemetry::Recording;
+use rollcage_harness::telemetry::{Exposure, Recording};
 use rollcage_model::Scenario;
 use rollcage_telemetry::{Format, Names};
 
@@ -75,4 +75,22 @@ pub fn write(paths: &Paths, scenario: &Scenario, recording: &Recording) -> anyho
         paths.log.display()
     );
     Ok(())
+}
+
+/// The first exposure of a build must be of the build the scenario's policy rolls out.
+pub fn first_build_problem(
+    s: &Scenario,
+    log: &[rollcage_harness::telemetry::LogEvent],
+) -> Option<String> {
+    let first = log.iter().find_map(|e| match e {
+        rollcage_harness::telemetry::LogEvent::Exposure {
+            exposure: Exposure { build: Some(b), .. },
+            ..
+        } => Some(b),
+        _ => None,
+    })?;
+    let release = &s.world.release.build;
+    (first != release).then(|| {
+        format!("the log's first exposed build is {first}, but the scenario's policy rolls out {release}: judge with the scenario of that build")
+    })
 }

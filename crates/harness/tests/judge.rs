@@ -3,9 +3,7 @@
 
 mod common;
 
-use rollcage_harness::telemetry::{
-    Change, Decision, Exposure, Judged, LogEvent, Recording, judge,
-};
+use rollcage_harness::telemetry::{Change, Decision, Exposure, Judged, LogEvent, Recording, judge};
 use rollcage_harness::{RunOptions, RunRecord, Scenario, run};
 use rollcage_model::Breakdown;
 use rollcage_policy::{EventKind, Restore, VarianceModel};
@@ -78,9 +76,9 @@ fn runs_judged_from_their_recordings_decide_as_they_ran() {
 fn carries_and_cells_reach_the_judges_snapshots() {
     let (record, recording) = recorded(&killed_by_cells(), 1);
     let seen = &record.telemetry.as_ref().unwrap().seen;
-    let carried = seen.iter().any(|t| {
-        t.cohorts.iter().any(|c| c.carried.iter().flatten().any(|w| w.weight > 0.0))
-    });
+    let carried = seen
+        .iter()
+        .any(|t| t.cohorts.iter().any(|c| c.carried.iter().flatten().any(|w| w.weight > 0.0)));
     assert!(carried, "players carry weight across the stages");
     assert!(seen.iter().any(|t| t.cohorts[0].cells[1][0].count > 0), "the second cell reports");
     assert_eq!(judge(&killed_by_cells(), &recording).seen, *seen);
@@ -109,9 +107,16 @@ fn a_log_that_parts_from_the_policy_is_a_divergence() {
     other.log[i] = LogEvent::Exposure { at, exposure: wider.clone() };
     let judged = judge(&s, &other);
     let d = judged.divergence.clone().expect("diverged");
-    assert_eq!((d.at, d.decided, d.logged), (at, Some(Change::Flags(exposure.clone())), Some(Change::Flags(wider))));
+    assert_eq!(
+        (d.at, d.decided, d.logged),
+        (at, Some(Change::Flags(exposure.clone())), Some(Change::Flags(wider)))
+    );
+    assert_eq!(d.current.share, common::share(500), "the first stage was in force");
     assert!(matches!(Decision::of(&judged), Decision::Diverged(_)));
-    assert_eq!(judged.seen.len(), judge(&s, &recording).seen.iter().take_while(|t| t.as_of <= at).count());
+    assert_eq!(
+        judged.seen.len(),
+        judge(&s, &recording).seen.iter().take_while(|t| t.as_of <= at).count()
+    );
 
     // No change where the policy made one: found at the next look.
     let mut none = recording.clone();

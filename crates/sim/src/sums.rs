@@ -147,12 +147,6 @@ impl ExposureSums {
         self.cells = [[CellSums::default(); MAX_CELLS]; Cohort::COUNT];
     }
 
-    /// Whether sessions, and returns, carry their weight.
-    fn carries(&self) -> (bool, bool) {
-        let sessions = PLAYED_METRICS.iter().any(|&m| self.keep.carried(m));
-        (sessions, self.keep.carried(Metric::ReturnRate))
-    }
-
     /// One session in `cell` of `cohort`, whose values are `session`, of a player carrying `carry`
     /// whose sessions in the exposure added up to `before`: the same as growing the player from
     /// `before` to `before` plus `session` and adding its squares.
@@ -242,14 +236,13 @@ impl ExposureSums {
     pub fn write(&self, snapshot: &mut Telemetry) {
         let unit = (1u64 << CARRY_BITS) as f64;
         let in_cells = self.keep.cells > 1;
-        let (carry_sessions, carry_returns) = self.carries();
         for (c, cohort) in snapshot.cohorts.iter_mut().enumerate() {
             for cell in 0..self.keep.cells {
                 let sums = &self.cells[c][cell];
-                let mut put = |metric: Metric, moments, carried: [u128; 2], carries: bool| {
+                let mut put = |metric: Metric, moments, carried: [u128; 2]| {
                     let i = metric.index();
                     cohort.cells[cell][i] = moments;
-                    if carries && self.keep.carried(metric) {
+                    if self.keep.carried(metric) {
                         cohort.carried[cell][i].weight = carried[0] as f64 / unit;
                         if in_cells {
                             cohort.carried_in_cell[cell][i].weight = carried[1] as f64 / unit;
@@ -259,12 +252,12 @@ impl ExposureSums {
                 for (k, &metric) in PLAYED_METRICS.iter().enumerate() {
                     if self.played[k] {
                         let moments = sums.played[k].to_moments(&sums.sessions, scale(metric));
-                        put(metric, moments, sums.carried, carry_sessions);
+                        put(metric, moments, sums.carried);
                     }
                 }
                 if self.keep.kept(Metric::ReturnRate) {
                     let moments = sums.returned.to_moments(&sums.returns, 1.0);
-                    put(Metric::ReturnRate, moments, sums.carried_returns, carry_returns);
+                    put(Metric::ReturnRate, moments, sums.carried_returns);
                 }
             }
         }
@@ -363,6 +356,65 @@ mod tests {
             judge.write(&mut b);
             prop_assert_eq!(a, b);
         }
+    }
+
+    /// One treatment session of a player carrying 1 over every cell and 2 within their cell, and
+    /// one return outcome, under `keep`.
+    fn one_session(keep: Keep) -> Telemetry {
+        let mut sums = ExposureSums::new(keep);
+        let session = SessionTotals {
+            sessions: 1,
+            crashes: 1,
+            save_errors: 0,
+            latency_us: 80_000,
+            coins: 40,
+        };
+        let carry = [1 << CARRY_BITS, 2 << CARRY_BITS];
+        sums.observe_session(Cohort::Treatment, 0, &SessionTotals::default(), &session, carry);
+        let outcome = ReturnTotals { outcomes: 1, returned: 1 };
+        sums.grow_returns(Cohort::Treatment, 0, &ReturnTotals::default(), &outcome, carry);
+        let mut t = Telemetry::default();
+        sums.write(&mut t);
+        t
+    }
+
+    #[test]
+    fn only_watched_metrics_are_kept_and_only_when_players_carry_do_they_carry() {
+        let mut watched = [false; Metric::COUNT];
+        watched[Metric::LatencyMs.index()] = true;
+        watched[Metric::ReturnRate.index()] = true;
+        let t = one_session(Keep { watched, carry: true, cells: 2 });
+        let treatment = t.cohort(Cohort::Treatment);
+        let at = |m: Metric| treatment.cells[0][m.index()];
+        assert_eq!(at(Metric::CrashRate).count, 1, "the crash rate always counts the sessions");
+        assert_eq!(at(Metric::LatencyMs).mean(), Some(80.0), "in milliseconds");
+        assert_eq!(at(Metric::CoinsPerRun), Default::default(), "coins are not watched");
+        assert_eq!(at(Metric::SaveErrorRate), Default::default());
+        assert_eq!(at(Metric::ReturnRate).count, 1);
+        let carried = |m: Metric| treatment.carried[0][m.index()].weight;
+        let in_cell = |m: Metric| treatment.carried_in_cell[0][m.index()].weight;
+        assert_eq!((carried(Metric::LatencyMs), in_cell(Metric::LatencyMs)), (1.0, 2.0));
+        assert_eq!((carried(Metric::ReturnRate), in_cell(Metric::ReturnRate)), (1.0, 2.0));
+        assert_eq!(
+            (carried(Metric::CrashRate), in_cell(Metric::CrashRate)),
+            (0.0, 0.0),
+            "kept, not watched"
+        );
+        // Without a breakdown, nothing is carried within a cell; without carries, nothing at all.
+        let t = one_session(Keep { watched, carry: true, cells: 1 });
+        let treatment = t.cohort(Cohort::Treatment);
+        assert_eq!(treatment.carried[0][Metric::LatencyMs.index()].weight, 1.0);
+        assert_eq!(treatment.carried_in_cell[0][Metric::LatencyMs.index()].weight, 0.0);
+        assert_eq!(treatment.carried_in_cell[0][Metric::ReturnRate.index()].weight, 0.0);
+        let t = one_session(Keep { watched, carry: false, cells: 2 });
+        let treatment = t.cohort(Cohort::Treatment);
+        assert_eq!(treatment.carried[0][Metric::LatencyMs.index()].weight, 0.0);
+        assert_eq!(treatment.carried[0][Metric::ReturnRate.index()].weight, 0.0);
+    }
+
+    #[test]
+    fn the_longest_reported_latency_is_a_run() {
+        assert_eq!(MAX_LATENCY_US, 720_000_000, "twelve minutes, in microseconds");
     }
 
     #[test]

@@ -4,8 +4,9 @@
 
 use std::io::Read;
 
-use rollcage_harness::telemetry::{Judge, Judged, LogEvent};
+use rollcage_harness::telemetry::{Judge, Judged, LogEvent, Window};
 use rollcage_model::{Minutes, Scenario};
+use rollcage_policy::Cohort;
 
 use crate::Problems;
 use crate::read::Telemetry;
@@ -20,6 +21,8 @@ pub struct Verdict {
     pub players: usize,
     /// The end of the last window read: the data is complete up to it.
     pub data_until: Minutes,
+    /// Every window read: its start, its end, and the treatment's sessions in it.
+    pub windows_read: Vec<(Minutes, Minutes, u64)>,
 }
 
 /// Judges `scenario`'s policy on `log` and the telemetry `reader` reads. After the log, the policy
@@ -33,7 +36,7 @@ pub fn judge<R: Read>(
     now: Option<Minutes>,
 ) -> Result<Verdict, Problems> {
     let mut judge = Judge::new(scenario, 0);
-    let mut feed = Feed { next: reader.next_window(), windows: 0, data_until: Minutes::ZERO };
+    let mut feed = Feed::new(reader.next_window());
     let mut going = true;
     for event in log {
         feed.until(&mut judge, reader, event.at());
@@ -57,8 +60,7 @@ pub fn judge<R: Read>(
     }
     // Read the rest, for its checks.
     while let Some(w) = feed.next.take() {
-        feed.windows += 1;
-        feed.data_until = w.end;
+        feed.read(&w);
         feed.next = reader.next_window();
     }
     if !reader.problems.is_empty() {
@@ -67,26 +69,38 @@ pub fn judge<R: Read>(
     Ok(Verdict {
         judged: judge.finish(),
         rows: reader.rows,
-        windows: feed.windows,
+        windows: feed.windows_read.len() as u64,
         players: reader.players(),
         data_until: feed.data_until,
+        windows_read: feed.windows_read,
     })
 }
 
 /// The windows read but not yet judged: the next one, and how far the judged ones reach.
 struct Feed {
-    next: Option<rollcage_harness::telemetry::Window>,
-    windows: u64,
+    next: Option<Window>,
+    windows_read: Vec<(Minutes, Minutes, u64)>,
     data_until: Minutes,
 }
 
 impl Feed {
+    fn new(next: Option<Window>) -> Feed {
+        Feed { next, windows_read: Vec::new(), data_until: Minutes::ZERO }
+    }
+
+    /// Notes a window read.
+    fn read(&mut self, w: &Window) {
+        let treatment = w.rows.iter().filter(|r| r.cohort == Cohort::Treatment);
+        let sessions = treatment.map(|r| u64::from(r.sessions.sessions)).sum();
+        self.windows_read.push((w.start, w.end, sessions));
+        self.data_until = w.end;
+    }
+
     /// Hands the judge every window that ends by `until`.
     fn until<R: Read>(&mut self, judge: &mut Judge<'_>, reader: &mut Telemetry<R>, until: Minutes) {
         while let Some(w) = self.next.take_if(|w| w.end <= until) {
             judge.window(&w);
-            self.windows += 1;
-            self.data_until = w.end;
+            self.read(&w);
             self.next = reader.next_window();
         }
     }

@@ -12,6 +12,7 @@
 //! [`read`] reads both files back, streaming the telemetry (memory grows with the players, not
 //! the rows), and refuses bad input with its line and column; [`judge`] runs a policy on them.
 
+pub mod backtest;
 pub mod columns;
 pub mod judge;
 pub mod read;
@@ -109,17 +110,17 @@ impl Names {
     }
 }
 
-/// A change a rollout makes, in words; `None` is no change.
+/// A change a rollout makes, as a noun phrase; `None` is no change.
 pub fn change_text(change: Option<&rollcage_harness::telemetry::Change>, names: &Names) -> String {
     use rollcage_harness::telemetry::Change;
     match change {
         None => "no change".to_string(),
-        Some(Change::Kill) => "kill the release".to_string(),
+        Some(Change::Kill) => "a kill of the release".to_string(),
         Some(Change::Flags(e)) => {
             let mut text = match &e.build {
-                None => "expose nothing".to_string(),
-                Some(b) if e.everyone => format!("release build {b} to everyone"),
-                Some(b) => format!("expose build {b} to {}", e.share),
+                None => "an exposure of nothing".to_string(),
+                Some(b) if e.everyone => format!("a release of build {b} to everyone"),
+                Some(b) => format!("an exposure of build {b} to {}", e.share),
             };
             let killed = |bits: u32, names: &[String]| -> Vec<String> {
                 let named = names.iter().enumerate().filter(|(i, _)| bits & (1 << i) != 0);

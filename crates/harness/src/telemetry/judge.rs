@@ -43,6 +43,8 @@ pub struct Judged {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Divergence {
     pub at: Minutes,
+    /// The flags in force when they parted.
+    pub current: Exposure,
     /// What the policy decided: a change, or none (`None`) where the rollout made one.
     pub decided: Option<Change>,
     /// What the log shows instead: another change, or none (`None`) before the next look.
@@ -230,7 +232,8 @@ impl<'a> Judge<'a> {
 
     /// Notes where the policy and the log part: judging stops there.
     fn diverge(&mut self, at: Minutes, decided: Option<Change>, logged: Option<Change>) -> bool {
-        self.judged.divergence = Some(Divergence { at, decided, logged });
+        let current = self.exposure();
+        self.judged.divergence = Some(Divergence { at, current, decided, logged });
         false
     }
 

@@ -433,3 +433,18 @@ fn leak_platform(sabotage: Option<Sabotage>) -> Option<u8> {
         | None => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_latency_is_reported_in_whole_microseconds_rounded_and_capped() {
+        assert_eq!(reported_latency(12.3456), 12_346);
+        assert_eq!(reported_latency(12.3454), 12_345);
+        assert_eq!(reported_latency(0.0005), 1, "half a microsecond rounds up");
+        assert_eq!(reported_latency(0.0004), 0);
+        assert_eq!(reported_latency(719_999.999), 719_999_999);
+        assert_eq!(reported_latency(1e12), MAX_LATENCY_US, "no slower than a whole run");
+    }
+}

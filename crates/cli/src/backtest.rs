@@ -1,0 +1,172 @@
+//! `rollcage backtest`: a recorded rollout replayed under other policies, and where each would
+//! first have decided otherwise.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use rollcage_harness::telemetry::LogEvent;
+use rollcage_model::Scenario;
+use rollcage_telemetry::backtest::{COLUMNS, Replay, replay};
+use rollcage_telemetry::{Format, Names, read};
+
+use crate::exit;
+use crate::files::load_all;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Scenario files whose policies replay the rollout.
+    scenarios: Vec<PathBuf>,
+    /// A sweep file: every variant of its grid replays the rollout too.
+    #[arg(long, value_name = "FILE")]
+    sweep: Option<PathBuf>,
+    /// The recorded rollout's telemetry (.csv or .jsonl; see docs/telemetry.md).
+    #[arg(long, value_name = "FILE")]
+    telemetry: PathBuf,
+    /// Its rollout log (default: beside the telemetry, named <stem>.rollout.jsonl).
+    #[arg(long, value_name = "FILE")]
+    log: Option<PathBuf>,
+    /// Where the table goes: <out>/backtest/<telemetry's stem>.csv.
+    #[arg(long, default_value = "reports")]
+    out: PathBuf,
+}
+
+/// A policy to replay: its name in the table and its scenario.
+struct Policy {
+    name: String,
+    scenario: Scenario,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<u8> {
+    let format = crate::telemetry::format_of(&args.telemetry)?;
+    let log_path =
+        args.log.clone().unwrap_or_else(|| crate::telemetry::default_log(&args.telemetry));
+    for (what, path) in [("--telemetry", &args.telemetry), ("--log", &log_path)] {
+        if !path.is_file() {
+            bail!("{what} {}: no such file", path.display());
+        }
+    }
+    if args.scenarios.is_empty() && args.sweep.is_none() {
+        bail!("name the policies to replay: scenario files, or --sweep FILE, or both");
+    }
+    if !crate::files::out_writable(&args.out) {
+        return Ok(exit::BAD_INPUT);
+    }
+    let Some(policies) = policies(args)? else { return Ok(exit::BAD_INPUT) };
+    let log_text = std::fs::read_to_string(&log_path)
+        .with_context(|| format!("cannot read {}", log_path.display()))?;
+    // Every policy reads the log with its own names; all must take it before any replays.
+    let mut logs = Vec::with_capacity(policies.len());
+    for p in &policies {
+        let names = Names::of(&p.scenario);
+        let log_names = read::LogNames { names: &names, policy: &p.scenario.policy };
+        match read::log(&log_text, &log_names) {
+            Ok(log) => {
+                if let Some(problem) = crate::telemetry::first_build_problem(&p.scenario, &log) {
+                    bail!("{}: {problem} (policy {})", log_path.display(), p.name);
+                }
+                logs.push(log);
+            }
+            Err(problems) => {
+                eprint!("{}", problems.render(&log_path.display().to_string()));
+                eprintln!(
+                    "error: the rollout log {} was refused for policy {}; nothing was replayed",
+                    log_path.display(),
+                    p.name
+                );
+                return Ok(exit::BAD_INPUT);
+            }
+        }
+    }
+    let mut rows = Vec::with_capacity(policies.len());
+    for (p, log) in policies.iter().zip(&logs) {
+        match replay_one(&p.scenario, log, &args.telemetry, format)? {
+            Ok(replayed) => rows.push((p.name.clone(), replayed)),
+            Err(problems) => {
+                eprint!("{problems}");
+                eprintln!(
+                    "error: the telemetry {} was refused; nothing was replayed",
+                    args.telemetry.display()
+                );
+                return Ok(exit::BAD_INPUT);
+            }
+        }
+    }
+    let stem = args.telemetry.file_stem().and_then(|s| s.to_str()).unwrap_or("telemetry");
+    let path = args.out.join("backtest").join(format!("{stem}.csv"));
+    let mut header = vec!["policy"];
+    header.extend(COLUMNS);
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|(name, r)| std::iter::once(name.clone()).chain(r.cells()).collect())
+        .collect();
+    crate::write::write_rows(&path, None, &header, &table)?;
+    print!("{}", text(&rows));
+    println!("table: {}", path.display());
+    Ok(exit::HELD)
+}
+
+/// The policies to replay: the scenario files', then the sweep's variants. `None` when one does
+/// not load (its problems are printed).
+fn policies(args: &Args) -> anyhow::Result<Option<Vec<Policy>>> {
+    let mut policies = Vec::new();
+    if !args.scenarios.is_empty() {
+        let Some(loaded) = load_all(&args.scenarios)? else { return Ok(None) };
+        policies.extend(
+            loaded.into_iter().map(|l| Policy { name: l.display_path(), scenario: l.scenario }),
+        );
+    }
+    if let Some(sweep) = &args.sweep {
+        let Some((_, variants)) = crate::sweep::prepare(sweep, None)? else { return Ok(None) };
+        policies.extend(variants.into_iter().map(|v| Policy {
+            name: format!("variant {} ({})", v.variant.index + 1, v.variant.describe()),
+            scenario: v.scenario,
+        }));
+    }
+    Ok(Some(policies))
+}
+
+/// One policy judged on the recording, or the telemetry's problems, rendered.
+fn replay_one(
+    scenario: &Scenario,
+    log: &[LogEvent],
+    telemetry: &Path,
+    format: Format,
+) -> anyhow::Result<Result<Replay, String>> {
+    let names = Names::of(scenario);
+    let file = std::fs::File::open(telemetry)
+        .with_context(|| format!("cannot read {}", telemetry.display()))?;
+    let mut reader =
+        read::Telemetry::new(std::io::BufReader::new(file), format, names.clone(), log);
+    Ok(match rollcage_telemetry::judge::judge(scenario, log, &mut reader, None) {
+        Ok(verdict) => Ok(replay(&verdict, log, &names)),
+        Err(problems) => Err(problems.render(&telemetry.display().to_string())),
+    })
+}
+
+/// The table for people: one line per policy.
+fn text(rows: &[(String, Replay)]) -> String {
+    let mut out = String::new();
+    for (name, r) in rows {
+        let line = match r.diverged_at {
+            None => format!(
+                "{name}: agrees with the rollout at all {} looks (ends: {})",
+                r.looks, r.decision
+            ),
+            Some(at) => {
+                let change = match r.sessions_change {
+                    Some(c) if c < 0 => format!("{} treatment sessions saved", -c),
+                    Some(c) if c > 0 => format!("{c} more treatment sessions exposed"),
+                    Some(_) => "the same treatment sessions".to_string(),
+                    None => "its exposure cannot be told from the recording".to_string(),
+                };
+                format!(
+                    "{name}: parts at minute {} after {} looks: it would have made {}, the rollout made {}; {change} (of {} recorded after)",
+                    at.0, r.looks, r.decided, r.happened, r.sessions_after
+                )
+            }
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}

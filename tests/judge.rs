@@ -278,4 +278,11 @@ fn backtest_finds_where_each_policy_parts_from_the_rollout() {
     assert!(rows[2..].iter().any(|r| r[2].is_empty()), "some variant agrees throughout");
     assert!(rows[2..].iter().any(|r| !r[2].is_empty()), "some variant parts");
     assert!(stdout.contains("treatment sessions saved"), "{stdout}");
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/reports/README.md")).unwrap();
+    for column in table.lines().next().unwrap().split(',') {
+        assert!(doc.contains(&format!("| `{column}` |")), "`{column}` is not documented");
+    }
+    let page = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(page.contains(r#"<h2 id="backtests">"#) && page.contains("a kill of the release"));
 }

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use rollcage_harness::telemetry::LogEvent;
 use rollcage_model::Scenario;
-use rollcage_telemetry::backtest::{COLUMNS, Replay, replay};
+use rollcage_report::columns::BacktestColumn;
+use rollcage_telemetry::backtest::{Replay, replay};
 use rollcage_telemetry::{Format, Names, read};
 
 use crate::exit;
@@ -93,13 +94,12 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
     }
     let stem = args.telemetry.file_stem().and_then(|s| s.to_str()).unwrap_or("telemetry");
     let path = args.out.join("backtest").join(format!("{stem}.csv"));
-    let mut header = vec!["policy"];
-    header.extend(COLUMNS);
     let table: Vec<Vec<String>> = rows
         .iter()
-        .map(|(name, r)| std::iter::once(name.clone()).chain(r.cells()).collect())
+        .map(|(name, r)| BacktestColumn::ALL.iter().map(|&c| cell(c, name, r)).collect())
         .collect();
-    crate::write::write_rows(&path, None, &header, &table)?;
+    crate::write::write_rows(&path, None, BacktestColumn::HEADER, &table)?;
+    crate::page::refresh(&args.out);
     print!("{}", text(&rows));
     println!("table: {}", path.display());
     Ok(exit::HELD)
@@ -141,6 +141,22 @@ fn replay_one(
         Ok(verdict) => Ok(replay(&verdict, log, &names)),
         Err(problems) => Err(problems.render(&telemetry.display().to_string())),
     })
+}
+
+/// One cell of a policy's row.
+fn cell(column: BacktestColumn, policy: &str, r: &Replay) -> String {
+    match column {
+        BacktestColumn::Policy => policy.to_string(),
+        BacktestColumn::LooksAgreed => r.looks.to_string(),
+        BacktestColumn::DivergedAtMin => r.diverged_at.map_or(String::new(), |m| m.0.to_string()),
+        BacktestColumn::Decided => r.decided.clone(),
+        BacktestColumn::Happened => r.happened.clone(),
+        BacktestColumn::Decision => r.decision.to_string(),
+        BacktestColumn::TreatmentSessionsAfter => r.sessions_after.to_string(),
+        BacktestColumn::SessionsChange => {
+            r.sessions_change.map_or(String::new(), |c| c.to_string())
+        }
+    }
 }
 
 /// The table for people: one line per policy.

@@ -31,19 +31,26 @@ fn inputs(out: &Path) -> anyhow::Result<Inputs> {
             runs.rows().iter().filter_map(|r| runs.number(r, RunsColumn::TimeToDetectH)).collect();
         detections.push((row.to_string(), hours));
     }
-    let mut sweeps = Vec::new();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(out.join("sweep"))
+    let sweeps = tables(&out.join("sweep"))?;
+    let backtests = tables(&out.join("backtest"))?;
+    Ok(Inputs { summary, detections, sweeps, backtests })
+}
+
+/// The CSV tables in `dir`, by name (a file's stem), in name order.
+fn tables(dir: &Path) -> anyhow::Result<Vec<(String, Csv)>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
     files.retain(|p| p.extension().is_some_and(|x| x == "csv") && p.is_file());
     files.sort();
+    let mut tables = Vec::new();
     for path in files {
         let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         if let Some(table) = read_csv(&path)? {
-            sweeps.push((name, table));
+            tables.push((name, table));
         }
     }
-    Ok(Inputs { summary, detections, sweeps })
+    Ok(tables)
 }
 
 /// Rebuilds `<out>/index.html` from the reports there; returns its path.

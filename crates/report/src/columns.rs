@@ -235,6 +235,20 @@ columns! {
     }
 }
 
+columns! {
+    /// The columns of `backtest/<name>.csv`: one row per policy replayed on a recorded rollout.
+    BacktestColumn {
+    Policy = "policy", Id, "policy";
+    LooksAgreed = "looks_agreed", Count, "looks agreed";
+    DivergedAtMin = "diverged_at_min", Minutes, "parts at (min)";
+    Decided = "decided", Text, "it would have made";
+    Happened = "happened", Text, "the rollout made";
+    Decision = "decision", Text, "decision at the end";
+    TreatmentSessionsAfter = "treatment_sessions_after", Count, "treatment sessions recorded after";
+    SessionsChange = "sessions_change", Count, "treatment sessions it would have added (saved: negative)";
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,6 +263,7 @@ mod tests {
     fn each_table_names_each_column_once_and_in_order() {
         assert!(distinct(RunsColumn::HEADER) && distinct(StagesColumn::HEADER));
         assert!(distinct(SummaryColumn::HEADER) && distinct(SweepColumn::HEADER));
+        assert!(distinct(BacktestColumn::HEADER));
         for (i, c) in SummaryColumn::ALL.iter().enumerate() {
             assert_eq!(SummaryColumn::HEADER[i], c.header());
         }

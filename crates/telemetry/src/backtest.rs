@@ -97,29 +97,3 @@ fn exposed(e: &Exposure) -> f64 {
         (Some(_), false) => e.share.percent() / Share::ALL.percent(),
     }
 }
-
-/// The columns of a backtest table, after the policy's own.
-pub const COLUMNS: [&str; 7] = [
-    "looks_agreed",
-    "diverged_at_min",
-    "decided",
-    "happened",
-    "decision",
-    "treatment_sessions_after",
-    "sessions_change",
-];
-
-impl Replay {
-    /// The row's cells, in the order of [`COLUMNS`].
-    pub fn cells(&self) -> [String; 7] {
-        [
-            self.looks.to_string(),
-            self.diverged_at.map_or(String::new(), |m| m.0.to_string()),
-            self.decided.clone(),
-            self.happened.clone(),
-            self.decision.to_string(),
-            self.sessions_after.to_string(),
-            self.sessions_change.map_or(String::new(), |c| c.to_string()),
-        ]
-    }
-}

@@ -16,7 +16,7 @@
 
 use std::fmt::Write as _;
 
-use crate::columns::{Column, SummaryColumn, SweepColumn};
+use crate::columns::{BacktestColumn, Column, SummaryColumn, SweepColumn};
 use crate::table::parse_csv;
 
 mod charts;
@@ -77,6 +77,8 @@ pub struct Inputs {
     pub detections: Vec<(String, Vec<f64>)>,
     /// Per sweep, by name: its table.
     pub sweeps: Vec<(String, Csv)>,
+    /// Per backtested recording, by name: its table.
+    pub backtests: Vec<(String, Csv)>,
 }
 
 const STYLE: &str = "
@@ -257,6 +259,31 @@ fn pareto_section(
     Ok(())
 }
 
+/// Each backtested recording's table: where each policy would first have decided otherwise than
+/// the recorded rollout did, and the sessions that would have changed.
+fn backtest_section(body: &mut String, nav: &mut Vec<(&str, &str)>, inputs: &Inputs) {
+    if inputs.backtests.is_empty() {
+        return;
+    }
+    nav.push(("backtests", "Backtests"));
+    body.push_str(r#"<h2 id="backtests">Backtests</h2><p class="how">A recorded rollout replayed under other policies (<code>rollcage backtest</code>): each is judged look by look on the recorded telemetry until it first decides otherwise than the rollout did. From there the telemetry is of what was done, so the replay stops; the sessions it would have added or saved assume sessions scale with the share exposed. Every column is in <code>backtest/&lt;name&gt;.csv</code>.</p>"#);
+    for (name, table) in &inputs.backtests {
+        body.push_str(&format!("<h3>{}</h3><div class=\"scroll\"><table><tr>", esc(name)));
+        for &c in BacktestColumn::ALL {
+            body.push_str(&format!("<th>{}</th>", esc(c.label())));
+        }
+        body.push_str("</tr>");
+        for row in table.rows() {
+            body.push_str("<tr>");
+            for &c in BacktestColumn::ALL {
+                body.push_str(&format!("<td>{}</td>", esc(table.cell(row, c))));
+            }
+            body.push_str("</tr>");
+        }
+        body.push_str("</table></div>");
+    }
+}
+
 /// The page. Drawing a chart into memory fails only if plotters does something unforeseen.
 pub fn render(inputs: &Inputs) -> anyhow::Result<String> {
     let mut body = String::new();
@@ -283,6 +310,7 @@ pub fn render(inputs: &Inputs) -> anyhow::Result<String> {
     power_section(&mut body, &mut nav, inputs)?;
     blast_section(&mut body, &mut nav, inputs)?;
     pareto_section(&mut body, &mut nav, inputs)?;
+    backtest_section(&mut body, &mut nav, inputs);
 
     let verdict = match (scenarios, held) {
         (0, _) => String::new(),

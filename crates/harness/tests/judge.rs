@@ -3,7 +3,9 @@
 
 mod common;
 
-use rollcage_harness::telemetry::{Change, Decision, Exposure, Judged, LogEvent, Recording, judge};
+use rollcage_harness::telemetry::{
+    Change, Decision, Exposure, Judge, Judged, LogEvent, Recording, judge, judge_windows,
+};
 use rollcage_harness::{RunOptions, RunRecord, Scenario, run};
 use rollcage_model::Breakdown;
 use rollcage_policy::{EventKind, Restore, VarianceModel};
@@ -17,14 +19,33 @@ fn recorded(scenario: &Scenario, r: u32) -> (RunRecord, Recording) {
     (record, recording)
 }
 
-/// The judge's snapshots and events are the run's.
+/// The judge's snapshots and events are the run's, whether it knows the players' count from the
+/// start or learns it row by row.
 fn same_as_run(scenario: &Scenario, r: u32) -> Judged {
     let (record, recording) = recorded(scenario, r);
     let judged = judge(scenario, &recording);
+    let learnt = judge_windows(scenario, &recording.log, 0, recording.windows.iter().cloned());
+    assert_eq!(learnt, judged, "run {r}");
     assert_eq!(judged.divergence, None, "run {r}");
     assert_eq!(judged.seen, record.telemetry.as_ref().unwrap().seen, "run {r}");
     assert_eq!(judged.events, record.events, "run {r}");
     judged
+}
+
+/// Guardrails of every kind of telemetry: latency by rank (histograms) and next-day returns.
+fn more_guardrails(d: &mut rollcage_harness::Definition) {
+    let mut latency = d.policy.guardrails[0].clone();
+    latency.name = "latency".into();
+    latency.metric = rollcage_policy::Metric::LatencyMs;
+    if let rollcage_policy::Method::Msprt { test, .. } = &mut latency.method {
+        test.statistic = rollcage_policy::Statistic::MannWhitney;
+        test.variance = VarianceModel::Session;
+    }
+    let mut returns = d.policy.guardrails[0].clone();
+    returns.name = "returns".into();
+    returns.metric = rollcage_policy::Metric::ReturnRate;
+    returns.direction = rollcage_policy::Direction::Decrease;
+    d.policy.guardrails.extend([latency, returns]);
 }
 
 /// A crash regression the guardrail kills, by platform cells, with every player carrying their
@@ -43,6 +64,26 @@ fn killed_by_cells() -> Scenario {
     if let rollcage_policy::Method::Msprt { test, .. } = &mut d.policy.guardrails[0].method {
         test.variance = VarianceModel::Clustered;
     }
+    more_guardrails(&mut d);
+    Scenario::new(d)
+}
+
+/// Operators kill a feature, then a segment, then the release, and resume with a new build.
+fn operators() -> Scenario {
+    use rollcage_policy::{BuildId, Command, KillScope};
+    let mut d = common::definition();
+    d.policy.features = vec!["exchange-v2".into(), "quests".into()];
+    d.world.release.features = d.policy.features.clone();
+    d.policy.cells = vec!["ios".into(), "android".into()];
+    d.policy.cell_shares = vec![0.5, 0.5];
+    d.world.breakdown = Breakdown::Platform;
+    let note = || "by hand".to_string();
+    d.commands = vec![
+        common::kill_at(8, Command::Kill { note: note(), scope: KillScope::Feature(1) }),
+        common::kill_at(9, Command::Kill { note: note(), scope: KillScope::Segment(1) }),
+        common::kill_at(14, Command::Kill { note: note(), scope: KillScope::Release }),
+        common::kill_at(16, Command::NewBuild { build: BuildId::new("1.4.1") }),
+    ];
     Scenario::new(d)
 }
 
@@ -52,18 +93,41 @@ fn runs_judged_from_their_recordings_decide_as_they_ran() {
     for r in 0..4 {
         let judged = same_as_run(&clean, r);
         assert_eq!(Decision::of(&judged), Decision::Release, "run {r} is released");
+        assert_eq!(Decision::of(&judged).name(), "release");
     }
     let killed = killed_by_cells();
     let mut kills = 0;
     for r in 0..4 {
         let judged = same_as_run(&killed, r);
         if let Decision::Kill { at, .. } = Decision::of(&judged) {
+            assert_eq!(Decision::of(&judged).name(), "kill");
             kills += 1;
             let kill = judged.events.iter().find(|e| matches!(e.kind, EventKind::Killed { .. }));
             assert_eq!(Some(at), kill.map(|e| e.at));
         }
     }
     assert!(kills > 0, "the crash regression is killed in some run");
+    // Operators' kills of a feature, a segment and the release, and a new build after them.
+    let ops = operators();
+    for r in 0..3 {
+        let (record, recording) = recorded(&ops, r);
+        let killed = |scope: &dyn Fn(&Exposure) -> bool| {
+            recording.log.iter().any(|e| match e {
+                LogEvent::Exposure { exposure, .. } => scope(exposure),
+                _ => false,
+            })
+        };
+        assert!(killed(&|e: &Exposure| e.killed_features == 0b10), "the feature kill is logged");
+        assert!(killed(&|e: &Exposure| e.killed_cells == 0b10), "the segment kill is logged");
+        assert!(
+            killed(&|e: &Exposure| e.build.as_ref().is_some_and(|b| b.as_str() == "1.4.1")
+                && e.killed_features == 0
+                && e.killed_cells == 0),
+            "the new build starts with nothing killed"
+        );
+        assert_eq!(judge(&ops, &recording).events, record.events);
+        same_as_run(&ops, r);
+    }
     // An operator's kill and a rollback of four steps, two of them flaky.
     let economy = Scenario::new(common::economy_scenario(Restore::Clawback));
     for r in 0..3 {
@@ -188,6 +252,16 @@ fn a_log_cut_after_a_decision_leaves_it_to_do() {
     cut.log.truncate(i);
     let judged = judge(&s, &cut);
     assert_eq!(judged.divergence, None);
+    // The judge under way knows it has a decision to carry out.
+    let mut under_way = Judge::new(&s, 0);
+    let mut windows = cut.windows.iter().peekable();
+    for (n, event) in cut.log.iter().enumerate() {
+        while let Some(w) = windows.next_if(|w| w.end <= event.at()) {
+            under_way.window(w);
+        }
+        under_way.event(event);
+        assert_eq!(under_way.has_pending(), n + 1 == cut.log.len(), "after event {n}");
+    }
     let LogEvent::Exposure { at, exposure } = &recording.log[i] else { unreachable!() };
     assert_eq!(judged.pending, vec![(*at, Change::Flags(exposure.clone()))]);
     assert_eq!(
@@ -195,6 +269,7 @@ fn a_log_cut_after_a_decision_leaves_it_to_do() {
         Decision::Advance { stage: 1, share: exposure.share },
         "the last look advanced"
     );
+    assert_eq!(Decision::of(&judged).name(), "advance");
     // One look earlier, the stage went on.
     let before = cut.log.iter().rposition(|e| matches!(e, LogEvent::Look { .. })).unwrap();
     cut.log.truncate(before);

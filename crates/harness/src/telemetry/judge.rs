@@ -166,22 +166,19 @@ impl<'a> Judge<'a> {
         for &(bin, n) in &row.latency_bins {
             cohort.latency[usize::from(bin)] += n;
         }
-        if row.sessions.sessions > 0 {
-            let from = self.sessions[p][c.index()];
-            let to = from.plus(&row.sessions);
-            self.sums.grow_sessions(c, cell, &from, &to, self.carries.sessions(p));
-            self.sums.add_squares(c, cell, row.squares[0], row.squares[1]);
-            self.sessions[p][c.index()] = to;
-        }
-        if row.returns.outcomes > 0 {
-            let from = self.returns[p][c.index()];
-            let to = ReturnTotals {
-                outcomes: from.outcomes + row.returns.outcomes,
-                returned: from.returned + row.returns.returned,
-            };
-            self.sums.grow_returns(c, cell, &from, &to, self.carries.returns(p));
-            self.returns[p][c.index()] = to;
-        }
+        // A row with no session (or no return outcome) grows nothing.
+        let from = self.sessions[p][c.index()];
+        let to = from.plus(&row.sessions);
+        self.sums.grow_sessions(c, cell, &from, &to, self.carries.sessions(p));
+        self.sums.add_squares(c, cell, row.squares[0], row.squares[1]);
+        self.sessions[p][c.index()] = to;
+        let from = self.returns[p][c.index()];
+        let to = ReturnTotals {
+            outcomes: from.outcomes + row.returns.outcomes,
+            returned: from.returned + row.returns.returned,
+        };
+        self.sums.grow_returns(c, cell, &from, &to, self.carries.returns(p));
+        self.returns[p][c.index()] = to;
     }
 
     /// Hands the policy one log event; `false` once the policy has diverged from the log.

@@ -9,6 +9,7 @@ mod backtest;
 mod calibrate;
 mod explain;
 mod files;
+mod fit;
 mod interrupt;
 mod judge;
 mod page;
@@ -65,6 +66,10 @@ enum Command {
     /// sweep's variants): where each would first have decided otherwise, and the treatment
     /// sessions it would have exposed or saved. Writes <out>/backtest/<name>.csv.
     Backtest(backtest::Args),
+    /// Fit a scenario's population (activity, crash-proneness, latency, coins, returns, the daily
+    /// cycle) to the telemetry of normal operation: a scenario fragment with each value's standard
+    /// error, and how well the fit reproduces the players.
+    Calibrate(fit::Args),
     /// For each statistical guardrail and stage: the chance the planned schedule catches a given
     /// harm, and the sessions and hours a stage needs to catch it with a given power.
     Plan(plan::Args),
@@ -128,6 +133,7 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Explain(args) => explain::run(&args),
         Command::Judge(args) => judge::run(&args),
         Command::Backtest(args) => backtest::run(&args),
+        Command::Calibrate(args) => fit::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Sweep(args) => sweep::run(&args),
         // The shards of a `simulate`, or of a `sweep`.

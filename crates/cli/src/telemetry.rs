@@ -43,15 +43,22 @@ pub fn outputs(telemetry: &Path, log: Option<&Path>) -> anyhow::Result<Paths> {
         bail!("--log {} is the telemetry file itself; give them different paths", log.display());
     }
     for path in [telemetry, log.as_path()] {
-        if path.is_dir() {
-            bail!("{} is a directory; name the file to write", path.display());
-        }
-        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        if !crate::files::out_writable(dir) {
-            bail!("{} cannot be written", path.display());
-        }
+        outputs_one(path)?;
     }
     Ok(Paths { telemetry: telemetry.to_path_buf(), format, log })
+}
+
+/// A file a command will write, checked before any work: not a directory, in a directory that can
+/// hold it.
+pub fn outputs_one(path: &Path) -> anyhow::Result<()> {
+    if path.is_dir() {
+        bail!("{} is a directory; name the file to write", path.display());
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !crate::files::out_writable(dir) {
+        bail!("{} cannot be written", path.display());
+    }
+    Ok(())
 }
 
 /// Writes a run's telemetry and its rollout log, each atomically.

@@ -89,11 +89,24 @@ fn operators() -> Scenario {
 
 #[test]
 fn runs_judged_from_their_recordings_decide_as_they_ran() {
-    let clean = common::scenario();
+    // Released after a day and more: next-day returns reach the telemetry.
+    let mut clean = common::definition();
+    more_guardrails(&mut clean);
+    clean.policy.holdback_period = rollcage_policy::Minutes::from_hours(24);
+    clean.max_duration = rollcage_policy::Minutes::from_hours(72);
+    let clean = Scenario::new(clean);
     for r in 0..4 {
         let judged = same_as_run(&clean, r);
-        assert_eq!(Decision::of(&judged), Decision::Release, "run {r} is released");
-        assert_eq!(Decision::of(&judged).name(), "release");
+        let returns = |t: &rollcage_policy::Telemetry| {
+            t.cohorts
+                .iter()
+                .map(|c| c.metric(rollcage_policy::Metric::ReturnRate).count)
+                .sum::<u64>()
+        };
+        assert!(judged.seen.iter().any(|t| returns(t) > 0), "returns are reported");
+        let released = run(&clean, r, OPTIONS).released_at.is_some();
+        assert_eq!(Decision::of(&judged) == Decision::Release, released, "run {r}");
+        assert_eq!(Decision::of(&judged).name() == "release", released);
     }
     let killed = killed_by_cells();
     let mut kills = 0;

@@ -14,6 +14,7 @@
 
 pub mod backtest;
 pub mod columns;
+pub mod fit;
 pub mod judge;
 pub mod read;
 pub mod schema;

@@ -375,8 +375,9 @@ fn step_result(
 pub struct Telemetry<R: Read> {
     source: Source<R>,
     names: Names,
-    /// Every build an exposure of the log names, with when it was first exposed.
-    exposed: Vec<(Minutes, BuildId)>,
+    /// Every build an exposure of the log names, with when it was first exposed; `None` accepts
+    /// any build (telemetry read without its log).
+    exposed: Option<Vec<(Minutes, BuildId)>>,
     /// Player keys, numbered in the order they first appear. Looked up, never iterated.
     #[allow(clippy::disallowed_types)]
     players: std::collections::HashMap<Box<str>, u32>,
@@ -479,15 +480,16 @@ impl<R: Read> Telemetry<R> {
                 Source::Json { lines: std::io::BufReader::new(input).lines(), line: 0 }
             }
         };
-        let exposed = log
-            .iter()
-            .filter_map(|e| match e {
-                LogEvent::Exposure { at, exposure: Exposure { build: Some(b), .. } } => {
-                    Some((*at, b.clone()))
-                }
-                _ => None,
-            })
-            .collect();
+        let exposed = Some(
+            log.iter()
+                .filter_map(|e| match e {
+                    LogEvent::Exposure { at, exposure: Exposure { build: Some(b), .. } } => {
+                        Some((*at, b.clone()))
+                    }
+                    _ => None,
+                })
+                .collect(),
+        );
         Telemetry {
             source,
             names,
@@ -501,6 +503,12 @@ impl<R: Read> Telemetry<R> {
             problems,
             rows: 0,
         }
+    }
+
+    /// The same reader, for telemetry without its rollout log: a row may name any build.
+    pub fn any_build(mut self) -> Self {
+        self.exposed = None;
+        self
     }
 
     /// How many players the rows so far have named.
@@ -552,7 +560,7 @@ impl<R: Read> Telemetry<R> {
                             &fields,
                             line,
                             &self.names,
-                            &self.exposed,
+                            self.exposed.as_deref(),
                             &mut self.players,
                             &mut self.cells,
                             &mut self.problems,
@@ -606,7 +614,7 @@ impl<R: Read> Telemetry<R> {
                     &fields,
                     n,
                     &self.names,
-                    &self.exposed,
+                    self.exposed.as_deref(),
                     &mut self.players,
                     &mut self.cells,
                     &mut self.problems,
@@ -654,7 +662,7 @@ fn parse_row(
     f: &dyn Fields,
     line: u64,
     names: &Names,
-    exposed: &[(Minutes, BuildId)],
+    exposed: Option<&[(Minutes, BuildId)]>,
     players: &mut std::collections::HashMap<Box<str>, u32>,
     cells: &mut Vec<Option<u8>>,
     problems: &mut Problems,
@@ -796,7 +804,9 @@ fn parse_row(
     let build = match text(Column::Build) {
         Some((b, _)) if b.is_empty() => 0,
         None => 0,
+        Some((_, _)) if exposed.is_none() => 1,
         Some((b, col)) => {
+            let exposed = exposed.unwrap_or_default();
             match exposed.iter().position(|(at, id)| id.as_str() == b && at.0 <= start) {
                 // The first exposure of the build, counted from 1: enough for the judge, which
                 // only asks whether a row names a new build.

@@ -286,3 +286,83 @@ fn backtest_finds_where_each_policy_parts_from_the_rollout() {
     let page = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(page.contains(r#"<h2 id="backtests">"#) && page.contains("a kill of the release"));
 }
+
+/// The walk-through of examples/live/README.md, as a newcomer would type it.
+#[test]
+fn the_live_walkthrough_works() {
+    let dir = scratch("judge", "walkthrough");
+    let normal = dir.join("normal.csv");
+    let out = rollcage(&[
+        "explain",
+        "examples/live/normal-operation.toml",
+        "--run",
+        "0",
+        "--decisions-only",
+        "--telemetry",
+        normal.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let fitted = dir.join("fitted.toml");
+    let out = rollcage(&[
+        "calibrate",
+        "examples/live/normal-operation.toml",
+        "--telemetry",
+        normal.to_str().unwrap(),
+        "--out",
+        fitted.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let fragment = std::fs::read_to_string(&fitted).unwrap();
+    for key in ["[population]", "runs_per_day = ", "[baseline]", "peak_hour = ", "KS distance"] {
+        assert!(fragment.contains(key), "{key} in:\n{fragment}");
+    }
+    // The fragment's keys are the scenario format's: put in place of the scenario's own, it loads.
+    let base = std::fs::read_to_string("examples/live/normal-operation.toml").unwrap();
+    let mut lines: Vec<String> = base.lines().map(str::to_string).collect();
+    let mut table = String::new();
+    for line in fragment.lines().map(str::trim) {
+        if line.starts_with('[') {
+            table = line.to_string();
+        } else if let Some((key, _)) = line.split_once(" = ") {
+            let value = line.split('#').next().unwrap().trim().to_string();
+            let at = lines.iter().position(|l| *l == table).expect("the table is in the scenario");
+            let end = lines[at + 1..]
+                .iter()
+                .position(|l| l.starts_with('['))
+                .map_or(lines.len(), |e| at + 1 + e);
+            match lines[at + 1..end].iter().position(|l| l.starts_with(&format!("{key} ="))) {
+                Some(i) => lines[at + 1 + i] = value,
+                None => lines.insert(at + 1, value),
+            }
+        }
+    }
+    let merged = lines.join("\n");
+    rollcage_scenario::load(&merged).unwrap_or_else(|d| panic!("{d:?}\n{merged}"));
+
+    let judged = rollcage(&[
+        "judge",
+        "examples/live/rollout.toml",
+        "--telemetry",
+        "examples/live/rollout.csv",
+        "--now",
+        "960",
+    ]);
+    let stdout = String::from_utf8_lossy(&judged.stdout);
+    assert_eq!(judged.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("decision at minute 960: CONTINUE stage 2"), "{stdout}");
+
+    let reports = dir.join("reports");
+    let backtest = rollcage(&[
+        "backtest",
+        "--sweep",
+        "examples/live/alternatives.toml",
+        "--telemetry",
+        "examples/live/rollout.csv",
+        "--out",
+        reports.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&backtest.stdout);
+    assert_eq!(backtest.status.code(), Some(0), "{stdout}");
+    assert_eq!(stdout.matches("agrees with the rollout at all 15 looks").count(), 3, "{stdout}");
+    assert_eq!(stdout.matches("parts at minute 780").count(), 3, "{stdout}");
+}

@@ -38,14 +38,7 @@ struct Policy {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<u8> {
-    let format = crate::telemetry::format_of(&args.telemetry)?;
-    let log_path =
-        args.log.clone().unwrap_or_else(|| crate::telemetry::default_log(&args.telemetry));
-    for (what, path) in [("--telemetry", &args.telemetry), ("--log", &log_path)] {
-        if !path.is_file() {
-            bail!("{what} {}: no such file", path.display());
-        }
-    }
+    let (format, log_path) = crate::telemetry::inputs(&args.telemetry, args.log.as_deref())?;
     if args.scenarios.is_empty() && args.sweep.is_none() {
         bail!("name the policies to replay: scenario files, or --sweep FILE, or both");
     }

@@ -44,14 +44,7 @@ enum Output {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<u8> {
-    let format = crate::telemetry::format_of(&args.telemetry)?;
-    let log_path =
-        args.log.clone().unwrap_or_else(|| crate::telemetry::default_log(&args.telemetry));
-    for (what, path) in [("--telemetry", &args.telemetry), ("--log", &log_path)] {
-        if !path.is_file() {
-            bail!("{what} {}: no such file", path.display());
-        }
-    }
+    let (format, log_path) = crate::telemetry::inputs(&args.telemetry, args.log.as_deref())?;
     let Some(loaded) = load_one(&args.scenario)? else { return Ok(exit::BAD_INPUT) };
     let s = &loaded.scenario;
     let names = Names::of(s);

@@ -34,6 +34,19 @@ pub fn format_of(path: &Path) -> anyhow::Result<Format> {
     }
 }
 
+/// A recorded rollout's files, checked before any work: the telemetry's format and the log's
+/// path (given, or beside the telemetry), both existing files.
+pub fn inputs(telemetry: &Path, log: Option<&Path>) -> anyhow::Result<(Format, PathBuf)> {
+    let format = format_of(telemetry)?;
+    let log = log.map_or_else(|| default_log(telemetry), Path::to_path_buf);
+    for (what, path) in [("--telemetry", telemetry), ("--log", log.as_path())] {
+        if !path.is_file() {
+            bail!("{what} {}: no such file", path.display());
+        }
+    }
+    Ok((format, log))
+}
+
 /// The paths `explain --telemetry` writes, checked before the run: a known format, a log that is
 /// not the telemetry itself, and directories that can hold them.
 pub fn outputs(telemetry: &Path, log: Option<&Path>) -> anyhow::Result<Paths> {

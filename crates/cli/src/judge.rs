@@ -18,7 +18,7 @@ use crate::files::load_one;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The scenario whose policy judges: its [policy], and the segment cells and features it
+    /// The scenario whose policy judges: its `[policy]`, and the segment cells and features it
     /// names.
     scenario: PathBuf,
     /// The rollout's telemetry: one row per player, cohort and window, as CSV (`.csv`) or JSON

@@ -8,8 +8,8 @@
 //!   each look of the policy and how fresh its data was, each operator command, each rollback
 //!   step result.
 //!
-//! [`write`] writes a run's [`Recording`](rollcage_harness::telemetry::Recording);
-//! [`read`] reads both files back, streaming the telemetry (memory grows with the players, not
+//! [`mod@write`] writes a run's [`Recording`](rollcage_harness::telemetry::Recording);
+//! [`mod@read`] reads both files back, streaming the telemetry (memory grows with the players, not
 //! the rows), and refuses bad input with its line and column; [`judge`] runs a policy on them.
 
 pub mod backtest;

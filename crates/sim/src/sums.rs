@@ -406,6 +406,16 @@ mod tests {
         assert_eq!(treatment.carried[0][Metric::LatencyMs.index()].weight, 1.0);
         assert_eq!(treatment.carried_in_cell[0][Metric::LatencyMs.index()].weight, 0.0);
         assert_eq!(treatment.carried_in_cell[0][Metric::ReturnRate.index()].weight, 0.0);
+        // Two outcomes at once carry twice over, within the cell too.
+        let mut sums = ExposureSums::new(Keep { watched, carry: true, cells: 2 });
+        let two = ReturnTotals { outcomes: 2, returned: 1 };
+        let carry = [1 << CARRY_BITS, 2 << CARRY_BITS];
+        sums.grow_returns(Cohort::Treatment, 1, &ReturnTotals::default(), &two, carry);
+        let mut t = Telemetry::default();
+        sums.write(&mut t);
+        let treatment = t.cohort(Cohort::Treatment);
+        assert_eq!(treatment.carried[1][Metric::ReturnRate.index()].weight, 2.0);
+        assert_eq!(treatment.carried_in_cell[1][Metric::ReturnRate.index()].weight, 4.0);
         let t = one_session(Keep { watched, carry: false, cells: 2 });
         let treatment = t.cohort(Cohort::Treatment);
         assert_eq!(treatment.carried[0][Metric::LatencyMs.index()].weight, 0.0);

@@ -19,9 +19,7 @@
 use rollcage_policy::{Cohort, MAX_CELLS, Metric, Telemetry};
 use rollcage_stats::{VarianceModel, shares};
 
-use rollcage_model::{Breakdown, WorldConfig};
-
-use crate::sums::{CARRY_BITS, Carry};
+use crate::sums::{CARRY_BITS, Carry, Keep, PLAYED_METRICS};
 
 /// One player's observation counts in the exposure that is ending.
 pub struct Totals {
@@ -46,12 +44,11 @@ pub struct Carries {
 }
 
 impl Carries {
-    /// `session_metrics` lists the metrics a session reports.
-    pub fn new(config: &WorldConfig, players: usize, session_metrics: &[Metric]) -> Carries {
-        let wanted = |m: Metric| config.carry_players && config.watched[m.index()];
-        let sessions = session_metrics.iter().any(|&m| wanted(m));
-        let returns = wanted(Metric::ReturnRate);
-        let levels = if config.breakdown == Breakdown::None { 1 } else { 2 };
+    /// The carries of `players` players in telemetry that keeps what `keep` says.
+    pub fn new(keep: Keep, players: usize) -> Carries {
+        let sessions = PLAYED_METRICS.iter().any(|&m| keep.carried(m));
+        let returns = keep.carried(Metric::ReturnRate);
+        let levels = if keep.in_cells { 2 } else { 1 };
         let stride = (usize::from(sessions) + usize::from(returns)) * levels;
         Carries { values: vec![0; players * stride], sessions, returns, levels, stride }
     }

@@ -12,6 +12,7 @@
 //! Values are integers: a crash, a save error or a return is 0 or 1, coins are whole, and a
 //! latency is in whole microseconds ([`LATENCY_STEPS_PER_MS`]).
 
+use rollcage_model::{Breakdown, WorldConfig};
 use rollcage_policy::{Cohort, MAX_CELLS, Metric, Telemetry};
 use rollcage_stats::{ExactCounts, ExactValues};
 
@@ -94,9 +95,23 @@ pub struct Keep {
     pub carry: bool,
     /// How many segment cells telemetry has (1 without a breakdown).
     pub cells: usize,
+    /// Whether telemetry is broken down into segment cells: carries are then also kept as a
+    /// comparison within the player's cell weighs them.
+    pub in_cells: bool,
 }
 
 impl Keep {
+    /// What a world of `config` keeps: the metrics its policy's guardrails watch, carries when a
+    /// guardrail clusters its variance, and its segment cells.
+    pub fn of(config: &WorldConfig) -> Keep {
+        Keep {
+            watched: config.watched,
+            carry: config.carry_players,
+            cells: config.cell_count(),
+            in_cells: config.breakdown != Breakdown::None,
+        }
+    }
+
     /// Whether `metric` is kept: the crash rate always (its count is the sessions'), the others
     /// when watched.
     pub fn kept(&self, metric: Metric) -> bool {
@@ -235,7 +250,7 @@ impl ExposureSums {
     /// they are.
     pub fn write(&self, snapshot: &mut Telemetry) {
         let unit = (1u64 << CARRY_BITS) as f64;
-        let in_cells = self.keep.cells > 1;
+        let in_cells = self.keep.in_cells;
         for (c, cohort) in snapshot.cohorts.iter_mut().enumerate() {
             for cell in 0..self.keep.cells {
                 let sums = &self.cells[c][cell];
@@ -296,7 +311,8 @@ mod tests {
         }
     }
 
-    const KEEP: Keep = Keep { watched: [true; Metric::COUNT], carry: true, cells: 2 };
+    const KEEP: Keep =
+        Keep { watched: [true; Metric::COUNT], carry: true, cells: 2, in_cells: true };
 
     /// Each player's cell and carry.
     fn cell(player: u32) -> usize {
@@ -383,7 +399,7 @@ mod tests {
         let mut watched = [false; Metric::COUNT];
         watched[Metric::LatencyMs.index()] = true;
         watched[Metric::ReturnRate.index()] = true;
-        let t = one_session(Keep { watched, carry: true, cells: 2 });
+        let t = one_session(Keep { watched, carry: true, cells: 2, in_cells: true });
         let treatment = t.cohort(Cohort::Treatment);
         let at = |m: Metric| treatment.cells[0][m.index()];
         assert_eq!(at(Metric::CrashRate).count, 1, "the crash rate always counts the sessions");
@@ -401,13 +417,17 @@ mod tests {
             "kept, not watched"
         );
         // Without a breakdown, nothing is carried within a cell; without carries, nothing at all.
-        let t = one_session(Keep { watched, carry: true, cells: 1 });
+        let t = one_session(Keep { watched, carry: true, cells: 1, in_cells: false });
         let treatment = t.cohort(Cohort::Treatment);
         assert_eq!(treatment.carried[0][Metric::LatencyMs.index()].weight, 1.0);
         assert_eq!(treatment.carried_in_cell[0][Metric::LatencyMs.index()].weight, 0.0);
         assert_eq!(treatment.carried_in_cell[0][Metric::ReturnRate.index()].weight, 0.0);
+        // A breakdown into a single cell still keeps carries within it.
+        let t = one_session(Keep { watched, carry: true, cells: 1, in_cells: true });
+        let treatment = t.cohort(Cohort::Treatment);
+        assert_eq!(treatment.carried_in_cell[0][Metric::LatencyMs.index()].weight, 2.0);
         // Two outcomes at once carry twice over, within the cell too.
-        let mut sums = ExposureSums::new(Keep { watched, carry: true, cells: 2 });
+        let mut sums = ExposureSums::new(Keep { watched, carry: true, cells: 2, in_cells: true });
         let two = ReturnTotals { outcomes: 2, returned: 1 };
         let carry = [1 << CARRY_BITS, 2 << CARRY_BITS];
         sums.grow_returns(Cohort::Treatment, 1, &ReturnTotals::default(), &two, carry);
@@ -416,7 +436,7 @@ mod tests {
         let treatment = t.cohort(Cohort::Treatment);
         assert_eq!(treatment.carried[1][Metric::ReturnRate.index()].weight, 2.0);
         assert_eq!(treatment.carried_in_cell[1][Metric::ReturnRate.index()].weight, 4.0);
-        let t = one_session(Keep { watched, carry: false, cells: 2 });
+        let t = one_session(Keep { watched, carry: false, cells: 2, in_cells: true });
         let treatment = t.cohort(Cohort::Treatment);
         assert_eq!(treatment.carried[0][Metric::LatencyMs.index()].weight, 0.0);
         assert_eq!(treatment.carried[0][Metric::ReturnRate.index()].weight, 0.0);
@@ -429,7 +449,7 @@ mod tests {
 
     #[test]
     fn returns_grown_at_once_or_one_by_one_are_the_same() {
-        let keep = Keep { watched: [true; Metric::COUNT], carry: true, cells: 1 };
+        let keep = Keep { watched: [true; Metric::COUNT], carry: true, cells: 1, in_cells: false };
         let (mut one, mut all) = (ExposureSums::new(keep), ExposureSums::new(keep));
         let outcomes = [true, false, true, true];
         let mut before = ReturnTotals::default();

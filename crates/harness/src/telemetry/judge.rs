@@ -11,7 +11,7 @@ use rollcage_policy::{
 };
 use rollcage_sim::carry::{Carries, Totals};
 use rollcage_sim::export::WindowRow;
-use rollcage_sim::sums::{ExposureSums, Keep, PLAYED_METRICS, ReturnTotals, SessionTotals};
+use rollcage_sim::sums::{ExposureSums, Keep, ReturnTotals, SessionTotals};
 use rollcage_sim::{FlagState, NOTHING_EXPOSED};
 
 use super::{Change, Exposure, LogEvent, Recording, Window};
@@ -120,17 +120,13 @@ impl<'a> Judge<'a> {
         judged.take(Minutes::ZERO, start);
         Judge {
             policy,
-            sums: ExposureSums::new(Keep {
-                watched: world.watched,
-                carry: world.carry_players,
-                cells: world.cell_count(),
-            }),
+            sums: ExposureSums::new(Keep::of(world)),
             snapshot: Telemetry::default(),
             delivered: Telemetry::default(),
             sessions: vec![Default::default(); players],
             returns: vec![Default::default(); players],
             cells: vec![0; players],
-            carries: Carries::new(world, players, &PLAYED_METRICS),
+            carries: Carries::new(Keep::of(world), players),
             builds: vec![None],
             flags: NOTHING_EXPOSED,
             pending: std::collections::VecDeque::new(),

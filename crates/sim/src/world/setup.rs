@@ -15,7 +15,7 @@ use crate::flags::Flags;
 use crate::population::{Player, Population};
 use crate::saves::{Holdings, Save};
 use crate::seed::{RunSeed, Stream};
-use crate::sums::{ExposureSums, Keep, PLAYED_METRICS};
+use crate::sums::{ExposureSums, Keep};
 use rollcage_model::{FaultKind, WorldConfig};
 
 /// What a veteran has in their save before the rollout, in runs' worth of coins and in items and
@@ -55,15 +55,11 @@ impl<'a> World<'a> {
             flags: Flags::default(),
             epoch: 1,
             snapshot: Telemetry::default(),
-            sums: Box::new(ExposureSums::new(Keep {
-                watched: config.watched,
-                carry: config.carry_players,
-                cells: config.cell_count(),
-            })),
+            sums: Box::new(ExposureSums::new(Keep::of(config))),
             recorder: None,
             aside: Default::default(),
             returns_aside: Default::default(),
-            carries: Carries::new(config, player_count, &PLAYED_METRICS),
+            carries: Carries::new(Keep::of(config), player_count),
             ended: Vec::new(),
             returns: VecDeque::new(),
             old_effects: Vec::new(),

@@ -8,7 +8,7 @@ use rollcage_harness::telemetry::LogEvent;
 use rollcage_model::Scenario;
 use rollcage_report::columns::BacktestColumn;
 use rollcage_telemetry::backtest::{Replay, replay};
-use rollcage_telemetry::{Format, Names, read};
+use rollcage_telemetry::{Format, Names, Problems, read};
 
 use crate::exit;
 use crate::files::load_all;
@@ -61,13 +61,13 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
                 logs.push(log);
             }
             Err(problems) => {
-                eprint!("{}", problems.render(&log_path.display().to_string()));
-                eprintln!(
-                    "error: the rollout log {} was refused for policy {}; nothing was replayed",
-                    log_path.display(),
-                    p.name
-                );
-                return Ok(exit::BAD_INPUT);
+                let nothing = format!("replayed (read for policy {})", p.name);
+                return Ok(crate::telemetry::refused(
+                    "rollout log",
+                    &log_path,
+                    &problems,
+                    &nothing,
+                ));
             }
         }
     }
@@ -76,12 +76,8 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
         match replay_one(&p.scenario, log, &args.telemetry, format)? {
             Ok(replayed) => rows.push((p.name.clone(), replayed)),
             Err(problems) => {
-                eprint!("{problems}");
-                eprintln!(
-                    "error: the telemetry {} was refused; nothing was replayed",
-                    args.telemetry.display()
-                );
-                return Ok(exit::BAD_INPUT);
+                let path = &args.telemetry;
+                return Ok(crate::telemetry::refused("telemetry", path, &problems, "replayed"));
             }
         }
     }
@@ -118,13 +114,13 @@ fn policies(args: &Args) -> anyhow::Result<Option<Vec<Policy>>> {
     Ok(Some(policies))
 }
 
-/// One policy judged on the recording, or the telemetry's problems, rendered.
+/// One policy judged on the recording, or the telemetry's problems.
 fn replay_one(
     scenario: &Scenario,
     log: &[LogEvent],
     telemetry: &Path,
     format: Format,
-) -> anyhow::Result<Result<Replay, String>> {
+) -> anyhow::Result<Result<Replay, Problems>> {
     let names = Names::of(scenario);
     let file = std::fs::File::open(telemetry)
         .with_context(|| format!("cannot read {}", telemetry.display()))?;
@@ -132,7 +128,7 @@ fn replay_one(
         read::Telemetry::new(std::io::BufReader::new(file), format, names.clone(), log);
     Ok(match rollcage_telemetry::judge::judge(scenario, log, &mut reader, None) {
         Ok(verdict) => Ok(replay(&verdict, log, &names)),
-        Err(problems) => Err(problems.render(&telemetry.display().to_string())),
+        Err(problems) => Err(problems),
     })
 }
 

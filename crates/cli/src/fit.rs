@@ -46,12 +46,12 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
     let data = match Data::read(&mut reader) {
         Ok(data) => data,
         Err(problems) => {
-            eprint!("{}", problems.render(&args.telemetry.display().to_string()));
-            eprintln!(
-                "error: the telemetry {} was refused; nothing was fitted",
-                args.telemetry.display()
-            );
-            return Ok(exit::BAD_INPUT);
+            return Ok(crate::telemetry::refused(
+                "telemetry",
+                &args.telemetry,
+                &problems,
+                "fitted",
+            ));
         }
     };
     if data.players.iter().all(|p| p.sessions == 0) {

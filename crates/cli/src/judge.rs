@@ -54,12 +54,7 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
     let log = match read::log(&log_text, &log_names) {
         Ok(log) => log,
         Err(problems) => {
-            eprint!("{}", problems.render(&log_path.display().to_string()));
-            eprintln!(
-                "error: the rollout log {} was refused; nothing was judged",
-                log_path.display()
-            );
-            return Ok(exit::BAD_INPUT);
+            return Ok(crate::telemetry::refused("rollout log", &log_path, &problems, "judged"));
         }
     };
     if let Some(problem) = crate::telemetry::first_build_problem(s, &log) {
@@ -72,12 +67,8 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
         match rollcage_telemetry::judge::judge(s, &log, &mut reader, args.now.map(Minutes)) {
             Ok(v) => v,
             Err(problems) => {
-                eprint!("{}", problems.render(&args.telemetry.display().to_string()));
-                eprintln!(
-                    "error: the telemetry {} was refused; nothing was judged",
-                    args.telemetry.display()
-                );
-                return Ok(exit::BAD_INPUT);
+                let path = &args.telemetry;
+                return Ok(crate::telemetry::refused("telemetry", path, &problems, "judged"));
             }
         };
     let decision = Decision::of(&verdict.judged);

@@ -61,6 +61,19 @@ pub fn outputs(telemetry: &Path, log: Option<&Path>) -> anyhow::Result<Paths> {
     Ok(Paths { telemetry: telemetry.to_path_buf(), format, log })
 }
 
+/// Prints `problems` found in the file at `path` (`what` it is), and that the command did
+/// nothing (`nothing` says what it would have done); the exit code of a refused input.
+pub fn refused(
+    what: &str,
+    path: &Path,
+    problems: &rollcage_telemetry::Problems,
+    nothing: &str,
+) -> u8 {
+    eprint!("{}", problems.render(&path.display().to_string()));
+    eprintln!("error: the {what} {} was refused; nothing was {nothing}", path.display());
+    crate::exit::BAD_INPUT
+}
+
 /// A file a command will write, checked before any work: not a directory, in a directory that can
 /// hold it.
 pub fn outputs_one(path: &Path) -> anyhow::Result<()> {

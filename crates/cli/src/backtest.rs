@@ -51,24 +51,12 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
     // Every policy reads the log with its own names; all must take it before any replays.
     let mut logs = Vec::with_capacity(policies.len());
     for p in &policies {
-        let names = Names::of(&p.scenario);
-        let log_names = read::LogNames { names: &names, policy: &p.scenario.policy };
-        match read::log(&log_text, &log_names) {
-            Ok(log) => {
-                if let Some(problem) = crate::telemetry::first_build_problem(&p.scenario, &log) {
-                    bail!("{}: {problem} (policy {})", log_path.display(), p.name);
-                }
-                logs.push(log);
-            }
-            Err(problems) => {
-                let nothing = format!("replayed (read for policy {})", p.name);
-                return Ok(crate::telemetry::refused(
-                    "rollout log",
-                    &log_path,
-                    &problems,
-                    &nothing,
-                ));
-            }
+        let nothing = format!("replayed (read for policy {})", p.name);
+        match crate::telemetry::log_for(&p.scenario, &log_text, &log_path, &nothing)
+            .with_context(|| format!("policy {}", p.name))?
+        {
+            Ok(log) => logs.push(log),
+            Err(code) => return Ok(code),
         }
     }
     let mut rows = Vec::with_capacity(policies.len());

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use rollcage_harness::telemetry::{Decision, Divergence};
 use rollcage_model::{Minutes, Scenario};
 use rollcage_policy::{Evaluation, EventKind};
@@ -50,16 +50,10 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
     let names = Names::of(s);
     let log_text = std::fs::read_to_string(&log_path)
         .with_context(|| format!("cannot read {}", log_path.display()))?;
-    let log_names = read::LogNames { names: &names, policy: &s.policy };
-    let log = match read::log(&log_text, &log_names) {
+    let log = match crate::telemetry::log_for(s, &log_text, &log_path, "judged")? {
         Ok(log) => log,
-        Err(problems) => {
-            return Ok(crate::telemetry::refused("rollout log", &log_path, &problems, "judged"));
-        }
+        Err(code) => return Ok(code),
     };
-    if let Some(problem) = crate::telemetry::first_build_problem(s, &log) {
-        bail!("{}: {problem}", log_path.display());
-    }
     let file = std::fs::File::open(&args.telemetry)
         .with_context(|| format!("cannot read {}", args.telemetry.display()))?;
     let mut reader = read::Telemetry::new(std::io::BufReader::new(file), format, names, &log);

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use rollcage_harness::telemetry::{Exposure, Recording};
+use rollcage_harness::telemetry::{Exposure, LogEvent, Recording};
 use rollcage_model::Scenario;
 use rollcage_telemetry::{Format, Names};
 
@@ -59,6 +59,27 @@ pub fn outputs(telemetry: &Path, log: Option<&Path>) -> anyhow::Result<Paths> {
         outputs_one(path)?;
     }
     Ok(Paths { telemetry: telemetry.to_path_buf(), format, log })
+}
+
+/// The rollout log in `text` (read from `path`), as `scenario`'s policy reads it: its names, and
+/// its first exposed build the policy's. `Err` holds the exit code when it is refused (its
+/// problems printed, `nothing` saying what was not done).
+pub fn log_for(
+    scenario: &Scenario,
+    text: &str,
+    path: &Path,
+    nothing: &str,
+) -> anyhow::Result<Result<Vec<LogEvent>, u8>> {
+    let names = Names::of(scenario);
+    let log_names = rollcage_telemetry::read::LogNames { names: &names, policy: &scenario.policy };
+    let log = match rollcage_telemetry::read::log(text, &log_names) {
+        Ok(log) => log,
+        Err(problems) => return Ok(Err(refused("rollout log", path, &problems, nothing))),
+    };
+    if let Some(problem) = first_build_problem(scenario, &log) {
+        bail!("{}: {problem}", path.display());
+    }
+    Ok(Ok(log))
 }
 
 /// Prints `problems` found in the file at `path` (`what` it is), and that the command did
